@@ -8,8 +8,9 @@ Forward, per pixel, as the shader does it:
     L = s / (F - s * (F - 1))                                   (F = far plane, N = 1)
 `L` is what DisplayDepth shows and what the recording stores (in [0, 1]).
 
-The projection is applied to the hyperbolic buffer value: the raw buffer sample, or, for
-a logarithmic buffer, the value after ReShade's log decode (divided by the multiplier).
+The projection is applied to the hyperbolic depth value h: the buffer sample after the
+multiplier and, for a logarithmic buffer, after ReShade's log decode (before reversal), so
+that h in [0, 1] always maps to L in [0, 1].
 """
 
 from __future__ import annotations
@@ -59,15 +60,16 @@ def delinearize(L: np.ndarray, s: ReshadeSettings) -> np.ndarray:
 
 def _hyperbolic(buffer: np.ndarray, s: ReshadeSettings) -> np.ndarray:
     """Buffer value the projection applies to (see module docstring)."""
+    h = buffer * s.multiplier
     if s.logarithmic:
-        return (np.exp(buffer * s.multiplier * _LOG_K) - 1.0) / LOG_C / s.multiplier
-    return buffer
+        h = (np.exp(h * _LOG_K) - 1.0) / LOG_C
+    return h
 
 
 def _from_hyperbolic(h: np.ndarray, s: ReshadeSettings) -> np.ndarray:
     if s.logarithmic:
-        return np.log1p(LOG_C * h * s.multiplier) / _LOG_K / s.multiplier
-    return h
+        h = np.log1p(LOG_C * h) / _LOG_K
+    return h / s.multiplier
 
 
 def buffer_to_metres(buffer: np.ndarray, proj: Projection, s: ReshadeSettings) -> np.ndarray:

@@ -66,6 +66,8 @@ def test_infinite_reversed_buffer_is_near_over_z():
     proj = Projection(type="infinite_reversed", near=0.15)
     z = np.array([[0.15, 1.5, 15.0]])
     np.testing.assert_allclose(metres_to_buffer(z, proj, ReshadeSettings()), 0.15 / z)
+    # a weak buffer (multiplier 2) holds half the value
+    np.testing.assert_allclose(metres_to_buffer(z, proj, ReshadeSettings(multiplier=2.0)), 0.075 / z)
 
 
 def test_sky_is_nan():
