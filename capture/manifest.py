@@ -25,7 +25,12 @@ class _Strict(BaseModel):
 
 
 class ReshadeSettings(_Strict):
-    """The RESHADE_DEPTH_* preprocessor settings the recording was made with."""
+    """The RESHADE_DEPTH_* preprocessor settings of GetLinearizedDepth that produced the stored depth.
+
+    The stored depth is the shader's output, so decoding inverts it exactly: `upside_down`
+    means the shader sampled the buffer at 1 - y, i.e. the stored depth image is flipped
+    relative to the buffer, and the reader flips it back.
+    """
 
     reversed: bool = True
     logarithmic: bool = False

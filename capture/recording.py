@@ -1,0 +1,574 @@
+"""Read a recording (media + manifest) as a stream of FramePair(index, pts, rgb, depth).
+
+Decoding rules (see README "Decoding accuracy" for the bounds):
+- YUV video -> RGB with the manifest's matrix and range given to swscale explicitly (its
+  default, bt601, is wrong for OBS's bt709).
+- Grey depth in YUV video is read straight from the Y plane (limited range 16-235 expanded);
+  packed depth in YUV only from 4:4:4, the matrix applied and rounded to integers before
+  unpacking; RGB pixel formats are read directly; 16-bit formats stay 16-bit.
+- Stored value L -> depth: L >= 1 - tol is sky (NaN), L < -tol is invalid (NaN), small
+  excursions are clipped; tol = half a quantisation step + what the codec may add.
+  With a projection, metres via `capture.reshade.linear_to_metres`; without, L itself.
+- `reshade.upside_down` means the stored depth image is upside down with respect to the RGB
+  (the buffer as the game wrote it); it is flipped back either way, as `linear_to_metres`
+  does (it inverts GetLinearizedDepth, which flips). HUD-mask pixels are NaN.
+- Timeline: frames are counted by demuxing packets (a truncated file counts what it has);
+  a non-constant frame rate, timestamp drift between separate files and recorder-duplicated
+  frames are reported (warnings / duplicated_frames), never silently absorbed.
+Decoding streams: one frame (pair) at a time, so memory does not grow with length.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from capture import depth_codec
+from capture.colour import luma_to_unit, yuv_to_rgb
+from capture.errors import CaptureError
+from capture.float_io import read_float
+from capture.layouts import halves
+from capture.manifest import Manifest, load_manifest
+from capture.records import FramePair
+from capture.reshade import linear_to_metres
+from capture.video_io import (
+    SWS_COLORSPACE,
+    SWS_RANGE,
+    VideoIndex,
+    chroma_subsampled,
+    decode_range,
+    frame_kind,
+    gray_array,
+    index_video,
+    rgb_array,
+    yuv_planes,
+)
+
+# What lossy H.264 may add to a grey level, on top of rounding and dither (flat areas;
+# strong edges blur more: the tests assert the median and 99th percentile there).
+LOSSY_GRAY8_MARGIN = 2.0 / 255
+# Duplicate-frame test: mean absolute change below these is "the same frame".
+DUP_RGB_MAD = 0.5  # 8-bit code values (x264 may leave ~0.2 on a repeated frame)
+DUP_DEPTH_MAD = 0.05 / 255  # in L
+_FULL = slice(None), slice(None)
+
+
+class Coded:
+    """Depth still as integer codes (Y values, channel sums, 16-bit levels): mapped to depth
+    through a lookup table, which is much cheaper than the projection per pixel."""
+
+    __slots__ = ("codes", "key", "step")
+
+    def __init__(self, codes: np.ndarray, key: tuple, step: float):
+        self.codes, self.key, self.step = codes, key, step
+
+    def lut(self) -> np.ndarray:
+        """L for every possible code."""
+        kind, a, b = self.key
+        if kind == "luma":  # (full_range, bits)
+            return luma_to_unit(np.arange(1 << b), full_range=a, bits=b).astype(np.float64)
+        if kind == "sum3":  # channel sum of 3 channels of max value a
+            return np.arange(3 * a + 1, dtype=np.float64) / (3 * a)
+        return np.arange(1 << b, dtype=np.float64) / ((1 << b) - 1)  # ("gray", _, bits)
+
+    def to_unit(self) -> np.ndarray:
+        return self.lut()[self.codes]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.codes.shape
+
+
+class Recording:
+    """An open recording. Iterate for FramePairs; `read(start, stop)` seeks."""
+
+    def __init__(self, manifest_path: str | Path):
+        self.path = Path(manifest_path)
+        self.manifest: Manifest = load_manifest(self.path)
+        self.root = self.path.parent
+        self.warnings: list[str] = []
+        m = self.manifest
+        self._dups: set[int] = set()
+        self._checked: set[int] = set()
+        if m.layout in ("side_by_side", "top_bottom"):
+            self._src: _Source = _PackedVideo(self)
+        elif m.layout == "separate_files":
+            self._src = _SeparateFiles(self)
+        else:
+            self._src = _ImageSequence(self)
+        self.width, self.height = self._src.width, self._src.height
+        self._hud = self._load_hud()
+        self._luts: dict[tuple, np.ndarray] = {}
+
+    # --- public API -------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    @property
+    def fps(self) -> float:
+        return self.manifest.fps
+
+    @property
+    def depth_unit(self) -> str:
+        return self.manifest.depth_unit
+
+    @property
+    def tolerance(self) -> float:
+        """How far a decoded L may be from the stored value (half step + codec); also the
+        margin below 1 that counts as sky."""
+        return self._src.tol
+
+    def __len__(self) -> int:
+        return self._src.n
+
+    def __iter__(self) -> Iterator[FramePair]:
+        return self.frames()
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[FramePair]:
+        """Frames [start, stop) in order; seeks to the keyframe before `start`."""
+        n = len(self)
+        stop = n if stop is None else stop
+        if not (0 <= start <= stop <= n):
+            raise IndexError(f"{self.path}: frame range [{start}, {stop}) outside [0, {n})")
+        first = max(start - 1, 0)  # one frame before, to test `start` for duplication
+        prev = None
+        for i, pts, rgb, L in self._src.frames(first, stop):
+            depth = self._to_depth(L)
+            if prev is not None:
+                self._checked.add(i)
+                if _same_frame(prev, rgb, L):
+                    self._dups.add(i)
+            elif i == 0:
+                self._checked.add(0)
+            prev = (rgb, L)
+            if i >= start:
+                yield FramePair(i, pts, rgb, depth)
+
+    def read(self, start: int, stop: int) -> list[FramePair]:
+        return list(self.frames(start, stop))
+
+    @property
+    def duplicated_frames(self) -> list[int]:
+        """Frames whose RGB and depth equal the previous frame's (the recorder repeated it).
+        Complete after a full pass; if none was made yet, this makes one (decodes everything)."""
+        if len(self._checked) < len(self):
+            for _ in self.frames():
+                pass
+        return sorted(self._dups)
+
+    def close(self) -> None:
+        pass  # every decode opens and closes its own container
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"Recording({self.id!r}, {len(self)} frames, {self.width}x{self.height}, "
+                f"{self.fps} fps, {self.manifest.layout}/{self.manifest.depth.encoding}, {self.depth_unit})")
+
+    # --- internals ----------------------------------------------------------------------
+    def media_path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def _load_hud(self) -> np.ndarray | None:
+        if not self.manifest.hud_mask:
+            return None
+        import cv2
+
+        p = self.media_path(self.manifest.hud_mask)
+        if not p.exists():
+            raise CaptureError(p, "HUD mask file not found")
+        img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            raise CaptureError(p, "HUD mask cannot be read as an image (corrupt?)")
+        if img.shape != (self.height, self.width):
+            raise CaptureError(p, f"HUD mask is {img.shape[1]}x{img.shape[0]} but the frames are "
+                                  f"{self.width}x{self.height} (wrong size)")
+        return img > 127
+
+    def _values(self, L: np.ndarray) -> np.ndarray:
+        """Stored value L -> depth (NaN sky/invalid, metres with a projection), not flipped."""
+        tol = self._src.tol
+        lin = np.where((lin_in := L) < -tol, np.nan, np.clip(lin_in, 0.0, 1.0))
+        lin[lin_in >= 1.0 - tol] = np.nan  # sky: the far plane, within quantisation
+        m = self.manifest
+        if m.depth.projection is None:
+            return lin.astype(np.float32)
+        # upside_down is undone by the caller (same flip as linear_to_metres does).
+        rs = m.depth.reshade.model_copy(update={"upside_down": False})
+        return linear_to_metres(lin, m.depth.projection, rs).astype(np.float32)
+
+    def _to_depth(self, D: np.ndarray | Coded) -> np.ndarray:
+        if isinstance(D, Coded):
+            lut = self._luts.get(D.key)
+            if lut is None:
+                lut = self._luts[D.key] = self._values(D.lut()[None, :])[0]
+            d = lut[D.codes]
+        else:
+            d = self._values(D)
+        if self.manifest.depth.reshade.upside_down:
+            d = d[::-1]
+        d = np.ascontiguousarray(d)
+        if self._hud is not None:
+            d[self._hud] = np.nan
+        return d
+
+
+def open_recording(manifest_path: str | Path) -> Recording:
+    """Open a recording from its manifest; errors name the file and the problem."""
+    return Recording(manifest_path)
+
+
+def _same_frame(prev: tuple[np.ndarray, np.ndarray | Coded], rgb: np.ndarray, D: np.ndarray | Coded) -> bool:
+    import cv2
+
+    prgb, pD = prev
+    if float(np.mean(cv2.absdiff(prgb, rgb))) > DUP_RGB_MAD:
+        return False
+    if isinstance(D, Coded) and isinstance(pD, Coded) and D.key == pD.key:
+        a, b = pD.codes, D.codes
+        if a.dtype == np.uint8:
+            return float(np.mean(cv2.absdiff(a, b))) * D.step <= DUP_DEPTH_MAD
+        return float(np.abs(a.astype(np.int32) - b.astype(np.int32)).mean()) * D.step <= DUP_DEPTH_MAD
+    a = pD.to_unit() if isinstance(pD, Coded) else pD
+    b = D.to_unit() if isinstance(D, Coded) else D
+    return float(np.abs(a - b).mean()) <= DUP_DEPTH_MAD
+
+
+# ---------------------------------------------------------------------------------------
+# Sources: each yields (index, pts seconds, rgb uint8 HxWx3, L float64 HxW) for a range.
+
+
+class _Source:
+    n: int
+    width: int
+    height: int
+    tol: float
+
+    def frames(self, start: int, stop: int) -> Iterator[tuple[int, float, np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+
+class _FrameDecoder:
+    """Turns decoded video frames into RGB and L, by the manifest's range/matrix/encoding."""
+
+    def __init__(self, rec: Recording, index: VideoIndex, role: str):
+        m = rec.manifest
+        self.path = index.path
+        self.encoding = m.depth.encoding
+        self.kind = frame_kind(index.pix_fmt)
+        self.matrix = m.color_matrix
+        full_tag = index.pix_fmt.startswith("yuvj")
+        self.full = m.color_range == "full" or full_tag
+        self.role = role
+        if self.kind == "yuv" and index.color_range in (1, 2):
+            tagged = "full" if index.color_range == 2 else "limited"
+            if tagged != m.color_range and not full_tag:
+                rec.warnings.append(f"{index.path.name}: stream is tagged {tagged} range but the manifest says "
+                                    f"{m.color_range}; decoding as the manifest says")
+        if self.kind == "gray" and role in ("rgb", "packed"):
+            raise CaptureError(index.path, f"pixel format {index.pix_fmt} is grey only: it cannot hold the RGB frames")
+
+    def tolerance(self, index: VideoIndex) -> float:
+        enc = self.encoding
+        if self.kind == "yuv":
+            bits = 8 if "p1" not in index.pix_fmt else int(re.search(r"p(\d+)", index.pix_fmt).group(1))
+            step = 1.0 / (((1 << bits) - 1) if self.full else 219.0 * (1 << (bits - 8)))
+            if enc == "gray8":
+                return 0.5 * step + 1.0 / 255 + LOSSY_GRAY8_MARGIN
+            if enc == "gray16":
+                return 0.5 * step + (LOSSY_GRAY8_MARGIN if bits == 8 else 0.0)
+            if enc == "rgb24_packed":
+                return (1.0 if self.full else 2.0) / 255 + 0.5 / depth_codec.PACKED_MAX
+        if enc == "gray8":
+            return 1.0 / 255  # half a step + per-channel dither
+        if enc == "gray16":
+            return 0.5 / 65535
+        return 0.5 / depth_codec.PACKED_MAX
+
+    def rgb(self, frame, region=_FULL) -> np.ndarray:
+        if self.kind == "yuv":
+            img = frame.reformat(format="rgb24", src_colorspace=SWS_COLORSPACE[self.matrix],
+                                 src_color_range=SWS_RANGE["full" if self.full else "limited"],
+                                 dst_color_range="JPEG").to_ndarray()
+            return np.ascontiguousarray(img[region])
+        a = rgb_array(frame)[region]
+        if a.dtype == np.uint16:
+            a = ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        return np.ascontiguousarray(a)
+
+    def depth(self, frame, index: int, region=_FULL) -> np.ndarray:
+        enc = self.encoding
+        if self.kind == "yuv":
+            y, u, v, bits = yuv_planes(frame)
+            if enc in ("gray8", "gray16"):
+                step = 1.0 / (((1 << bits) - 1) if self.full else 219.0 * (1 << (bits - 8)))
+                return Coded(y[region], ("luma", self.full, bits), step)
+            if chroma_subsampled(frame):
+                raise CaptureError(self.path, f"rgb24_packed depth in chroma-subsampled {frame.format.name} "
+                                              "cannot be unpacked (needs 4:4:4 or RGB)")
+            yuv = np.stack([y[region], u[region], v[region]], axis=-1)
+            if bits > 8:
+                yuv = yuv.astype(np.float32) / np.float32(1 << (bits - 8))
+            rgb = np.clip(np.rint(yuv_to_rgb(yuv, self.matrix, self.full)), 0, 255).astype(np.uint8)
+            return depth_codec.decode_rgb24_packed(rgb)
+        if self.kind == "gray":
+            g, bits = gray_array(frame)
+            return Coded(g[region], ("gray", 0, bits), 1.0 / ((1 << bits) - 1))
+        a = rgb_array(frame)[region]
+        if enc in ("gray8", "gray16"):
+            return _sum3(a)
+        if a.dtype == np.uint16:
+            a = ((a.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        return depth_codec.decode_rgb24_packed(a)
+
+
+def _sum3(a: np.ndarray) -> Coded:
+    """Grey in RGB channels: the channel sum (the mean undoes per-channel dither)."""
+    mx = 65535 if a.dtype == np.uint16 else 255
+    codes = a.sum(axis=-1, dtype=np.uint32 if mx == 65535 else np.uint16)
+    return Coded(codes, ("sum3", mx, 0), 1.0 / (3 * mx))
+
+
+def _timeline_warnings(name: str, secs: np.ndarray, fps: float, tb: float) -> list[str]:
+    """Constant frame rate check on presentation times."""
+    out: list[str] = []
+    if len(secs) < 2:
+        return out
+    d = np.diff(secs)
+    nominal = 1.0 / fps
+    tol = max(0.1 * nominal, 1.5 * tb)
+    med = float(np.median(d))
+    if abs(med - nominal) > tol:
+        out.append(f"{name}: frames are {med * 1e3:.2f} ms apart ({1 / med:.3f} fps) but the manifest says {fps} fps")
+        nominal = med
+    bad = np.flatnonzero(np.abs(d - nominal) > tol) + 1
+    if len(bad):
+        shown = ", ".join(str(int(b)) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        out.append(f"{name}: not constant frame rate: the interval before frame(s) {shown} "
+                   f"({len(bad)} in all) differs from {nominal * 1e3:.2f} ms by more than {tol * 1e3:.2f} ms")
+    return out
+
+
+class _PackedVideo(_Source):
+    def __init__(self, rec: Recording):
+        m = rec.manifest
+        self.index = index_video(rec.media_path(m.media.video))
+        ix = self.index
+        if m.layout == "side_by_side" and ix.width % 2:
+            raise CaptureError(ix.path, f"odd width {ix.width}: a side_by_side frame must split into two equal halves")
+        if m.layout == "top_bottom" and ix.height % 2:
+            raise CaptureError(ix.path, f"odd height {ix.height}: a top_bottom frame must split into two equal halves")
+        self.rgb_region, self.depth_region = halves((ix.height, ix.width), m.layout, m.rgb_first)
+        self.width = ix.width // 2 if m.layout == "side_by_side" else ix.width
+        self.height = ix.height // 2 if m.layout == "top_bottom" else ix.height
+        self.dec = _FrameDecoder(rec, ix, "packed")
+        self.tol = self.dec.tolerance(ix)
+        self.n = len(ix)
+        self.secs = ix.seconds()
+        rec.warnings += _timeline_warnings(ix.path.name, self.secs, m.fps, float(ix.time_base))
+        rec.warnings += [w for w in [ix.truncation_warning(m.fps)] if w]
+
+    def frames(self, start, stop):
+        for i, frame in decode_range(self.index, start, stop):
+            try:
+                rgb = self.dec.rgb(frame, self.rgb_region)
+                L = self.dec.depth(frame, i, self.depth_region)
+            except CaptureError:
+                raise
+            except Exception as e:  # pixel data that does not fit the declared format
+                raise CaptureError(self.index.path, f"frame {i}: cannot convert: {e}") from None
+            yield i, float(self.secs[i] - self.secs[0]), rgb, L
+
+
+def _printf_regex(pattern: str) -> tuple[re.Pattern, str]:
+    name = Path(pattern).name
+    m = re.search(r"%0?(\d*)d", name)
+    if not m:
+        raise ValueError("no %d in pattern")
+    rx = re.escape(name[: m.start()]) + r"(\d+)" + re.escape(name[m.end():])
+    return re.compile("^" + rx + "$"), name
+
+
+class _FileSequence:
+    """Per-frame files named by a printf pattern (`depth/%06d.npy`), counted from 0."""
+
+    def __init__(self, root: Path, pattern: str):
+        self.pattern = root / pattern
+        folder = self.pattern.parent
+        try:
+            rx, _ = _printf_regex(pattern)
+        except ValueError:
+            raise CaptureError(self.pattern, "an image/float sequence path needs a frame-number pattern like %06d") from None
+        if not folder.is_dir():
+            raise CaptureError(folder, "media folder not found")
+        idx = sorted(int(mm.group(1)) for f in folder.iterdir() if (mm := rx.match(f.name)))
+        if not idx:
+            raise CaptureError(self.pattern, "no files match this frame pattern (missing media)")
+        if idx[0] != 0:
+            raise CaptureError(self.path(0), "missing: sequences are numbered from 0")
+        for k, j in enumerate(idx):
+            if j != k:
+                raise CaptureError(self.path(k), f"missing frame file (the sequence goes on to {idx[-1]})")
+        self.n = len(idx)
+
+    def path(self, i: int) -> Path:
+        return Path(str(self.pattern) % i)
+
+
+def _read_image(path: Path, i: int) -> np.ndarray:
+    import cv2
+
+    if not path.exists():
+        raise CaptureError(path, f"frame {i}: file not found")
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise CaptureError(path, f"frame {i}: cannot read image (truncated or corrupt?)")
+    if img.ndim == 3:
+        img = img[..., :3][..., ::-1]  # BGR(A) -> RGB
+    return img
+
+
+class _ImageDepth:
+    """Depth from per-frame files (PNG or float), shared by image_sequence and separate_files."""
+
+    def __init__(self, rec: Recording, seq: _FileSequence):
+        self.seq, self.encoding = seq, rec.manifest.depth.encoding
+        ext = seq.pattern.suffix.lower()
+        if (self.encoding == "float") != (ext in (".npy", ".exr", ".tif", ".tiff")):
+            raise CaptureError(seq.pattern, f"depth encoding {self.encoding!r} does not match file type {ext!r}")
+        self.tol = {"gray8": 1.0 / 255, "gray16": 0.5 / 65535, "rgb24_packed": 0.5 / depth_codec.PACKED_MAX,
+                    "float": 0.0}[self.encoding]
+        first = self.read(0)
+        self.height, self.width = first.shape
+
+    def read(self, i: int) -> np.ndarray | Coded:
+        p = self.seq.path(i)
+        if self.encoding == "float":
+            return read_float(p, i).astype(np.float64)
+        img = _read_image(p, i)
+        if self.encoding in ("gray8", "gray16"):
+            if img.ndim == 3:
+                return _sum3(img)
+            bits = 16 if img.dtype == np.uint16 else 8
+            return Coded(img, ("gray", 0, bits), 1.0 / ((1 << bits) - 1))
+        if img.ndim != 3 or img.dtype != np.uint8:
+            raise CaptureError(p, f"frame {i}: rgb24_packed depth must be an 8-bit RGB image, got {img.dtype} {img.shape}")
+        return depth_codec.decode_rgb24_packed(img)
+
+
+def _to_rgb8(img: np.ndarray, path: Path, i: int) -> np.ndarray:
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.dtype == np.uint16:
+        img = ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if img.dtype != np.uint8:
+        raise CaptureError(path, f"frame {i}: RGB image has unsupported type {img.dtype}")
+    return np.ascontiguousarray(img)
+
+
+class _ImageSequence(_Source):
+    def __init__(self, rec: Recording):
+        m = rec.manifest
+        self.rgb_seq = _FileSequence(rec.root, m.media.rgb)
+        dseq = _FileSequence(rec.root, m.media.depth)
+        if self.rgb_seq.n != dseq.n:
+            raise CaptureError(self.rgb_seq.pattern, f"{self.rgb_seq.n} RGB frames but {dseq.n} depth frames in "
+                                                     f"{dseq.pattern} (mismatched frame counts)")
+        self.depth = _ImageDepth(rec, dseq)
+        self.n, self.tol, self.fps = dseq.n, self.depth.tol, m.fps
+        rgb0 = _read_image(self.rgb_seq.path(0), 0)
+        self.height, self.width = rgb0.shape[:2]
+        _check_same_size(self.rgb_seq.path(0), (self.height, self.width), dseq.path(0), (self.depth.height, self.depth.width))
+
+    def frames(self, start, stop):
+        for i in range(start, stop):
+            p = self.rgb_seq.path(i)
+            rgb = _to_rgb8(_read_image(p, i), p, i)
+            L = self.depth.read(i)
+            if rgb.shape[:2] != (self.height, self.width) or L.shape != (self.height, self.width):
+                raise CaptureError(p, f"frame {i}: size changes within the sequence")
+            yield i, i / self.fps, rgb, L
+
+
+def _check_same_size(p_rgb: Path, s_rgb: tuple[int, int], p_dep: Path, s_dep: tuple[int, int]) -> None:
+    if s_rgb != s_dep:
+        raise CaptureError(p_rgb, f"RGB frames are {s_rgb[1]}x{s_rgb[0]} but depth frames in {p_dep} are "
+                                  f"{s_dep[1]}x{s_dep[0]} (mismatched sizes)")
+
+
+class _SeparateFiles(_Source):
+    def __init__(self, rec: Recording):
+        m = rec.manifest
+        self.rgb_index = index_video(rec.media_path(m.media.rgb))
+        self.rgb_dec = _FrameDecoder(rec, self.rgb_index, "rgb")
+        self.width, self.height = self.rgb_index.width, self.rgb_index.height
+        self.secs = self.rgb_index.seconds()
+        rec.warnings += _timeline_warnings(self.rgb_index.path.name, self.secs, m.fps, float(self.rgb_index.time_base))
+        rec.warnings += [w for w in [self.rgb_index.truncation_warning(m.fps)] if w]
+        self.depth_index: VideoIndex | None = None
+        self.depth_files: _ImageDepth | None = None
+        if "%" in m.media.depth:
+            seq = _FileSequence(rec.root, m.media.depth)
+            self._check_counts(self.rgb_index.path, len(self.rgb_index), seq.pattern, seq.n)
+            self.depth_files = _ImageDepth(rec, seq)
+            self.tol = self.depth_files.tol
+            _check_same_size(self.rgb_index.path, (self.height, self.width), seq.pattern,
+                             (self.depth_files.height, self.depth_files.width))
+        else:
+            dix = self.depth_index = index_video(rec.media_path(m.media.depth))
+            self._check_counts(self.rgb_index.path, len(self.rgb_index), dix.path, len(dix))
+            _check_same_size(self.rgb_index.path, (self.height, self.width), dix.path, (dix.height, dix.width))
+            self.depth_dec = _FrameDecoder(rec, dix, "depth")
+            self.tol = self.depth_dec.tolerance(dix)
+            dsecs = dix.seconds()
+            rec.warnings += _timeline_warnings(dix.path.name, dsecs, m.fps, float(dix.time_base))
+            rec.warnings += [w for w in [dix.truncation_warning(m.fps)] if w]
+            rec.warnings += self._drift(dsecs - self.secs, m.fps, max(float(dix.time_base), float(self.rgb_index.time_base)))
+        self.n = len(self.rgb_index)
+
+    @staticmethod
+    def _check_counts(p1: Path, n1: int, p2: Path, n2: int) -> None:
+        if n1 != n2:
+            raise CaptureError(p1, f"{n1} frames, but {p2} has {n2} frames (mismatched frame counts between "
+                                   "separate files)")
+
+    def _drift(self, off: np.ndarray, fps: float, tb: float) -> list[str]:
+        """Pairs are made by index; say how far their timestamps disagree."""
+        tol = max(0.1 / fps, 1.5 * tb)
+        big = np.flatnonzero(np.abs(off) > tol)
+        if not len(big):
+            return []
+        worst = int(np.argmax(np.abs(off)))
+        msg = (f"depth/rgb timestamp drift: depth is {off[worst] * 1e3:+.1f} ms from rgb at frame {worst} "
+               f"(range {off.min() * 1e3:+.1f}..{off.max() * 1e3:+.1f} ms; beyond {tol * 1e3:.1f} ms at "
+               f"{len(big)} frames, first {int(big[0])}); frames are paired by index")
+        half = np.flatnonzero(np.abs(off) >= 0.5 / fps)
+        if len(half):
+            msg += f"; at {len(half)} frames (first {int(half[0])}) by half a frame or more, so pairs may be off by one"
+        return [msg]
+
+    def frames(self, start, stop):
+        rgb_iter = decode_range(self.rgb_index, start, stop)
+        dep_iter = decode_range(self.depth_index, start, stop) if self.depth_index is not None else None
+        for i, frame in rgb_iter:
+            rgb = self.rgb_dec.rgb(frame)
+            if dep_iter is not None:
+                j, dframe = next(dep_iter)
+                assert j == i
+                L = self.depth_dec.depth(dframe, j)
+            else:
+                L = self.depth_files.read(i)
+                if L.shape != (self.height, self.width):
+                    raise CaptureError(self.depth_files.seq.path(i), f"frame {i}: depth size {L.shape} differs from RGB")
+            yield i, float(self.secs[i] - self.secs[0]), rgb, L
+
+
+__all__ = ["FramePair", "Recording", "open_recording"]
