@@ -78,40 +78,52 @@ class Renderer:
         f = self.K[1, 1]
         points = [p.at(t) + (np.asarray(p.colour, np.float32),) for p in light.points]
 
+        # Pixels sorted by the primitive they show: each primitive's pixels are one slice, so
+        # surfaces are computed per primitive on views and the lighting once for all of them.
         order = np.argsort(hit_f, kind="stable")
         counts = np.bincount(hit_f + 1, minlength=len(prims) + 1)
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        sky_idx = order[bounds[0]:bounds[1]]
-        for i, prim in enumerate(prims):
-            idx = order[bounds[i + 1]:bounds[i + 2]]
-            if idx.size == 0:
-                continue
+        bounds = np.concatenate([[0], np.cumsum(counts)]) - counts[0]
+        sky_idx = order[:counts[0]]
+        idx = order[counts[0]:]
+        if idx.size:
             ts = best_f[idx]
             ddx, ddy, ddz = dxf[idx], dyf[idx], dzf[idx]
             px = np.float32(o[0]) + ts * ddx
             py = np.float32(o[1]) + ts * ddy
             pz = np.float32(o[2]) + ts * ddz
-            nx, ny, nz, u, v, mat = prim.surface(px, py, pz, ddx, ddy, ddz)
-            ndotd = np.abs(nx * ddx + ny * ddy + nz * ddz)
-            # Footprint of one pixel on the surface (metres): depth * |d|^2 / (f * |n . d|).
-            foot = ts * self._dd.reshape(-1)[idx] / (np.float32(f) * np.maximum(ndotd, 1e-3))
-            alb = np.empty((idx.size, 3), np.float32)
-            emis = np.zeros(idx.size, np.float32)
-            for k, material in enumerate(prim.materials):
-                sel = slice(None) if len(prim.materials) == 1 else np.flatnonzero(mat == k)
-                tpm = np.float32(material.texels_per_metre * TILE / 128)
-                level = np.clip(np.log2(np.maximum(foot[sel] * tpm, 1.0)), 0, LEVELS - 1).astype(np.int32)
-                alb[sel] = sample(material.texture, u[sel] * tpm, v[sel] * tpm, level) * np.asarray(
-                    material.tint, np.float32)
-                if material.emissive:
-                    emis[sel] = material.emissive
+            n = idx.size
+            nx, ny, nz = np.empty(n, np.float32), np.empty(n, np.float32), np.empty(n, np.float32)
+            u, v = np.empty(n, np.float32), np.empty(n, np.float32)
+            alb = np.empty((n, 3), np.float32)
+            emis = None
+            dd_s = self._dd.reshape(-1)[idx]
+            for i, prim in enumerate(prims):
+                sl = slice(bounds[i + 1], bounds[i + 2])
+                if sl.start == sl.stop:
+                    continue
+                snx, sny, snz, su, sv, mat = prim.surface(px[sl], py[sl], pz[sl], ddx[sl], ddy[sl], ddz[sl])
+                nx[sl], ny[sl], nz[sl], u[sl], v[sl] = snx, sny, snz, su, sv
+                # Footprint of one pixel on the surface (metres): depth * |d|^2 / (f * |n . d|).
+                ndotd = np.abs(snx * ddx[sl] + sny * ddy[sl] + snz * ddz[sl])
+                foot = ts[sl] * dd_s[sl] / (np.float32(f) * np.maximum(ndotd, 1e-3))
+                a_sl = alb[sl]
+                for k, material in enumerate(prim.materials):
+                    sel = slice(None) if len(prim.materials) == 1 else np.flatnonzero(mat == k)
+                    tpm = np.float32(material.texels_per_metre * TILE / 128)
+                    level = np.clip(np.log2(np.maximum(foot[sel] * tpm, 1.0)), 0, LEVELS - 1).astype(np.int32)
+                    a_sl[sel] = sample(material.texture, su[sel] * tpm, sv[sel] * tpm, level) * np.asarray(
+                        material.tint, np.float32)
+                    if material.emissive:
+                        if emis is None:
+                            emis = np.zeros(n, np.float32)
+                        emis[sl][sel] = material.emissive
             # Lambert: sun (with moving cloud shadows) + point lights + hemispheric ambient.
             lam = np.maximum(nx * to_sun[0] + ny * to_sun[1] + nz * to_sun[2], 0.0).astype(np.float32)
             if light.cloud_shadows is not None:
-                s = np.float32(TILE / light.cloud_scale)
-                cu = (px - np.float32(light.wind[0] * t)) * s
-                cv = (pz - np.float32(light.wind[1] * t)) * s
-                shade = sample(light.cloud_shadows, cu, cv, np.full(idx.size, LEVELS - 2, np.int32))[:, 0]
+                sc = np.float32(TILE / light.cloud_scale)
+                cu = (px - np.float32(light.wind[0] * t)) * sc
+                cv = (pz - np.float32(light.wind[1] * t)) * sc
+                shade = sample(light.cloud_shadows, cu, cv, np.full(n, LEVELS - 2, np.int32))[:, 0]
                 lam *= np.clip(shade * 1.6 - 0.2, 0.25, 1.0)
             shading = lam[:, None] * sun_rgb + amb * (0.75 + 0.25 * ny)[:, None]
             for pos, inten, pcol in points:
@@ -120,11 +132,10 @@ class Renderer:
                 cos = np.maximum((nx * lx + ny * ly + nz * lz) / np.sqrt(d2), 0.0)
                 shading += (np.float32(inten) * cos / (1.0 + d2))[:, None] * pcol
             c = alb * shading
-            if emis.any():
+            if emis is not None:
                 c = np.where(emis[:, None] > 0, alb * emis[:, None] * 1.3, c)
             if light.fog_density > 0:
-                dist = ts * np.sqrt(self._dd.reshape(-1)[idx])
-                fog = np.exp(-np.float32(light.fog_density) * dist)[:, None]
+                fog = np.exp(-np.float32(light.fog_density) * ts * np.sqrt(dd_s))[:, None]
                 c = c * fog + np.asarray(light.sky_horizon, np.float32) * (1 - fog)
             colour[idx] = c
 
