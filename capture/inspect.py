@@ -67,9 +67,16 @@ def inspect_recording(manifest_path: str | Path, preview_path: str | Path | None
         "warnings": list(rec.warnings),
     }
     if preview_path is not None and kept:
-        lo, hi = (np.percentile(all_v, [2, 98]) if all_v.size else (0.0, 1.0))
+        # Per-frame range: one range over a recording that moves from a room to open terrain
+        # leaves the room a single flat colour.
         unit = "m" if rec.depth_unit == "metres" else "L"
-        rows = [[rgb, colourise_depth(d, lo, hi)] for _, rgb, d in kept]
-        labels = [[f"#{i}", f"depth {lo:.3g}-{hi:.3g} {unit}"] for i, _, _ in kept]
+        rows, labels = [], []
+        for i, rgb, d in kept:
+            v = d[np.isfinite(d)]
+            lo, hi = np.percentile(v, [2, 98]) if v.size else (0.0, 1.0)
+            # Colour by inverse depth, as depth papers draw it: near detail stays visible.
+            with np.errstate(divide="ignore"):
+                rows.append([rgb, colourise_depth(1.0 / d, 1.0 / hi, 1.0 / lo, invert=False)])
+            labels.append([f"#{i}", f"depth {lo:.3g}-{hi:.3g} {unit}"])
         summary["preview"] = str(save_png(preview_path, contact_sheet(rows, labels)))
     return summary

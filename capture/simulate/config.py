@@ -40,7 +40,9 @@ class SimConfig(StageConfig):
     hud: bool = True
     fov_y_deg: float = Field(60.0, gt=1.0, lt=170.0)
     projection: Projection = Projection(type="infinite_reversed", near=0.15)
-    reshade: ReshadeSettings = ReshadeSettings(reversed=True, far_plane=1000.0)
+    # A far plane of 100 (tuned in DisplayDepth, as players do) spreads 8-bit depth over the
+    # 0.15-50 m of these scenes; ReShade's default 1000 leaves a room ~10 grey levels.
+    reshade: ReshadeSettings = ReshadeSettings(reversed=True, far_plane=100.0)
     layout: Literal["side_by_side", "top_bottom", "separate_files", "image_sequence"] = "side_by_side"
     encoding: Literal["gray8", "gray16", "rgb24_packed", "float"] = "gray8"
     codec: Literal["h264", "lossless", "yuv444_lossless"] = "h264"
