@@ -1,0 +1,281 @@
+"""Training loader: WebDataset shards -> packed batches of (RGB, depth, valid, frame indices).
+
+Batches (the trainer's contract), all samples of a batch share (H, W, K):
+    rgb            float32 (B,K,3,H,W) in [-1, 1]
+    depth          float32 (B,K,H,W), NaN (invalid) replaced by 0
+    valid          bool    (B,K,H,W)
+    frame_indices  int64   (B,K) original frame indices within the clip (rotary positions)
+    clip_id        list[str]
+Pipeline: shard list (optionally chosen by a DuckDB `where` over the catalog) -> per-epoch shard
+shuffle -> split by node (rank/world) and by DataLoader worker -> tar expansion (local or fsspec
+URLs) -> optional clip filter -> sample shuffle buffer -> bucket choice + frame dropout (K sorted
+frames, original indices kept) -> decode only those frames -> crop to the bucket's aspect and
+resize -> pack per bucket (dataset.packing) -> collate.
+Bad samples/shards are counted in LoaderStats (shared across worker processes) and skipped.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import multiprocessing as mp
+import os
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fsspec
+import numpy as np
+import torch
+import torch.nn.functional as F
+import webdataset as wds
+from webdataset import tariterators
+
+from capture.errors import InputError
+from dataset.depth_store import EXTENSIONS
+from dataset.depth_store import decode_depth as _decode_depth
+from dataset.packing import Bucket, BucketTable, pack
+from dataset.rgb_store import decode_rgb
+
+_COUNTERS = ("samples", "batches", "bad_shards", "bad_samples", "too_short", "filtered_out")
+
+
+@dataclass
+class LoaderStats:
+    """Counters shared by the main process and DataLoader workers (multiprocessing shared memory)."""
+
+    _values: object = field(default_factory=lambda: mp.Array("q", len(_COUNTERS), lock=True))
+    errors: list[str] = field(default_factory=list)  # messages seen in this process (first 20)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._values.get_lock():
+            self._values[_COUNTERS.index(name)] += n
+
+    def __getattr__(self, name: str) -> int:
+        if name in _COUNTERS:
+            return int(self._values[_COUNTERS.index(name)])
+        raise AttributeError(name)
+
+    @property
+    def skipped(self) -> int:
+        return self.bad_samples + self.too_short
+
+    def as_dict(self) -> dict[str, int]:
+        return {n: int(self._values[i]) for i, n in enumerate(_COUNTERS)}
+
+
+def expand_shards(shards: str | Sequence[str]) -> list[str]:
+    """A directory (its *.tar), a glob, a brace pattern (`a-{000000..000009}.tar`) or a list."""
+    if not isinstance(shards, str):
+        return [str(s) for s in shards]
+    fs, path = fsspec.core.url_to_fs(shards)
+    local = "file" in ((fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol)
+    if "{" in shards:
+        return list(wds.shardlists.expand_urls(shards))
+    if fs.isdir(path):
+        found = sorted(p for p in fs.find(path) if p.endswith(".tar") and not Path(p).name.startswith("."))
+    elif any(c in shards for c in "*?["):
+        found = sorted(glob.glob(shards)) if local else sorted(fs.glob(path))
+    else:
+        found = [path]
+    out = found if local else [fs.unstrip_protocol(p) for p in found]
+    if not out:
+        raise InputError(shards, "no shards found")
+    return out
+
+
+def select_by_query(shards: list[str], where: str, catalog_root: str | None) -> tuple[list[str], set[str]]:
+    """(shards that hold matching clips, their keys) for a DuckDB filter over the `clips` view."""
+    from dataset import catalog
+    from dataset.query import run_query
+
+    root = catalog_root or os.path.dirname(shards[0]) or "."
+    con = catalog.open(root)
+    sql = f"SELECT tar_path, key FROM clips WHERE key IS NOT NULL AND decision = 'kept' AND ({where})"
+    rows = run_query(sql, con=con).to_pylist()
+    wanted = {os.path.basename(r["tar_path"]) for r in rows}
+    keys = {r["key"] for r in rows}
+    return [s for s in shards if os.path.basename(s) in wanted], keys
+
+
+class _Pipeline(torch.utils.data.IterableDataset):
+    def __init__(self, urls, buckets, stats, seed, skip_bad, keys, shuffle_buffer, drop_last, rank, world_size):
+        self.urls, self.buckets, self.stats, self.seed = urls, buckets, stats, seed
+        self.skip_bad, self.keys, self.shuffle_buffer, self.drop_last = skip_bad, keys, shuffle_buffer, drop_last
+        self.rank, self.world_size, self.epoch = rank, world_size, 0
+
+    # -- splitting -----------------------------------------------------------------------------
+    def _my_shards(self) -> list[str]:
+        urls = list(self.urls)
+        random.Random(self.seed * 1000003 + self.epoch).shuffle(urls)  # same order on every node
+        rank, world = self._node()
+        info = torch.utils.data.get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        return urls[rank::world][wid::nw]
+
+    def _node(self) -> tuple[int, int]:
+        if self.rank is not None:
+            return self.rank, self.world_size or 1
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+    def _rng(self) -> np.random.Generator:
+        info = torch.utils.data.get_worker_info()
+        rank, _ = self._node()
+        return np.random.default_rng([self.seed, self.epoch, rank, info.id if info else 0])
+
+    # -- stages --------------------------------------------------------------------------------
+    def _handler(self, kind: str):
+        def handle(exn: Exception) -> bool:
+            self.stats.add(kind)
+            if len(self.stats.errors) < 20:
+                self.stats.errors.append(f"{kind}: {exn}")
+            if not self.skip_bad:
+                raise InputError(None, f"{kind.replace('_', ' ')[:-1]}: {exn}") from exn
+            return True
+
+        return handle
+
+    def _open(self, urls):
+        for url in urls:
+            try:
+                stream = fsspec.open(url, "rb").open()
+            except OSError as e:
+                self._handler("bad_shards")(InputError(url, f"cannot open shard: {e}"))
+                continue
+            yield {"url": url, "stream": stream}
+
+    def _samples(self, rng) -> Iterator[dict]:
+        raw = tariterators.tar_file_expander(self._open(self._my_shards()), handler=self._handler("bad_shards"))
+        samples = tariterators.group_by_keys(raw, handler=self._handler("bad_samples"))
+        if self.keys is not None:
+            samples = self._filter(samples)
+        if self.shuffle_buffer > 0:
+            samples = wds.filters._shuffle(samples, self.shuffle_buffer, min(self.shuffle_buffer, 16),
+                                           random.Random(int(rng.integers(2**31))))  # fmt: skip
+        return samples
+
+    def _filter(self, samples):
+        for s in samples:
+            if s.get("__key__") in self.keys:
+                yield s
+            else:
+                self.stats.add("filtered_out")
+
+    def _decoded(self, rng) -> Iterator[tuple[Bucket, dict]]:
+        for s in self._samples(rng):
+            try:
+                out = decode_sample(s, self.buckets, rng)
+            except Exception as e:  # noqa: BLE001 - any broken sample is counted and skipped
+                self._handler("bad_samples")(InputError(s.get("__url__"), f"sample {s.get('__key__')}: {e}"))
+                continue
+            if out is None:
+                self.stats.add("too_short")
+                continue
+            self.stats.add("samples")
+            yield out
+
+    def __iter__(self):
+        rng = self._rng()
+        for _bucket, items in pack(self._decoded(rng), drop_last=self.drop_last):
+            self.stats.add("batches")
+            yield collate(items)
+
+
+def decode_sample(sample: dict, buckets: BucketTable, rng: np.random.Generator) -> tuple[Bucket, dict] | None:
+    """One tar sample -> (bucket, tensors of K frames) or None when the clip is shorter than every K."""
+    key = sample["__key__"]
+    rec = json.loads(sample["json"])
+    t, h, w = int(rec["num_frames"]), int(rec["height"]), int(rec["width"])
+    bucket = buckets.choose(h, w, t, rng)
+    if bucket is None:
+        return None
+    idx = np.sort(rng.choice(t, size=bucket.frames, replace=False))  # frame dropout, original indices
+    enc = rec.get("depth_encoding", "ffv1_f16")
+    ext = EXTENSIONS[enc]
+    if "mp4" not in sample or ext not in sample:
+        raise InputError(sample.get("__url__"), f"sample {key} lacks {'mp4' if 'mp4' not in sample else ext}")
+    rgb = decode_rgb(sample["mp4"], idx, name=f"{key}.mp4")
+    depth = _decode_depth(sample[ext], enc, idx, name=f"{key}.{ext}")
+    if rgb.shape[1:3] != (h, w) or depth.shape[1:] != (h, w):
+        raise InputError(sample.get("__url__"), f"sample {key}: frames are {rgb.shape[1:3]}, record says {(h, w)}")
+    rgb_t, depth_t = crop_resize(rgb, depth, bucket.height, bucket.width, rng)
+    valid = torch.isfinite(depth_t)
+    return bucket, {
+        "rgb": rgb_t,
+        "depth": torch.nan_to_num(depth_t, nan=0.0, posinf=0.0, neginf=0.0),
+        "valid": valid,
+        "frame_indices": torch.from_numpy(idx.astype(np.int64)),
+        "clip_id": str(rec.get("clip_id", key)),
+    }
+
+
+def crop_resize(rgb: np.ndarray, depth: np.ndarray, th: int, tw: int, rng: np.random.Generator):
+    """Random crop to the target aspect at source scale, then resize: RGB bilinear (antialiased)
+    to [-1,1], depth nearest so no value is invented between surfaces and NaN stays NaN."""
+    _, h, w = depth.shape
+    scale = max(th / h, tw / w)
+    ch, cw = min(h, round(th / scale)), min(w, round(tw / scale))
+    y0 = int(rng.integers(0, h - ch + 1))
+    x0 = int(rng.integers(0, w - cw + 1))
+    r = torch.from_numpy(np.ascontiguousarray(rgb[:, y0 : y0 + ch, x0 : x0 + cw])).permute(0, 3, 1, 2).float()
+    d = torch.from_numpy(np.ascontiguousarray(depth[:, y0 : y0 + ch, x0 : x0 + cw]))[:, None]
+    if (ch, cw) != (th, tw):
+        r = F.interpolate(r, size=(th, tw), mode="bilinear", align_corners=False, antialias=True)
+        d = F.interpolate(d, size=(th, tw), mode="nearest-exact")
+    return (r / 127.5 - 1.0).clamp_(-1.0, 1.0), d[:, 0]
+
+
+def collate(items: list[dict]) -> dict:
+    return {
+        "rgb": torch.stack([i["rgb"] for i in items]),
+        "depth": torch.stack([i["depth"] for i in items]),
+        "valid": torch.stack([i["valid"] for i in items]),
+        "frame_indices": torch.stack([i["frame_indices"] for i in items]),
+        "clip_id": [i["clip_id"] for i in items],
+    }
+
+
+class Loader:
+    """Iterable over packed batches; `.stats` counts samples, batches and what was skipped."""
+
+    def __init__(self, dataset: _Pipeline, num_workers: int):
+        self.dataset, self.num_workers = dataset, num_workers
+        self.stats: LoaderStats = dataset.stats
+
+    def set_epoch(self, epoch: int) -> None:
+        self.dataset.epoch = epoch  # reshuffles shards and samples
+
+    def __iter__(self):
+        if self.num_workers == 0:
+            yield from self.dataset
+            return
+        dl = torch.utils.data.DataLoader(self.dataset, batch_size=None, num_workers=self.num_workers,
+                                         persistent_workers=False)  # fmt: skip
+        yield from dl
+
+
+def make_loader(
+    shards: list[str] | str,
+    buckets: BucketTable | None = None,
+    num_workers: int = 0,
+    where: str | None = None,
+    catalog_root: str | None = None,
+    seed: int = 0,
+    skip_bad: bool = True,
+    shuffle_buffer: int = 64,
+    drop_last: bool = False,
+    rank: int | None = None,
+    world_size: int | None = None,
+) -> Loader:
+    """Loader over `shards`; `where` selects clips with DuckDB over the catalog at `catalog_root`
+    (default: the shards' folder). rank/world_size default to torch.distributed or RANK/WORLD_SIZE."""
+    urls = expand_shards(shards)
+    keys = None
+    if where:
+        urls, keys = select_by_query(urls, where, catalog_root)
+    ds = _Pipeline(urls, buckets or BucketTable.default(), LoaderStats(), seed, skip_bad, keys,
+                   shuffle_buffer, drop_last, rank, world_size)  # fmt: skip
+    return Loader(ds, num_workers)

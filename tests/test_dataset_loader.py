@@ -1,0 +1,114 @@
+"""Training loader: contract shapes/dtypes, frame dropout indices, packing, workers/nodes, bad data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_dataset_writer import make_items, write_curated  # noqa: E402
+
+from capture.errors import InputError  # noqa: E402
+from dataset.config import ShardConfig  # noqa: E402
+from dataset.depth_store import decode_depth  # noqa: E402
+from dataset.loader import make_loader  # noqa: E402
+from dataset.packing import Bucket, BucketTable, pack, packing_efficiency  # noqa: E402
+from dataset.shard_writer import iter_tar_samples, write_arrays  # noqa: E402
+
+TABLE = BucketTable([Bucket(48, 64, 8, 1), Bucket(24, 32, 2, 4), Bucket(24, 32, 4, 2)])
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("loader")
+    items, rows, recs, spans = make_items(n_rec=3, clips_per_rec=4)  # 9 kept clips of 8 frames, 64x48
+    write_curated(root / "curated" / "run1", rows, recs, spans)
+    res = write_arrays(items, root / "shards", ShardConfig(max_shard_samples=3), {r["recording_id"]: r for r in recs})
+    return root, res, {row["clip_id"]: (rgb, depth) for row, rgb, depth in items}
+
+
+def test_batches_follow_the_contract_and_keep_original_frame_indices(data):
+    root, _, clips = data
+    loader = make_loader(str(root / "shards"), TABLE, seed=1, shuffle_buffer=4)
+    batches = list(loader)
+    seen = [c for b in batches for c in b["clip_id"]]
+    assert sorted(seen) == sorted(clips)  # every clip exactly once per pass
+    for b in batches:
+        B, K, _, H, W = b["rgb"].shape
+        assert b["rgb"].dtype == torch.float32 and b["rgb"].min() >= -1 and b["rgb"].max() <= 1
+        assert b["depth"].shape == b["valid"].shape == (B, K, H, W) and b["valid"].dtype == torch.bool
+        assert b["frame_indices"].shape == (B, K) and b["frame_indices"].dtype == torch.int64
+        assert TABLE.get(H, W, K).batch_size >= B  # packed by the table (last ones may be partial)
+        assert not torch.isnan(b["depth"]).any() and (b["depth"][~b["valid"]] == 0).all()
+        fi = b["frame_indices"]
+        assert (fi[:, 1:] > fi[:, :-1]).all() and fi.min() >= 0 and fi.max() < 8  # sorted, distinct, original
+        if (H, W) == (48, 64):  # full size: no resize, so depth equals the stored frames exactly
+            for i, cid in enumerate(b["clip_id"]):
+                ref = torch.from_numpy(clips[cid][1].astype(np.float16).astype(np.float32))[fi[i]]
+                assert torch.equal(b["valid"][i], torch.isfinite(ref))
+                assert torch.equal(b["depth"][i][b["valid"][i]], ref[torch.isfinite(ref)])
+    assert loader.stats.samples == 9 and loader.stats.skipped == 0
+
+
+def test_workers_and_nodes_split_shards_without_overlap(data):
+    root, _, clips = data
+    seen = []
+    for rank in range(2):
+        loader = make_loader(str(root / "shards"), TABLE, num_workers=2, rank=rank, world_size=2, seed=3)
+        seen += [c for b in loader for c in b["clip_id"]]
+    assert sorted(seen) == sorted(clips)  # 3 shards over 2 nodes x 2 workers: each clip once
+
+
+def test_where_selects_clips_through_the_catalog(data):
+    root, _, _ = data
+    loader = make_loader(str(root / "shards"), TABLE, where="game = 'GTA V' AND clip_similarity > 0.8",
+                         catalog_root=str(root))  # fmt: skip
+    got = [c for b in loader for c in b["clip_id"]]
+    assert len(got) == 1  # rec0 kept clips with similarity 0.85
+    with pytest.raises(InputError, match="unknown column"):
+        make_loader(str(root / "shards"), TABLE, where="gaem = 'x'", catalog_root=str(root))
+
+
+def test_bad_samples_are_counted_and_skipped(data, tmp_path):
+    root, res, clips = data
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(root / "shards", bad)
+    # Corrupt the depth member of one sample (same length so the tar stays readable) ...
+    raw = bytearray((bad / "shard-000000.tar").read_bytes())
+    first = next(iter_tar_samples(bad / "shard-000000.tar"))
+    at = raw.find(first["depth.mkv"][:64])
+    raw[at + 40 : at + 400] = b"\xff" * 360
+    (bad / "shard-000000.tar").write_bytes(bytes(raw))
+    with pytest.raises(InputError):
+        decode_depth(bytes(raw[at : at + len(first["depth.mkv"])]), "ffv1_f16")
+    # ... and truncate another shard in the middle.
+    t1 = (bad / "shard-000001.tar").read_bytes()
+    (bad / "shard-000001.tar").write_bytes(t1[: len(t1) // 2])
+    loader = make_loader(str(bad), TABLE, shuffle_buffer=0)
+    got = [c for b in loader for c in b["clip_id"]]
+    assert loader.stats.bad_samples + loader.stats.bad_shards >= 2
+    assert 3 <= len(got) <= 7 and first["__key__"] not in got  # shard 2 whole, shard 0 minus one
+    strict = make_loader(str(bad), TABLE, shuffle_buffer=0, skip_bad=False)
+    with pytest.raises(InputError):
+        list(strict)
+
+
+def test_packing_fills_batches_with_real_frames():
+    table = BucketTable.from_budget([(24, 32)], [1, 2, 4, 8], pixel_budget=8 * 24 * 32)
+    assert [b.batch_size for b in table.buckets] == [8, 4, 2, 1]
+    rng = np.random.default_rng(0)
+    items = [(table.choose(24, 32, int(t), rng), None) for t in rng.integers(1, 9, size=200)]
+    batches = [(b, len(s)) for b, s in pack(items)]
+    packed = packing_efficiency(batches, table.max_slots)
+    single = packing_efficiency([(b, 1) for b, _ in items], table.max_slots)
+    assert packed > 0.9 and single < 0.5 and packed > 2 * single
+    # choose(): K never exceeds the clip length; nearest aspect ratio picks the group.
+    assert table.choose(24, 32, 3, rng).frames <= 3 and table.choose(24, 32, 0, rng) is None
+    mixed = BucketTable([Bucket(256, 256, 1, 1), Bucket(240, 320, 1, 1), Bucket(176, 608, 1, 1)])
+    assert mixed.resolution_for(1080, 1920) == (240, 320) and mixed.resolution_for(720, 2560) == (176, 608)
