@@ -1,0 +1,139 @@
+"""The curation stage's typed config. Every threshold lives here so it is recorded (and hashed)
+with the results; `CurateConfig.load(file, ["decision.delta1_min=0.6"])` overrides any of them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from capture.config import StageConfig
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SceneConfig(_Part):
+    """PySceneDetect settings; cuts are found on a downscaled copy of the RGB stream."""
+
+    detector: Literal["content", "adaptive"] = "content"
+    threshold: float = Field(27.0, gt=0)  # ContentDetector threshold
+    adaptive_threshold: float = Field(3.0, gt=0)  # AdaptiveDetector ratio
+    min_content_val: float = Field(15.0, ge=0)  # AdaptiveDetector minimum content score
+    min_scene_len: int = Field(15, ge=0)  # frames
+    transition_frames: int = Field(2, ge=0)  # frames discarded on each side of a cut
+    detect_width: int = Field(256, ge=32)  # width of the frames fed to the detector
+
+
+class ClipConfig(_Part):
+    length: int = Field(150, ge=2)  # frames per clip (5 s at 30 fps)
+    stride: int | None = None  # start-to-start distance; None = length (no gap); must be >= length
+    min_length: int | None = None  # shortest clip kept from a leftover piece; None = length
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClipConfig:
+        if self.stride is not None and self.stride < self.length:
+            # Overlapping clips would put a frame in two places and break the frame accounting.
+            raise ValueError("clips.stride must be >= clips.length (clips may not overlap)")
+        if self.min_length is not None and not (1 <= self.min_length <= self.length):
+            raise ValueError("clips.min_length must be between 1 and clips.length")
+        return self
+
+    @property
+    def step(self) -> int:
+        return self.stride or self.length
+
+    @property
+    def shortest(self) -> int:
+        return self.min_length or self.length
+
+
+class FrameCheckConfig(_Part):
+    """Per-frame checks run on every frame at a low working resolution; they find a fault's span
+    so it can be cut out before clips are made (a clip median cannot see short faults)."""
+
+    enabled: bool = True
+    work_width: int = Field(160, ge=16)
+    # black / near-uniform picture
+    black_luma: float = 0.06  # mean luma (0..1) below this = black
+    uniform_std: float = 0.025  # luma std below this = uniform
+    uniform_fraction: float = 0.92  # or this fraction of pixels within +-uniform_band of the median
+    uniform_band: float = 0.04
+    # invalid / flat depth
+    invalid_fraction: float = 0.9
+    flat_depth_std: float = 1e-3  # std of log depth below this = depth buffer cleared
+    # motion. "growth" = change over `growth_span` frames / change over one frame: a moving stream
+    # grows (>> 1), a frozen one stays at its noise level (~1) whatever the codec noise.
+    growth_span: int = Field(6, ge=2)
+    frozen_growth: float = 1.6  # below: stream frozen
+    moving_growth: float = 2.5  # above: stream moving
+    rgb_moving: float = 0.002  # and mean abs luma change (0..1) per frame above this
+    rgb_fast: float = 0.03  # a per-frame luma change above this is motion whatever its growth
+    depth_moving: float = 0.002  # and mean abs log-depth change per frame above this
+    frozen_run: int = Field(3, ge=1)  # consecutive frames before frozen depth/picture counts
+    # lag onset: depth closer to an older frame than to the previous one; end: depth jumps forward
+    backjump_min: float = 1.6
+    jump_ratio: float = 2.5  # depth change > this x its rolling median ...
+    jump_rgb_ratio: float = 1.5  # ... while the picture's change stays < this x its rolling median
+    jump_window: int = Field(15, ge=3)
+    lag_max_span: int = Field(300, ge=1)  # longest lag (frames) between a back jump and a forward jump
+    # edge agreement: mean percentile-rank of the RGB gradient at depth-edge pixels (chance 0.5)
+    edge_top_fraction: float = 0.05  # strongest depth gradients used as depth edges
+    edge_min_step: float = 0.05  # Sobel response on log depth that counts as a depth edge (~5%)
+    edge_min: float = 0.45  # absolute floor (chance is 0.5; noisy gray8 depth sits near it)
+    edge_drop: float = 0.15  # or this far below the median of its scene
+    edge_window: int = Field(5, ge=1)  # frames of median smoothing
+    # depth lag: depth edges agree better with an earlier picture than with the current one
+    lag_max_offset: int = Field(6, ge=1)
+    lag_gain: float = 0.06  # gain of the best earlier picture over the current one
+    lag_window: int = Field(9, ge=1)  # frames of median smoothing of the lag gain
+    # fade: sustained one-way change of mean log luma
+    fade_window: int = Field(8, ge=2)
+    fade_change: float = 0.35  # |log luma change| across the window
+    fade_step: float = 0.01  # every step in the window moves at least this, same sign
+    # span shaping
+    pad_frames: int = Field(4, ge=0)  # discarded on each side of a found fault
+    merge_gap: int = Field(8, ge=0)  # two faults this close become one span
+    min_fault_frames: int = Field(1, ge=1)
+    # optional bootstrap check on subsampled frames (needs --bootstrap)
+    bootstrap_every: int = Field(6, ge=0)  # 0 = off
+    bootstrap_abs_rel: float = 0.35  # per-frame AbsRel above this = misaligned
+    bootstrap_abs_rel_ratio: float = 3.0  # or this many times the recording median
+
+
+class ScoringConfig(_Part):
+    num_samples: int = Field(10, ge=1)  # frames sampled uniformly per clip
+    score_width: int = Field(192, ge=16)  # frames are kept at this width for scoring
+    bootstrap: str | None = None  # checkpoint path of the bootstrap depth model
+    clip_model: str = "ViT-B-32"  # open_clip model name (or "synthdepth-tiny" for tests)
+    clip_pretrained: str | None = "openai"  # open_clip tag or local checkpoint path; None = no CLIP
+    clip_random_init: bool = False  # allow random weights (tests only: scores are meaningless)
+    colormap: str = "turbo"
+    device: str = "cpu"
+    batch_size: int = Field(32, ge=1)
+
+
+class DecisionConfig(_Part):
+    # the paper's rule: drop when BOTH medians are below their thresholds
+    depth_metric: Literal["delta1", "abs_rel"] = "delta1"
+    delta1_min: float = 0.7
+    abs_rel_max: float = 0.3
+    clip_similarity_min: float = 0.85
+    clip_rgb_similarity_min: float = 0.2  # threshold when CLIP compares RGB with depth (no bootstrap)
+    # hard checks on every frame of the clip
+    frozen_depth_max: float = 0.05
+    frozen_rgb_max: float = 0.05
+    invalid_fraction_max: float = 0.6  # sky counts as invalid, so outdoor clips have plenty
+    black_fraction_max: float = 0.1
+    duplicate_fraction_max: float = 0.5
+    edge_agreement_min: float = 0.45  # chance level is 0.5
+
+
+class CurateConfig(StageConfig):
+    scenes: SceneConfig = SceneConfig()
+    clips: ClipConfig = ClipConfig()
+    frame_checks: FrameCheckConfig = FrameCheckConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    decision: DecisionConfig = DecisionConfig()
+    previews_per_decision: int = Field(3, ge=0)  # clips per recording and decision kept for the report

@@ -1,0 +1,185 @@
+"""Model-based alignment scores as stages with `setup()` (models load once per worker).
+
+- `BootstrapScorer`: the bootstrap depth model's prediction vs the captured depth after a
+  least-squares scale and shift fit (model.predictor.fit_scale_shift): AbsRel and delta1 per frame.
+- `ClipScorer`: open_clip cosine similarity of captured vs predicted depth, both colourised with
+  the same colour map and the same normalisation (capture.visual.colourise_depth). Without a
+  bootstrap model there is no predicted depth; it then compares the picture with the colourised
+  captured depth (a weaker signal, with its own threshold), and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from capture.visual import colourise_depth
+from curate.clip_model import ClipUnavailable, load_clip
+from curate.config import ScoringConfig
+
+log = logging.getLogger("synthdepth.curate")
+
+
+class Stage:
+    """A unit of work that loads its models in `setup()`, once per worker process."""
+
+    ready: bool = False
+
+    def setup(self) -> None:
+        self.ready = True
+
+
+def depth_metrics(pred: np.ndarray, depth: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """(AbsRel, delta1, aligned prediction) of one frame after the scale-shift fit; NaN if unscorable."""
+    from model.predictor import fit_scale_shift
+
+    valid = np.isfinite(depth) & (depth > 0) & np.isfinite(pred)
+    if valid.sum() < 16:
+        return math.nan, math.nan, np.full_like(pred, np.nan)
+    try:
+        s, t = fit_scale_shift(pred, depth, valid)
+    except ValueError:
+        return math.nan, math.nan, np.full_like(pred, np.nan)
+    aligned = (s * pred + t).astype(np.float32)
+    gt = depth[valid]
+    # A fitted depth can go <= 0; clamp to the smallest captured depth so ratios stay defined.
+    a = np.maximum(aligned[valid], gt.min())
+    abs_rel = float(np.mean(np.abs(a - gt) / gt))
+    delta1 = float(np.mean(np.maximum(a / gt, gt / a) < 1.25))
+    return abs_rel, delta1, aligned
+
+
+class BootstrapScorer(Stage):
+    def __init__(self, checkpoint: str | None = None, predictor=None, device: str = "cpu"):
+        self.checkpoint = checkpoint
+        self.predictor = predictor
+        self.device = device
+
+    @property
+    def available(self) -> bool:
+        return self.predictor is not None
+
+    def setup(self) -> None:
+        if self.predictor is None and self.checkpoint:
+            from model.bootstrap import load_bootstrap
+
+            self.predictor = load_bootstrap(self.checkpoint, device=self.device)
+        self.ready = True
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        return np.asarray(self.predictor.predict(rgb), dtype=np.float32)
+
+
+class ClipScorer(Stage):
+    def __init__(self, config: ScoringConfig):
+        self.config = config
+        self.embedder = None
+        self.error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.embedder is not None
+
+    def setup(self) -> None:
+        c = self.config
+        if c.clip_pretrained is None and not c.clip_random_init:
+            self.error = "no CLIP weights configured (scoring.clip_pretrained is empty)"
+        else:
+            try:
+                self.embedder = load_clip(c.clip_model, c.clip_pretrained, c.device, allow_random=c.clip_random_init)
+            except ClipUnavailable as e:
+                self.error = str(e)
+        if self.error:
+            log.warning("CLIP semantic score UNAVAILABLE (recorded as NaN): %s", self.error)
+        self.ready = True
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Cosine similarity of CLIP embeddings of two (N,H,W,3) uint8 image stacks, pairwise."""
+        ea, eb = self.embedder.embed(a), self.embedder.embed(b)
+        return (ea * eb).sum(-1).numpy().astype(np.float64)
+
+
+def colourise_pair(depth: np.ndarray, other: np.ndarray, cmap: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both maps with the same colour map and the same range (the captured depth's 2..98th percentile)."""
+    v = depth[np.isfinite(depth)]
+    if v.size == 0:
+        return colourise_depth(depth, 0, 1, cmap), colourise_depth(other, 0, 1, cmap)
+    lo, hi = np.percentile(v, [2, 98])
+    return colourise_depth(depth, lo, hi, cmap), colourise_depth(other, lo, hi, cmap)
+
+
+@dataclass
+class SampleScores:
+    """Per-sampled-frame scores of one clip and a preview of its middle sample."""
+
+    abs_rel: list[float] = field(default_factory=list)
+    delta1: list[float] = field(default_factory=list)
+    clip_sim: list[float] = field(default_factory=list)
+    preview: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+
+
+class CurationScorer(Stage):
+    """Bootstrap + CLIP scorers together; `clip_reference` says what CLIP compares with."""
+
+    def __init__(self, config: ScoringConfig, predictor=None):
+        self.config = config
+        self.bootstrap = BootstrapScorer(config.bootstrap, predictor, config.device)
+        self.clip = ClipScorer(config)
+        self.notes: list[str] = []
+
+    @property
+    def clip_reference(self) -> str:
+        return "prediction" if self.bootstrap.available else "rgb"
+
+    def setup(self) -> None:
+        if self.ready:
+            return
+        self.bootstrap.setup()
+        self.clip.setup()
+        if not self.bootstrap.available:
+            self.notes.append(
+                "NO BOOTSTRAP MODEL (--bootstrap): the depth score is unavailable (NaN); decisions use the "
+                "cheap checks and CLIP (picture vs colourised depth) only"
+            )
+        if not self.clip.available:
+            self.notes.append(f"CLIP UNAVAILABLE: semantic score is NaN; {self.clip.error}")
+        elif self.clip.embedder.random_weights:
+            self.notes.append("CLIP has RANDOM weights (test model): semantic scores are meaningless")
+        for n in self.notes:
+            log.warning(n)
+        self.ready = True
+
+    def frame_abs_rel(self, rgb: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """AbsRel of the bootstrap prediction for each frame of (T,H,W,3) / (T,H,W)."""
+        if not self.bootstrap.available or len(rgb) == 0:
+            return np.full(len(rgb), np.nan)
+        pred = self.bootstrap.predict(rgb)
+        return np.array([depth_metrics(p, d)[0] for p, d in zip(pred, depth, strict=True)])
+
+    def score_samples(self, rgb: np.ndarray, depth: np.ndarray, want_preview: bool = False) -> SampleScores:
+        out = SampleScores()
+        n = len(rgb)
+        aligned = [None] * n
+        if self.bootstrap.available and n:
+            pred = self.bootstrap.predict(rgb)
+            for i in range(n):
+                ar, d1, aligned[i] = depth_metrics(pred[i], depth[i])
+                out.abs_rel.append(ar)
+                out.delta1.append(d1)
+        if self.clip.available and n:
+            cm = self.config.colormap
+            if self.bootstrap.available:
+                pairs = [colourise_pair(depth[i], aligned[i], cm) for i in range(n)]
+                a = np.stack([p[0] for p in pairs])
+                b = np.stack([p[1] for p in pairs])
+            else:
+                a = np.stack([colourise_pair(depth[i], depth[i], cm)[0] for i in range(n)])
+                b = rgb
+            out.clip_sim = list(self.clip.similarity(a, b))
+        if want_preview and n:
+            m = n // 2
+            out.preview = (rgb[m], depth[m], aligned[m])
+        return out
