@@ -1,0 +1,68 @@
+"""`synthdepth bootstrap train`: train the bootstrap depth model on hand-picked clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="The small bootstrap depth model used to score clips.", no_args_is_help=True)
+
+
+@app.command("train")
+def train(
+    picks: Path = typer.Option(..., "--picks", help="CSV with columns manifest,start_frame,end_frame."),
+    out: Path = typer.Option(..., "--out", help="Checkpoint to write (.safetensors)."),
+    steps: int = typer.Option(300, "--steps", min=1, help="Optimiser steps."),
+    size: int = typer.Option(128, "--size", help="Square working resolution."),
+    seed: int = typer.Option(0, "--seed"),
+    lr: float = typer.Option(2e-3, "--lr"),
+    batch_size: int = typer.Option(4, "--batch-size", min=1),
+    train_frames: int = typer.Option(4, "--train-frames", min=1),
+) -> None:
+    """Read each pick's frames from its recording, train, write a safetensors checkpoint."""
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    import capture  # the loader interface; imported here so `model` does not depend on it at import
+    from model.bootstrap import (
+        BootstrapConfig,
+        count_parameters,
+        load_picks_csv,
+        save_bootstrap,
+        summarise_history,
+        train_bootstrap,
+    )
+
+    console = Console()
+    rows = load_picks_csv(picks)
+    try:
+        open_recording = capture.open_recording
+    except (ImportError, AttributeError) as e:
+        console.print(f"[red]capture.open_recording is not available ({e}); cannot read the picks")
+        raise typer.Exit(2) from None
+    clips = []
+    for manifest, start, end in rows:
+        rec = open_recording(manifest)
+        pairs = list(rec.read(start, end))
+        if not pairs:
+            console.print(f"[yellow]{manifest}: [{start}, {end}) gave no frames; skipped")
+            continue
+        rgb = np.stack([p.rgb for p in pairs])
+        depth = np.stack([p.depth for p in pairs]).astype(np.float32)
+        clips.append((rgb, depth))
+        console.print(f"{manifest} [{start}, {end}): {len(pairs)} frames {rgb.shape[2]}x{rgb.shape[1]}")
+    if not clips:
+        console.print(f"[red]{picks}: no frames could be read from any pick")
+        raise typer.Exit(1)
+    config = BootstrapConfig(size=size, batch_size=batch_size, train_frames=train_frames)
+    net, history = train_bootstrap(clips, config, steps=steps, lr=lr, seed=seed, progress=True)
+    save_bootstrap(out, net, config)
+    table = Table(title=f"bootstrap loss ({count_parameters(net):,} params, {len(clips)} clips)")
+    for col in ("steps", "loss", "ssi", "tgm"):
+        table.add_column(col, justify="right")
+    for r in summarise_history(history):
+        table.add_row(r["steps"], f"{r['loss']:.4f}", f"{r['ssi']:.4f}", f"{r['tgm']:.4f}")
+    console.print(table)
+    console.print(f"wrote {out}")

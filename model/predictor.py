@@ -1,0 +1,67 @@
+"""The interface every depth model offers to curation and evaluation.
+
+A predictor maps RGB frames to affine-invariant depth: larger values are farther, but the
+scale and shift are unknown, so every consumer fits them against a reference first
+(`fit_scale_shift`). The bootstrap net, the per-frame baseline and the flow-matching model
+all follow it, so curation can score clips with any of them, as in the paper.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class DepthPredictor(Protocol):
+    """`predict(frames)`: uint8 (T,H,W,3) RGB -> float32 (T,H,W) affine-invariant depth."""
+
+    def predict(self, frames: np.ndarray) -> np.ndarray: ...
+
+
+def check_frames(frames: np.ndarray, source: str | None = None) -> np.ndarray:
+    """Return `frames` as uint8 (T,H,W,3); accept one (H,W,3) frame. Raise InputError otherwise."""
+    from capture.errors import InputError  # errors only; keeps model free of capture at import time
+
+    a = np.asarray(frames)
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or a.shape[-1] != 3:
+        raise InputError(source, f"frames must be (T,H,W,3) RGB, got shape {a.shape}")
+    if a.dtype != np.uint8:
+        raise InputError(source, f"frames must be uint8, got {a.dtype}")
+    if a.shape[0] == 0 or a.shape[1] < 2 or a.shape[2] < 2:
+        raise InputError(source, f"frames are empty or too small: shape {a.shape}")
+    return a
+
+
+def fit_scale_shift(
+    pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Least-squares (scale, shift) minimising ||scale * pred + shift - target||^2 over valid pixels.
+
+    `valid` defaults to the pixels where both arrays are finite; non-finite pixels are always
+    excluded. Raises ValueError when fewer than 2 valid pixels remain or `pred` is constant there
+    (the fit is then undetermined; callers should treat the clip as unscorable).
+    """
+    p = np.asarray(pred, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
+    if p.shape != t.shape:
+        raise ValueError(f"fit_scale_shift: pred shape {p.shape} != target shape {t.shape}")
+    m = np.isfinite(p) & np.isfinite(t)
+    if valid is not None:
+        v = np.asarray(valid, dtype=bool)
+        if v.shape != p.shape:
+            raise ValueError(f"fit_scale_shift: valid shape {v.shape} != pred shape {p.shape}")
+        m &= v
+    n = int(m.sum())
+    if n < 2:
+        raise ValueError(f"fit_scale_shift: {n} valid pixels; need at least 2")
+    x, y = p[m], t[m]
+    xm, ym = x.mean(), y.mean()
+    var = np.mean((x - xm) ** 2)
+    if var <= 1e-20 * max(1.0, xm * xm):
+        raise ValueError("fit_scale_shift: prediction is constant over the valid pixels")
+    scale = float(np.mean((x - xm) * (y - ym)) / var)
+    return scale, float(ym - scale * xm)
