@@ -4,8 +4,10 @@ Labels are comma-joined fault kinds per frame ("" = clean), as `capture.simulate
 gives them, or as any fault-injection tool can write them. Kinds to drop default to menu,
 depth_lag, frozen_depth, loading, fade; "cut" is a scene boundary; anything else (hud) is clean.
 
-Per kind: frame recall (fraction of the kind's frames in no kept clip) and event recall
-(fraction of its events with no frame in a kept clip). Overall: clean-frame retention (fraction
+Per kind: frame recall (fraction of the kind's frames in no kept clip), event recall
+(fraction of its events with no frame in a kept clip) and clip recall (planned clips holding a
+frame of the kind that were dropped; frames discarded as a span before clips were cut are in no
+clip at all, which is how most faults are meant to go). Overall: clean-frame retention (fraction
 of clean frames in kept clips), clip-level precision (kept clips without a fault frame / kept
 clips), fault-clip recall (planned clips containing a fault frame that were dropped) and clean-clip
 keep rate (planned clips without a fault frame that were kept); for cuts, how many kept clips
@@ -30,6 +32,8 @@ class KindAccuracy:
     frames_excluded: int = 0
     events: int = 0
     events_excluded: int = 0
+    clips: int = 0  # planned clips holding at least one frame of this kind
+    clips_dropped: int = 0
 
     @property
     def frame_recall(self) -> float:
@@ -38,6 +42,10 @@ class KindAccuracy:
     @property
     def event_recall(self) -> float:
         return self.events_excluded / self.events if self.events else float("nan")
+
+    @property
+    def clip_recall(self) -> float:
+        return self.clips_dropped / self.clips if self.clips else float("nan")
 
 
 @dataclass
@@ -61,6 +69,8 @@ class Accuracy:
             a.frames_excluded += v.frames_excluded
             a.events += v.events
             a.events_excluded += v.events_excluded
+            a.clips += v.clips
+            a.clips_dropped += v.clips_dropped
         for f in ("clean_frames", "clean_frames_kept", "kept_clips", "kept_clips_clean", "fault_clips",
                   "fault_clips_dropped", "clean_clips", "clean_clips_kept", "cuts", "cuts_straddled"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
@@ -80,17 +90,24 @@ class Accuracy:
         for k, v in sorted(self.kinds.items()):
             out[f"{k}.frame_recall"] = v.frame_recall
             out[f"{k}.event_recall"] = v.event_recall
+            out[f"{k}.clip_recall"] = v.clip_recall
         return out
 
     def table(self) -> str:
-        lines = [f"{'kind':14s} {'frames':>7s} {'frame_recall':>12s} {'events':>6s} {'event_recall':>12s}"]
+        head = (f"{'kind':13s} {'events':>6s} {'excluded':>8s} {'frames':>7s} {'excluded':>8s} "
+                f"{'clips':>5s} {'dropped':>7s}")
+        lines = [head]
         for k, v in sorted(self.kinds.items()):
-            lines.append(f"{k:14s} {v.frames:7d} {v.frame_recall:12.3f} {v.events:6d} {v.event_recall:12.3f}")
+            lines.append(f"{k:13s} {v.events:6d} {v.event_recall:8.3f} {v.frames:7d} {v.frame_recall:8.3f} "
+                         f"{v.clips:5d} {v.clip_recall:7.3f}")
         s = self.summary()
-        lines.append(f"clean frames kept {s['clean_frame_retention']:.3f} ({self.clean_frames} clean frames)")
-        lines.append(f"clip precision {s['clip_precision']:.3f} ({self.kept_clips} kept clips)")
-        lines.append(f"fault clips dropped {s['fault_clip_recall']:.3f} ({self.fault_clips} clips with a fault frame)")
-        lines.append(f"clean clips kept {s['clean_clip_keep_rate']:.3f} ({self.clean_clips} clips without one)")
+        lines.append(f"clean frames in kept clips (yield) {s['clean_frame_retention']:.3f} of {self.clean_frames}")
+        lines.append(f"kept-clip precision {s['clip_precision']:.3f} ({self.kept_clips_clean} of {self.kept_clips} "
+                     "kept clips hold no fault frame)")
+        lines.append(f"fault clips dropped {s['fault_clip_recall']:.3f} ({self.fault_clips_dropped} of "
+                     f"{self.fault_clips} clips with a fault frame)")
+        lines.append(f"clean clips kept {s['clean_clip_keep_rate']:.3f} ({self.clean_clips_kept} of "
+                     f"{self.clean_clips} clips without one)")
         lines.append(f"kept clips straddling a cut: {self.cuts_straddled} of {self.cuts} cuts")
         return "\n".join(lines)
 
@@ -129,6 +146,10 @@ def recording_accuracy(
     acc.clean_frames = int(clean.sum())
     acc.clean_frames_kept = int((clean & kept).sum())
     for c in clips:
+        for kind, a in acc.kinds.items():
+            if any(kind in k for k in kinds[c.start_frame : c.end_frame]):
+                a.clips += 1
+                a.clips_dropped += c.decision != "kept"
         has_fault = bool(fault[c.start_frame : c.end_frame].any())
         if c.decision == "kept":
             acc.kept_clips += 1

@@ -96,10 +96,26 @@ class FrameCheckConfig(_Part):
     pad_frames: int = Field(4, ge=0)  # discarded on each side of a found fault
     merge_gap: int = Field(8, ge=0)  # two faults this close become one span
     min_fault_frames: int = Field(1, ge=1)
-    # optional bootstrap check on subsampled frames (needs --bootstrap)
-    bootstrap_every: int = Field(6, ge=0)  # 0 = off
-    bootstrap_abs_rel: float = 0.35  # per-frame AbsRel above this = misaligned
-    bootstrap_abs_rel_ratio: float = 3.0  # or this many times the recording median
+    # bootstrap checks (need --bootstrap; see curate/bootstrap_checks.py). The model predicts depth on
+    # every `bootstrap_every`-th frame; each prediction is compared with the captured depth of the
+    # same frame and of the next `lag_max_frames` frames after a scale-shift fit.
+    bootstrap_every: int = Field(2, ge=0)  # 0 = off
+    bootstrap_input_width: int = Field(256, ge=16)  # width of the frames given to the model
+    lag_compare_width: int = Field(80, ge=16)  # width at which prediction and depth are compared
+    lag_max_frames: int = Field(10, ge=1)  # J: longest lag looked for
+    lag_margin: float = 0.2  # lag sample: (e_0 - min_j>0 e_j) / e_0 above this
+    lag_min_abs_rel: float = 0.0  # and e_0 above this
+    lag_min_run: int = Field(3, ge=1)  # consecutive lag samples before a span counts
+    # The model-based lag finder is used only when at most this fraction of a recording's samples
+    # looks lagged; more means the model cannot tell neighbouring frames apart (too weak), and the
+    # heuristic lag finders (edges, jumps) are used instead.
+    lag_model_max_rate: float = Field(0.1, ge=0.0, le=1.0)
+    jump_lag_with_bootstrap: bool = True  # keep the heuristic lag finders next to the model-based one
+    misalign_k: float = 5.0  # misaligned: e_0 > median + k * 1.4826 * MAD of its scene ...
+    misalign_mad_floor: float = 0.01  # ... with the MAD term at least this ...
+    misalign_floor: float = 0.15  # ... and the threshold at least this
+    misalign_min_samples: int = Field(20, ge=1)  # fewer samples in a scene: use the recording's threshold
+    misalign_min_run: int = Field(2, ge=1)  # sampled frames in a run before it counts
 
 
 class ScoringConfig(_Part):

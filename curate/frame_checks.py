@@ -16,20 +16,26 @@ special-cased):
 - frozen_depth: depth did not change while the picture moved
 - frozen_rgb:   depth changed while the picture stood still
 - edge_mismatch: depth edges do not sit on picture edges (menus, overlays, wrong buffer)
-- depth_lag:    depth edges sit on an *earlier* picture's edges better than on the current one
+- depth_lag:    with a bootstrap model: the captured depth fits the model's prediction for an
+                *earlier* picture clearly better than for its own (curate/bootstrap_checks.py);
+                without one: depth edges sit on an earlier picture's edges, or the depth jumps
+                back to an older frame and later jumps forward while the picture moves smoothly
 - fade:         sustained one-way change of brightness
-- bootstrap:    the bootstrap model's per-frame AbsRel on subsampled frames is far off
+- misaligned:   the bootstrap model's per-frame AbsRel is far above its scene's typical value
+                (robust median + k * MAD threshold): menus, overlays, loading screens
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from curate.bootstrap_checks import BootstrapTrack, lag_model_usable, misaligned_mask
+from curate.bootstrap_checks import lag_mask as bootstrap_lag_mask
 from curate.config import FrameCheckConfig
 
 # Order decides which reason a frame gets when several checks fire.
@@ -40,9 +46,9 @@ CHECKS = (
     "frozen_depth",
     "frozen_rgb",
     "fade",
-    "edge_mismatch",
     "depth_lag",
-    "bootstrap",
+    "edge_mismatch",
+    "misaligned",
 )
 
 _FIELDS = (
@@ -79,13 +85,14 @@ class FrameFeatures:
     rgb_growth: np.ndarray  # change over `growth_span` frames / change over one frame
     depth_growth: np.ndarray
     depth_backjump: np.ndarray  # change to the previous depth / smallest change to an older one
-    bootstrap_abs_rel: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    bootstrap: BootstrapTrack | None = None  # set when a bootstrap model was given
 
     def __len__(self) -> int:
         return len(self.luma_mean)
 
     def slice(self, start: int, stop: int) -> FrameFeatures:
-        return FrameFeatures(**{k: getattr(self, k)[start:stop] for k in _FIELDS})
+        b = None if self.bootstrap is None else self.bootstrap.slice(start, stop)
+        return FrameFeatures(**{k: getattr(self, k)[start:stop] for k in _FIELDS}, bootstrap=b)
 
 
 def _rank01(x: np.ndarray) -> np.ndarray:
@@ -386,34 +393,22 @@ def check_masks(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = (
     bounds = [0, *sorted(c for c in cuts if 0 < c < n), n]
     for a, b in zip(bounds, bounds[1:], strict=False):
         base[a:b] = _nanmedian(agree[a:b][~masks["black"][a:b]], np.nan)
+    track = f.bootstrap if f.bootstrap is not None and len(f.bootstrap) == n else None
     with np.errstate(invalid="ignore"):
         masks["edge_mismatch"] = (agree < cfg.edge_min) | (agree < base - cfg.edge_drop)
         gain = _rolling_median(f.lag_gain, cfg.lag_window)
-        masks["depth_lag"] = (np.nan_to_num(gain, nan=0.0) > cfg.lag_gain) | lag_mask(f, cfg)
-    ar = f.bootstrap_abs_rel
-    if ar.size == n and np.isfinite(ar).any():
-        med = _nanmedian(ar, 0.1)
-        with np.errstate(invalid="ignore"):
-            bad = (ar > cfg.bootstrap_abs_rel) | (ar > cfg.bootstrap_abs_rel_ratio * med)
-        masks["bootstrap"] = _spread_sampled(bad, np.isfinite(ar))
+        heuristic = (np.nan_to_num(gain, nan=0.0) > cfg.lag_gain) | lag_mask(f, cfg)
+        if track is not None and track.sampled.any() and lag_model_usable(track, cfg):
+            masks["depth_lag"] = bootstrap_lag_mask(track, cfg)
+            if cfg.jump_lag_with_bootstrap:
+                masks["depth_lag"] |= heuristic
+        else:
+            masks["depth_lag"] = heuristic
+    if track is not None:
+        masks["misaligned"] = misaligned_mask(track, cfg, cuts)
     else:
-        masks["bootstrap"] = np.zeros(n, dtype=bool)
+        masks["misaligned"] = np.zeros(n, dtype=bool)
     return {k: np.asarray(v, dtype=bool) for k, v in masks.items()}
-
-
-def _spread_sampled(bad: np.ndarray, sampled: np.ndarray) -> np.ndarray:
-    """Each unsampled frame takes the verdict of its nearest sampled frame."""
-    idx = np.flatnonzero(sampled)
-    if idx.size == 0:
-        return np.zeros_like(bad, dtype=bool)
-    pos = np.arange(len(bad))
-    j = np.clip(np.searchsorted(idx, pos), 1, len(idx) - 1) if len(idx) > 1 else np.zeros(len(bad), int)
-    if len(idx) > 1:
-        left, right = idx[j - 1], idx[j]
-        nearest = np.where(pos - left <= right - pos, left, right)
-    else:
-        nearest = np.full(len(bad), idx[0])
-    return bad[nearest].astype(bool)
 
 
 def fault_labels(

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from curate.bootstrap_checks import BootstrapTracker, lag_model_usable, lag_sample_rate
 from curate.checks import cheap_scores
 from curate.clips import check_accounting, plan_clips
 from curate.config import CurateConfig
@@ -142,6 +143,11 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     cutter = SceneCutter(config.scenes, rec.fps)
     extractor = FrameFeatureExtractor(config.frame_checks, _hud_mask(rec))
     store = _FrameStore(_store_every(config), config.scoring.score_width)
+    fc = config.frame_checks
+    # Bootstrap per-frame checks (depth lag, misalignment) stream alongside the cheap features.
+    tracker = None
+    if scorer.bootstrap.available and fc.enabled and fc.bootstrap_every:
+        tracker = BootstrapTracker(scorer.bootstrap, fc, _hud_mask(rec), batch_size=config.scoring.batch_size)
     read = 0
     bar = tqdm(total=n, desc=f"curate {rec.id}", unit="frame", disable=not progress, leave=False)
     try:
@@ -150,6 +156,8 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
                 break
             cutter.push(read, pair.rgb)
             extractor.push(pair.rgb, pair.depth)
+            if tracker is not None:
+                tracker.push(read, pair.rgb, pair.depth)
             store.maybe_add(read, pair.rgb, pair.depth)
             read += 1
             bar.update(1)
@@ -169,17 +177,16 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     cuts = cutter.finish()
     features = extractor.result()
 
-    # Bootstrap per-frame check on subsampled stored frames (cheap menu/overlay finder).
-    fc = config.frame_checks
-    if scorer.bootstrap.available and fc.bootstrap_every and read:
-        step = max(store.every, fc.bootstrap_every // store.every * store.every)
-        idx = [i for i in range(0, read, step) if i in store.rgb]
-        ar = np.full(read, np.nan)
-        for b in range(0, len(idx), config.scoring.batch_size):
-            chunk = idx[b : b + config.scoring.batch_size]
-            rgb, dep = store.stack(chunk)
-            ar[chunk] = scorer.frame_abs_rel(rgb, dep)
-        features.bootstrap_abs_rel = ar
+    notes = list(scorer.notes)
+    if tracker is not None and read:
+        features.bootstrap = tracker.result(read)
+        rate = lag_sample_rate(features.bootstrap, fc)
+        if not lag_model_usable(features.bootstrap, fc):
+            msg = (f"bootstrap lag check OFF for {rec.id}: {rate:.0%} of its samples looked lagged (limit "
+                   f"{fc.lag_model_max_rate:.0%}), so the model cannot tell neighbouring frames apart; "
+                   "the heuristic lag finders were used")
+            notes.append(msg)
+            log.warning(msg)
 
     # One label per frame: unreadable > transition > fault > "" (usable).
     labels, _ = fault_labels(features, fc, cuts)
@@ -226,7 +233,7 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
         log.error("%s: frame accounting broken: %s", rec.id, problems)
     return RecordingResult(
         info=info, clips=clips, spans=spans, segments=segments, cuts=cuts, stats=chain.stats,
-        notes=list(scorer.notes), previews=keep_prev, features=features, seconds=time.perf_counter() - t0,
+        notes=notes, previews=keep_prev, features=features, seconds=time.perf_counter() - t0,
     )
 
 

@@ -152,13 +152,6 @@ class CurationScorer(Stage):
             log.warning(n)
         self.ready = True
 
-    def frame_abs_rel(self, rgb: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """AbsRel of the bootstrap prediction for each frame of (T,H,W,3) / (T,H,W)."""
-        if not self.bootstrap.available or len(rgb) == 0:
-            return np.full(len(rgb), np.nan)
-        pred = self.bootstrap.predict(rgb)
-        return np.array([depth_metrics(p, d)[0] for p, d in zip(pred, depth, strict=True)])
-
     def score_samples(self, rgb: np.ndarray, depth: np.ndarray, want_preview: bool = False) -> SampleScores:
         out = SampleScores()
         n = len(rgb)

@@ -19,6 +19,7 @@ def train(
     lr: float = typer.Option(2e-3, "--lr"),
     batch_size: int = typer.Option(4, "--batch-size", min=1),
     train_frames: int = typer.Option(4, "--train-frames", min=1),
+    base_channels: int = typer.Option(16, "--base-channels", min=4, help="Width of the first encoder level."),
 ) -> None:
     """Read each pick's frames from its recording, train, write a safetensors checkpoint."""
     import numpy as np
@@ -56,7 +57,7 @@ def train(
     if not clips:
         console.print(f"[red]{picks}: no frames could be read from any pick")
         raise typer.Exit(1)
-    config = BootstrapConfig(size=size, batch_size=batch_size, train_frames=train_frames)
+    config = BootstrapConfig(size=size, batch_size=batch_size, train_frames=train_frames, base_channels=base_channels)
     net, history = train_bootstrap(clips, config, steps=steps, lr=lr, seed=seed, progress=True)
     save_bootstrap(out, net, config)
     table = Table(title=f"bootstrap loss ({count_parameters(net):,} params, {len(clips)} clips)")

@@ -100,4 +100,35 @@ def test_run_curation_writes_files_and_frames_add_up(recordings, tmp_path):
         if c["decision"] == "kept":
             assert not any(set(labels[i].split(",")) & drop for i in range(c["start_frame"], c["end_frame"]))
     html = (out / "report.html").read_text()
-    assert "Drop reasons" in html and "data:image/png;base64" in html and "NO BOOTSTRAP" in html
+    assert "Clip drop reasons" in html and "Where every frame went" in html and "NO BOOTSTRAP" in html
+    assert html.count("data:image/png;base64") >= 2  # timeline strip + histograms (+ contact sheets)
+
+
+def test_bootstrap_checks_run_inside_the_recording_pass(recordings):
+    """With a bootstrap model the tracker predicts every `bootstrap_every`-th frame during the one
+    decode pass, and its results reach the per-frame labels without breaking the accounting."""
+    from curate.clips import check_accounting
+    from curate.pipeline import curate_recording
+    from curate.scoring import CurationScorer
+    from model.bootstrap import BootstrapConfig, BootstrapNet, BootstrapPredictor
+
+    good, _ = recordings
+    cfg = _config(**{"frame_checks.bootstrap_every": 3})
+    net = BootstrapNet(BootstrapConfig(size=32, base_channels=8, levels=3))
+    calls = []
+
+    class Counting(BootstrapPredictor):
+        def predict(self, frames):
+            calls.append(len(frames))
+            return super().predict(frames)
+
+    scorer = CurationScorer(cfg.scoring, predictor=Counting(net))
+    r = curate_recording(good, cfg, scorer, progress=False)
+    n = r.info.num_frames
+    track = r.features.bootstrap
+    assert track is not None and len(track) == n
+    assert np.flatnonzero(track.sampled).tolist() == list(range(0, n, 3))
+    assert np.isfinite(track.abs_rel[track.sampled]).mean() > 0.8  # loading screens may clear the depth
+    # one call per batch of sampled frames during the pass, plus the clip scoring calls
+    assert sum(calls) >= len(range(0, n, 3))
+    assert check_accounting(n, r.clips, r.spans) == []

@@ -1,0 +1,271 @@
+"""Per-frame checks that use the bootstrap depth model: depth lag and misalignment.
+
+`BootstrapTracker.push(index, rgb, depth)` streams the recording. On every `bootstrap_every`-th
+frame t it predicts depth from the picture (batched) and compares that prediction with the
+captured depth of frames t, t+1, ..., t+J (J = `lag_max_frames`), each after a least-squares
+scale-shift fit, at a low comparison resolution:
+
+- error e_j = AbsRel of pred[t] against depth[t+j]. Frame pairs (depth u, prediction u-j) are
+  exactly the brief's "depth[t] against pred[t-j]"; sampling by the *prediction* frame means one
+  network call per sampled frame instead of one per frame.
+- depth lag: when the captured depth lags the picture by k frames, depth[t+k] shows the world
+  of picture t, so e_k is clearly smaller than e_0. A sample whose best j > 0 beats e_0 by a
+  relative margin (`lag_margin`) is a lag sample; it marks depth frames t..t+j. Runs of at least
+  `lag_min_run` lag samples become a lag span (`lag_mask`).
+- misalignment: e_0 itself. A menu, an overlay or a loading screen over an uncleared depth
+  buffer makes the prediction of the *picture* disagree with the captured depth. Frames whose
+  e_0 exceeds a robust per-scene threshold (median + k * MAD, with floors) are flagged
+  (`misaligned_mask`), so a 2 s menu inside a 5 s clip is found even when the picture does not cut.
+
+Memory is bounded: only low-resolution captured depth of the last J + batch frames is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from curate.config import FrameCheckConfig
+
+_MAD_TO_SIGMA = 1.4826
+
+
+@dataclass
+class BootstrapTrack:
+    """Per-frame results; NaN / -1 on frames that were not sampled (or could not be scored)."""
+
+    abs_rel: np.ndarray  # e_0 at sampled frames
+    best_abs_rel: np.ndarray  # min over j > 0 of e_j at sampled frames
+    best_offset: np.ndarray  # argmin j > 0 (int, -1 = none)
+    sampled: np.ndarray  # bool: a prediction was made at this frame
+    errors: np.ndarray | None = None  # (T, J+1) e_j of every sampled frame (NaN rows elsewhere)
+
+    def __len__(self) -> int:
+        return len(self.abs_rel)
+
+    def slice(self, start: int, stop: int) -> BootstrapTrack:
+        return BootstrapTrack(self.abs_rel[start:stop], self.best_abs_rel[start:stop],
+                              self.best_offset[start:stop], self.sampled[start:stop],
+                              None if self.errors is None else self.errors[start:stop])
+
+    @property
+    def lag_gain(self) -> np.ndarray:
+        """Relative gain of the best later depth frame over the same frame: (e_0 - e_best) / e_0."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (self.abs_rel - self.best_abs_rel) / self.abs_rel
+
+
+def abs_rel_after_fit(pred: np.ndarray, depth: np.ndarray, valid: np.ndarray, min_pixels: int = 32) -> float:
+    """AbsRel of `pred` against `depth` over `valid` after the least-squares scale-shift fit."""
+    n = int(valid.sum())
+    if n < min_pixels:
+        return math.nan
+    x = pred[valid].astype(np.float64)
+    y = depth[valid].astype(np.float64)
+    xm, ym = x.mean(), y.mean()
+    var = np.mean((x - xm) ** 2)
+    if not np.isfinite(var) or var <= 1e-20 * max(1.0, xm * xm):
+        return math.nan
+    s = np.mean((x - xm) * (y - ym)) / var
+    a = np.maximum(s * x + (ym - s * xm), y.min())  # a fitted depth can go <= 0: clamp as scoring does
+    return float(np.mean(np.abs(a - y) / y))
+
+
+class BootstrapTracker:
+    """Streams (rgb, depth) frames and builds a `BootstrapTrack` with a `DepthPredictor`."""
+
+    def __init__(self, predictor, config: FrameCheckConfig | None = None, hud_mask: np.ndarray | None = None,
+                 batch_size: int = 16):
+        self.predictor = predictor
+        self.config = config or FrameCheckConfig()
+        self.hud_mask = hud_mask
+        self.batch_size = max(1, batch_size)
+        self.every = max(1, self.config.bootstrap_every)
+        self.J = self.config.lag_max_frames
+        self._size: tuple[int, int] | None = None  # comparison (w, h)
+        self._pred_size: tuple[int, int] | None = None  # predictor input (w, h)
+        self._keep: np.ndarray | None = None  # comparison-resolution mask of non-HUD pixels
+        self._depth: dict[int, np.ndarray] = {}  # low-res captured depth (NaN = invalid / HUD)
+        self._queue: list[tuple[int, np.ndarray]] = []  # sampled frames waiting for a batch
+        self._pred: dict[int, np.ndarray] = {}  # predictions waiting for depth[t + J]
+        self._rows: dict[int, np.ndarray] = {}
+        self._last = -1
+
+    def _sizes(self, h: int, w: int) -> None:
+        if self._size is not None:
+            return
+        cw = min(w, self.config.lag_compare_width)
+        self._size = (cw, max(8, round(h * cw / w)))
+        pw = min(w, self.config.bootstrap_input_width)
+        self._pred_size = (pw, max(8, round(h * pw / w)))
+        if self.hud_mask is not None:
+            m = cv2.resize(np.asarray(self.hud_mask, np.uint8), self._size, interpolation=cv2.INTER_NEAREST)
+            self._keep = cv2.dilate(m, np.ones((3, 3), np.uint8)) == 0
+
+    def push(self, index: int, rgb: np.ndarray, depth: np.ndarray) -> None:
+        self._sizes(*rgb.shape[:2])
+        d = cv2.resize(np.asarray(depth, np.float32), self._size, interpolation=cv2.INTER_NEAREST)
+        bad = ~np.isfinite(d) | (d <= 0)
+        if self._keep is not None:
+            bad |= ~self._keep
+        d[bad] = np.nan
+        self._depth[index] = d
+        self._last = index
+        if index % self.every == 0:
+            small = cv2.resize(rgb, self._pred_size, interpolation=cv2.INTER_AREA)
+            self._queue.append((index, small))
+            if len(self._queue) >= self.batch_size:
+                self._predict()
+        self._score(final=False)
+
+    def mark_unreadable(self, index: int) -> None:
+        """A frame that could not be decoded: no depth for it (comparisons with it are skipped)."""
+        self._last = index
+
+    def _predict(self) -> None:
+        if not self._queue:
+            return
+        idx = [i for i, _ in self._queue]
+        pred = np.asarray(self.predictor.predict(np.stack([f for _, f in self._queue])), np.float32)
+        for i, p in zip(idx, pred, strict=True):
+            self._pred[i] = cv2.resize(p, self._size, interpolation=cv2.INTER_AREA)
+        self._queue.clear()
+
+    def _score(self, final: bool) -> None:
+        for t in sorted(self._pred):
+            if not final and self._last < t + self.J:
+                break
+            p = self._pred.pop(t)
+            errs = np.full(self.J + 1, np.nan)
+            for j in range(self.J + 1):
+                d = self._depth.get(t + j)
+                if d is not None:
+                    valid = np.isfinite(d) & np.isfinite(p)
+                    errs[j] = abs_rel_after_fit(p, d, valid)
+            self._rows[t] = errs
+        # Depth older than every pending sample (queued or predicted) is no longer needed.
+        pending = [i for i, _ in self._queue] + list(self._pred)
+        oldest = min(pending) if pending else self._last + 1
+        for i in [i for i in self._depth if i < oldest]:
+            del self._depth[i]
+
+    def result(self, n: int | None = None) -> BootstrapTrack:
+        self._predict()
+        self._score(final=True)
+        n = self._last + 1 if n is None else n
+        t = BootstrapTrack(np.full(n, np.nan), np.full(n, np.nan), np.full(n, -1, np.int64), np.zeros(n, bool),
+                           np.full((n, self.J + 1), np.nan))
+        for i, errs in self._rows.items():
+            if i >= n:
+                continue
+            t.errors[i], t.abs_rel[i], t.sampled[i] = errs, errs[0], True
+            later = errs[1:]
+            if np.isfinite(later).any():
+                k = int(np.nanargmin(later))
+                t.best_abs_rel[i], t.best_offset[i] = later[k], k + 1
+        return t
+
+
+def track_sequence(predictor, rgb: np.ndarray, depth: np.ndarray, config: FrameCheckConfig | None = None,
+                   hud_mask: np.ndarray | None = None) -> BootstrapTrack:
+    """`BootstrapTrack` of an in-memory sequence (T,H,W,3) uint8 / (T,H,W) float32."""
+    tr = BootstrapTracker(predictor, config, hud_mask)
+    for i in range(len(rgb)):
+        tr.push(i, rgb[i], depth[i])
+    return tr.result(len(rgb))
+
+
+# ---- from the track to per-frame masks -------------------------------------------------------
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.diff(m.astype(np.int8))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+def lag_mask(track: BootstrapTrack, cfg: FrameCheckConfig) -> np.ndarray:
+    """Frames whose captured depth fits an *earlier* picture's prediction clearly better than its own."""
+    n = len(track)
+    out = np.zeros(n, bool)
+    idx = np.flatnonzero(track.sampled)
+    if idx.size == 0:
+        return out
+    gain = track.lag_gain[idx]
+    is_lag = np.nan_to_num(gain, nan=0.0) > cfg.lag_margin
+    is_lag &= track.best_offset[idx] > 0
+    # The bootstrap must see structure: a gain on an already tiny error is noise.
+    is_lag &= np.nan_to_num(track.abs_rel[idx], nan=0.0) > cfg.lag_min_abs_rel
+    half = cfg.bootstrap_every // 2
+    for a, b in _runs(is_lag):
+        if b - a < cfg.lag_min_run:
+            continue
+        # Lag sample t with best offset k: depth frame t fits its own picture worse than depth
+        # frame t + k fits picture t, so both are stale (t shows an older world, t + k shows t's).
+        # Only samples that agree with the run's median offset extend it forward: near the lag's
+        # end no earlier picture fits well and a sample's best offset is noise.
+        t = idx[a:b]
+        off = track.best_offset[t]
+        k = int(np.median(off))
+        lo, hi = int(t.min()) - half, int((t + np.where(off == k, k, 0)).max()) + half + 1
+        out[max(0, lo) : min(n, hi)] = True
+    return out
+
+
+def lag_sample_rate(track: BootstrapTrack, cfg: FrameCheckConfig) -> float:
+    """Fraction of scored samples that look lagged. A model that tells neighbouring frames apart
+    finds few (lags are rare); a weak one "finds" many, by chance, on clean frames."""
+    idx = np.flatnonzero(track.sampled & np.isfinite(track.abs_rel))
+    if idx.size == 0:
+        return math.nan
+    return float(np.mean(np.nan_to_num(track.lag_gain[idx], nan=0.0) > cfg.lag_margin))
+
+
+def lag_model_usable(track: BootstrapTrack, cfg: FrameCheckConfig) -> bool:
+    """Whether the model-based lag finder is trusted on this recording (see `lag_sample_rate`)."""
+    r = lag_sample_rate(track, cfg)
+    return bool(np.isfinite(r) and r <= cfg.lag_model_max_rate)
+
+
+def robust_threshold(values: np.ndarray, k: float, floor: float, mad_floor: float) -> float:
+    """median + k * max(1.4826 * MAD, mad_floor), never below `floor`; inf when nothing is finite."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return math.inf
+    med = float(np.median(v))
+    mad = _MAD_TO_SIGMA * float(np.median(np.abs(v - med)))
+    return max(floor, med + k * max(mad, mad_floor))
+
+
+def misaligned_mask(track: BootstrapTrack, cfg: FrameCheckConfig, cuts: Sequence[int] = ()) -> np.ndarray:
+    """Sampled frames whose own AbsRel is far above the scene's typical AbsRel, spread to their
+    neighbours. The threshold comes from the scene between two cuts when it has enough samples
+    (scenes differ in how well a small model does), else from the whole recording."""
+    n = len(track)
+    out = np.zeros(n, bool)
+    ar = track.abs_rel
+    if not np.isfinite(ar).any():
+        return out
+    whole = robust_threshold(ar, cfg.misalign_k, cfg.misalign_floor, cfg.misalign_mad_floor)
+    bounds = [0, *sorted(c for c in cuts if 0 < c < n), n]
+    bad = np.zeros(n, bool)
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        seg = ar[a:b]
+        thr = whole
+        if np.isfinite(seg).sum() >= cfg.misalign_min_samples:
+            thr = robust_threshold(seg, cfg.misalign_k, cfg.misalign_floor, cfg.misalign_mad_floor)
+        with np.errstate(invalid="ignore"):
+            bad[a:b] = seg > thr
+    half = cfg.bootstrap_every // 2
+    for i in np.flatnonzero(bad):
+        out[max(0, i - half) : min(n, i + half + 1)] = True
+    # Only runs of sampled bad frames count (one odd frame is model noise).
+    kept = np.zeros(n, bool)
+    for a, b in _runs(out):
+        if np.count_nonzero(bad[a:b] & track.sampled[a:b]) >= cfg.misalign_min_run:
+            kept[a:b] = True
+    return kept
