@@ -14,7 +14,7 @@ $(BIN)/synthdepth: pyproject.toml
 setup: $(BIN)/synthdepth
 
 demo: setup
-	$(BIN)/synthdepth demo --out demo_out
+	$(BIN)/synthdepth demo --root demo_out
 
 test: setup
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -q
