@@ -182,14 +182,17 @@ class FrameFeatureExtractor:
         if valid is not None:
             gd = np.where(valid, gd, 0.0)
         k = max(4, int(cfg.edge_top_fraction * gd.size))
-        idx = np.argpartition(gd.ravel(), -k)[-k:]
-        idx = idx[gd.ravel()[idx] > cfg.edge_min_step]
+        # Threshold instead of argpartition's pick among ties, and float64 means: the same
+        # frames must give the same scores on every run (clip rows and shards are compared).
+        g = gd.ravel()
+        thr = max(float(np.partition(g, g.size - k)[g.size - k]), cfg.edge_min_step)
+        idx = np.flatnonzero(g > thr) if thr == cfg.edge_min_step else np.flatnonzero(g >= thr)
         if idx.size < 4:
             agree, gain, off = np.nan, np.nan, np.nan
         else:
-            agree = float(rank.ravel()[idx].mean())
+            agree = float(rank.ravel()[idx].mean(dtype=np.float64))
             # Same depth edges against the previous pictures: a lagging depth matches one of them better.
-            past = [float(p.ravel()[idx].mean()) for p in list(self._ranks)[::-1]]
+            past = [float(p.ravel()[idx].mean(dtype=np.float64)) for p in list(self._ranks)[::-1]]
             if past:
                 j = int(np.argmax(past))
                 gain, off = past[j] - agree, float(j + 1)

@@ -123,6 +123,10 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     info = RecordingInfo(recording_id=Path(manifest_path).stem, manifest=manifest_path)
     try:
         rec = capture.open_recording(manifest_path)
+    except OSError:
+        # Transient I/O (network mount, object store): the caller's retries must see it. Bad
+        # input comes as InputError, a ValueError, and is reported below.
+        raise
     except Exception as e:  # InputError for bad manifests/media; anything else is reported the same way
         info.status = "failed"
         info.errors.append(f"{type(e).__name__}: {e}")

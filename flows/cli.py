@@ -48,9 +48,10 @@ def _mount() -> None:
             app.command(name, help=f"{help_text} [unavailable: {e}]")(_placeholder(name, str(e)))
             continue
         if is_group:
-            app.add_typer(obj, name=name, help=help_text)
+            app.add_typer(obj, name=name, short_help=help_text)
         else:
-            app.command(name, help=help_text)(obj)
+            # short_help: the command keeps its own docstring as the long --help text.
+            app.command(name, short_help=help_text)(obj)
 
 
 def _placeholder(name: str, error: str | None = None):

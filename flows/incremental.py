@@ -31,8 +31,16 @@ def file_fingerprint(path: Path) -> str:
 def _media_files(manifest_path: Path) -> list[Path]:
     """Files a manifest points at (patterns expand to the files that exist)."""
     try:
-        data = json.loads(manifest_path.read_text()) if manifest_path.suffix == ".json" else {}
-    except (OSError, json.JSONDecodeError):
+        text = manifest_path.read_text()
+        if manifest_path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception:  # unreadable or not JSON/YAML: the manifest bytes alone make the key
+        return []
+    if not isinstance(data, dict):
         return []
     base = manifest_path.parent
     out: list[Path] = []
@@ -101,3 +109,24 @@ def fresh_tmp(final: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     return tmp
+
+
+def mark_done(folder: Path, key: str, info: dict | None = None) -> None:
+    """Write the completion marker of work done in place (resumable writers such as the shard
+    writer), atomically: the marker only appears once the work is complete."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{MARKER}.tmp"
+    tmp.write_text(json.dumps({"key": key, **(info or {})}, indent=2))
+    tmp.replace(folder / MARKER)
+
+
+def read_marker(folder: Path) -> dict:
+    try:
+        return json.loads((folder / MARKER).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def combine_keys(*parts: str) -> str:
+    """One key from several (order matters): sha256 of the parts joined."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]

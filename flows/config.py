@@ -1,0 +1,139 @@
+"""The pipeline's typed config: one `PipelineConfig` holding every stage's config, the data root
+and the task runner. Load it from YAML and override any field on the command line:
+
+    synthdepth run recordings/ --root data --set curate.clips.length=60 --set train.steps=50
+
+Layout of the data root (every path below is derived from `root`):
+
+    ROOT/curated/<recording_id>/   clips.parquet, spans.parquet, recordings.parquet, report.html, _DONE.json
+    ROOT/shards/                   shard-000000.{tar,parquet,stats.json}, _dataset.json, _DONE.json
+    ROOT/models/bootstrap.safetensors
+    ROOT/runs/depth/               training checkpoints (checkpoint-NNNNNNN/ = a DepthPipeline folder)
+    ROOT/eval/                     results.json, results.md per model
+    ROOT/catalog.duckdb            DuckDB file with the catalog views (re-created after each run)
+    ROOT/report.html               run report: counts, links to each recording's curation report
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from capture.config import StageConfig
+from curate.config import CurateConfig
+from dataset.config import ShardConfig
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BootstrapStage(_Part):
+    """Train the bootstrap scorer from hand-picked clean clips (`picks`), or use `checkpoint`."""
+
+    picks: str | None = None  # CSV manifest,start_frame,end_frame
+    checkpoint: str | None = None  # an existing bootstrap .safetensors (used as is when no picks)
+    steps: int = Field(300, ge=1)
+    size: int = Field(128, ge=16)
+    batch_size: int = Field(4, ge=1)
+    train_frames: int = Field(4, ge=1)
+    lr: float = 2e-3
+    seed: int = 0
+
+
+class TrainStage(_Part):
+    """A (short) flow-matching training of the depth model on the shards."""
+
+    enabled: bool = True
+    preset: Literal["tiny", "svd"] = "tiny"
+    steps: int = Field(200, ge=1)
+    vae_steps: int = Field(100, ge=0)  # fit the tiny preset's random VAE first (0 = skip)
+    height: int = Field(64, ge=8)  # bucket resolution and frames per sample
+    width: int = Field(96, ge=8)
+    frames: int = Field(4, ge=1)
+    batch_size: int = Field(2, ge=1)
+    lr: float = 1e-4
+    seed: int = 0
+    checkpoint_every: int = Field(100, ge=1)
+
+
+class EvaluateStage(_Part):
+    enabled: bool = True
+    benchmark: str = "simulated"  # held-out simulated scenes with exact depth and poses
+    max_videos: int = Field(3, ge=1)
+    max_frames: int = Field(12, ge=2)
+    root: str | None = None  # dataset folder for the published benchmarks (sintel, kitti, ...)
+    flow_steps: int = Field(3, ge=1)  # Euler steps of the flow model at inference
+    # (height, width) the flow model sees; its prediction is resized back (None = native size)
+    flow_size: tuple[int, int] | None = None
+
+
+class PipelineConfig(StageConfig):
+    root: str = "synthdepth-data"
+    runner: Literal["thread", "process", "dask", "ray"] = "thread"
+    workers: int = Field(2, ge=1)
+    address: str | None = None  # Dask scheduler / Ray cluster address
+    # torch threads per task; None = CPU cores // workers. Oversubscribed cores make torch up to 20x
+    # slower (threads spin-waiting on each other), so parallel tasks each get their share.
+    torch_threads: int | None = Field(None, ge=1)
+    retries: int = Field(2, ge=0)  # retries of a task that hit a transient I/O error (OSError)
+    retry_delay_seconds: float = Field(1.0, ge=0)
+    curate: CurateConfig = CurateConfig()
+    shard: ShardConfig = ShardConfig()
+    bootstrap: BootstrapStage = BootstrapStage()
+    train: TrainStage = TrainStage()
+    evaluate: EvaluateStage = EvaluateStage()
+
+    def threads_per_task(self) -> int:
+        import os
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return self.torch_threads or max(1, cores // self.workers)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(Path(self.root))
+
+
+class Layout:
+    """Where each stage writes under the data root."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @property
+    def curated(self) -> Path:
+        return self.root / "curated"
+
+    @property
+    def shards(self) -> Path:
+        return self.root / "shards"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def bootstrap(self) -> Path:
+        return self.models / "bootstrap.safetensors"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs" / "depth"
+
+    @property
+    def eval(self) -> Path:
+        return self.root / "eval"
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.duckdb"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    def curated_dir(self, recording_id: str) -> Path:
+        return self.curated / recording_id

@@ -1,0 +1,158 @@
+"""Pipeline flows: good and corrupt recordings together, incremental reruns, retry policy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.config import PipelineConfig
+
+OVERRIDES = [
+    "curate.clips.length=24",
+    "curate.scoring.clip_pretrained=null",
+    "curate.scoring.score_width=64",
+    "curate.frame_checks.work_width=64",
+    "shard.rgb_preset=ultrafast",
+    "workers=2",
+    "retry_delay_seconds=0",
+]
+
+
+def sim_recordings(folder: Path, n: int, seed: int) -> list[Path]:
+    from capture.simulate import SimConfig, simulate_dataset
+
+    cfg = SimConfig(width=96, height=64, seconds=4.0, seed=seed, faults="menu,cut,hud")
+    return simulate_dataset(folder, n, cfg, progress=False)
+
+
+def add_corrupt(folder: Path, good_manifest: Path) -> None:
+    """A manifest that is not JSON, and a valid manifest whose video is random bytes."""
+    (folder / "broken-json").mkdir(parents=True)
+    (folder / "broken-json" / "broken-json.json").write_text('{"id": "broken-json", "layout": ')
+    d = folder / "garbage-video"
+    d.mkdir()
+    m = json.loads(good_manifest.read_text())
+    m["id"] = "garbage-video"
+    video = m["media"]["video"]
+    (d / "garbage-video.json").write_text(json.dumps(m))
+    (d / video).write_bytes(bytes(range(256)) * 40)
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("recs")
+    good = sim_recordings(folder, 3, seed=40)
+    add_corrupt(folder, good[0])
+    return folder
+
+
+def config(root: Path, *extra: str) -> PipelineConfig:
+    return PipelineConfig.load(None, [f"root={root}", *OVERRIDES, *extra])
+
+
+def test_good_and_corrupt_recordings_then_incremental_reruns(prefect_harness, recordings, tmp_path):
+    from dataset import catalog
+    from flows.pipeline import pipeline_flow
+
+    cfg = config(tmp_path / "root")
+    run = pipeline_flow(str(recordings), cfg, ["curate", "shard"])
+
+    # every good recording fully processed, every bad one reported with its error
+    assert run["curated"] == 3 and run["skipped"] == 0
+    failed = {f["recording_id"]: f["error"] for f in run["failed"]}
+    assert set(failed) == {"broken-json", "garbage-video"}
+    assert "broken-json.json" in failed["broken-json"] and "JSON" in failed["broken-json"]
+    assert "garbage-video" in failed["garbage-video"]
+    con = catalog.open(str(cfg.layout.root))
+    status = dict(con.execute("SELECT recording_id, status FROM recordings").fetchall())
+    assert status == {"sim-00040": "ok", "sim-00041": "ok", "sim-00042": "ok",
+                      "broken-json": "failed", "garbage-video": "failed"}
+    errs = dict(con.execute("SELECT recording_id, errors[1] FROM recordings WHERE status = 'failed'").fetchall())
+    assert "not valid JSON" in errs["broken-json"]
+    # frame accounting adds up for every recording, good or bad
+    acc = con.execute("SELECT recording_id, num_frames, accounted_frames, balanced FROM frames_accounting").fetchall()
+    assert all(r[3] for r in acc), acc
+    assert {r[0]: r[1] for r in acc}["sim-00040"] == 120
+    # the shards hold exactly the kept clips
+    kept = {r[0] for r in con.execute("SELECT clip_id FROM clips WHERE decision = 'kept'").fetchall()}
+    sharded = {r[0] for r in con.execute("SELECT clip_id FROM shard_clips").fetchall()}
+    assert kept and kept == sharded
+    assert run["counts"]["clips_kept"] == len(kept) and run["counts"]["recordings_failed"] == 2
+    assert (cfg.layout.root / "report.html").exists() and cfg.layout.catalog.exists()
+    assert "| clips kept |" in run["markdown"] and "broken-json" in run["markdown"]
+    con.close()
+    # the run published its markdown artifact with the counts and the report path
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["synthdepth-run"])))
+    assert any(a.data == run["markdown"] for a in arts)
+    assert f"| clips kept | {len(kept)} |" in run["markdown"] and str(cfg.layout.report) in run["markdown"]
+
+    # a rerun with nothing new does no curation work, and the shards are not rewritten
+    marker = json.loads((cfg.layout.curated_dir("sim-00040") / "_DONE.json").read_text())
+    again = pipeline_flow(str(recordings), cfg, ["curate", "shard"])
+    assert (again["curated"], again["skipped"]) == (0, 5)
+    assert again["shard"]["status"] == "skipped"
+    assert json.loads((cfg.layout.curated_dir("sim-00040") / "_DONE.json").read_text()) == marker
+
+    # a new recording dropped into the watched folder is the only thing processed
+    from flows.watch import pending, serve_folder
+
+    assert pending(recordings, cfg) == []
+    extra = tmp_path / "extra"
+    new = sim_recordings(extra, 1, seed=47)[0]
+    shutil.copytree(new.parent, recordings / new.parent.name)
+    try:
+        assert pending(recordings, cfg) == ["sim-00047"]
+        (third,) = serve_folder(recordings, cfg, once=True, echo=lambda *_: None)
+    finally:
+        shutil.rmtree(recordings / new.parent.name)
+    assert (third["curated"], third["skipped"]) == (1, 5)
+    assert third["counts"]["recordings"] == 6 and third["counts"]["unbalanced_recordings"] == 0
+
+
+def test_retry_policy_retries_io_errors_not_bad_input(prefect_harness):
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    from capture.errors import InputError
+    from flows.tasks import retry_transient
+
+    calls = {"io": 0, "bad": 0}
+
+    @task(retries=3, retry_delay_seconds=0, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+    def flaky(kind: str) -> str:
+        calls[kind] += 1
+        if kind == "io" and calls["io"] < 3:
+            raise OSError("network share went away")
+        if kind == "bad":
+            raise InputError("x.json", "field 'fps': must be > 0")
+        return "ok"
+
+    @flow
+    def f():
+        return flaky("io", return_state=True), flaky("bad", return_state=True)
+
+    io, bad = f()
+    assert io.is_completed() and io.result() == "ok" and calls["io"] == 3  # two retries, then success
+    assert bad.is_failed() and calls["bad"] == 1  # bad input is not retried
+
+
+def test_same_flow_on_the_process_runner(prefect_harness, recordings, tmp_path):
+    """runner=process: the same flow code curates in worker processes, with the same outcome."""
+    from dataset import catalog
+    from flows.pipeline import pipeline_flow
+
+    cfg = config(tmp_path / "root", "runner=process")
+    run = pipeline_flow(str(recordings), cfg, ["curate"])
+    assert run["curated"] == 3 and {f["recording_id"] for f in run["failed"]} == {"broken-json", "garbage-video"}
+    con = catalog.open(str(cfg.layout.root))
+    assert con.execute("SELECT count(*) FROM frames_accounting WHERE balanced").fetchone()[0] == 5
+    n_clips = con.execute("SELECT count(*) FROM clips").fetchone()[0]
+    con.close()
+    assert n_clips == run["counts"]["clips_kept"] + run["counts"]["clips_dropped"] > 0
