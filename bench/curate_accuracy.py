@@ -44,11 +44,12 @@ def _simulate_eval(cache: Path, n: int, seconds: float, seed: int) -> list[Path]
     return paths
 
 
-def _train_bootstrap(cache: Path, n: int, seconds: float, seed: int, steps: int, size: int) -> Path:
+def _train_bootstrap(cache: Path, n: int, seconds: float, seed: int, steps: int, size: int, channels: int,
+                     threads: int) -> Path:
     from capture.simulate import SCENE_KINDS, SimConfig, simulate_recording
 
     folder = cache / f"train-s{seed}-n{n}-{seconds:g}s"
-    ckpt = folder / f"bootstrap-{size}px-c8-{steps}steps.safetensors"
+    ckpt = folder / f"bootstrap-{size}px-c{channels}-{steps}steps-cal.safetensors"
     if ckpt.exists():
         return ckpt
     rows = ["manifest,start_frame,end_frame"]
@@ -65,7 +66,7 @@ def _train_bootstrap(cache: Path, n: int, seconds: float, seed: int, steps: int,
     exe = shutil.which("synthdepth")
     cmd = ([exe] if exe else [sys.executable, "-m", "flows.cli"]) + [
         "bootstrap", "train", "--picks", str(picks), "--out", str(ckpt), "--size", str(size), "--steps", str(steps),
-        "--base-channels", "8"]
+        "--base-channels", str(channels), "--threads", str(threads)]
     print("training:", " ".join(cmd))
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
@@ -84,15 +85,22 @@ def main() -> None:
     ap.add_argument("--train-recordings", type=int, default=3)
     ap.add_argument("--train-seconds", type=float, default=20.0)
     ap.add_argument("--train-seed", type=int, default=9001)
-    ap.add_argument("--train-steps", type=int, default=200)
-    ap.add_argument("--train-size", type=int, default=64)
+    ap.add_argument("--train-steps", type=int, default=300)
+    ap.add_argument("--train-size", type=int, default=128)
+    ap.add_argument("--train-channels", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on the 2-core dev box)")
     ap.add_argument("--clip-model", default="synthdepth-tiny")
     ap.add_argument("--clip-pretrained", default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="CurateConfig override")
+    ap.add_argument("--lag-diagnostics", action="store_true",
+                    help="per depth_lag event: kept or not, model lag check on/off, fit margins around it")
     ap.add_argument("--report", type=Path, help="also write clips/spans parquet + report.html here")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-accuracy")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    from model.predictor import set_torch_threads
+
+    set_torch_threads(args.threads)
 
     from curate.accuracy import Accuracy, ground_truth_accuracy
     from curate.config import CurateConfig
@@ -103,7 +111,8 @@ def main() -> None:
     ckpt = None
     if not args.no_bootstrap:
         ckpt = args.bootstrap or _train_bootstrap(args.cache, args.train_recordings, args.train_seconds,
-                                                  args.train_seed, args.train_steps, args.train_size)
+                                                  args.train_seed, args.train_steps, args.train_size,
+                                                  args.train_channels, args.threads)
     seeds = f"{args.seed}..{args.seed + args.recordings - 1}"
     print(f"evaluation: {args.recordings} recordings x {args.seconds:g} s, seeds {seeds}, all fault kinds; "
           f"bootstrap: {ckpt or 'NONE'}; CLIP: {args.clip_model} {args.clip_pretrained or '(random weights)'}")
@@ -140,12 +149,77 @@ def main() -> None:
             for s in r.spans:
                 spans[s.reason] = spans.get(s.reason, 0) + s.end_frame - s.start_frame
         print("clip drops by reason:", dict(sorted(drops.items())))
+        print("depth thresholds:", sorted({str(r.thresholds) for r in results}))
+        _clean_score_spread(results)
+        for r in results:
+            for note in r.notes:
+                if "lag check OFF" in note:
+                    print("note:", note)
+        if args.lag_diagnostics:
+            _lag_diagnostics(results, cfg)
         print("discarded frames by reason:", dict(sorted(spans.items())))
         if args.report:
             out = args.report / f"len{length}"
             files = write_results(results, out, cfg, list(scorer.notes))
             print("report:", files["report"])
         assert isinstance(total, Accuracy)
+
+
+def _clean_score_spread(results) -> None:
+    """Depth scores of the clips with no fault frame (ground truth) vs those with one."""
+    import numpy as np
+
+    from capture.simulate import load_ground_truth
+    from curate.accuracy import DROP_KINDS
+
+    clean, faulty = [], []
+    for r in results:
+        labels = load_ground_truth(r.info.manifest)["labels"]
+        for c in r.clips:
+            kinds = {k for lab in labels[c.start_frame:c.end_frame] for k in lab.split(",") if k}
+            (faulty if kinds & set(DROP_KINDS) else clean).append(c.scores.depth_delta1)
+    for name, v in (("clean", clean), ("faulty", faulty)):
+        v = np.asarray(v, float)
+        v = v[np.isfinite(v)]
+        if v.size:
+            q = np.quantile(v, [0, 0.05, 0.5, 1])
+            print(f"delta1 of {name} clips ({v.size}): min {q[0]:.3f} p5 {q[1]:.3f} median {q[2]:.3f} max {q[3]:.3f}")
+
+
+def _lag_diagnostics(results, cfg) -> None:
+    """Ground truth vs the model-based lag finder, per depth_lag event (bench only: curate/ never sees it)."""
+    import numpy as np
+
+    from capture.simulate import load_ground_truth
+    from curate.bootstrap_checks import lag_mask, lag_model_usable, lag_sample_rate
+
+    fc = cfg.frame_checks
+    for r in results:
+        tr = r.features.bootstrap if r.features is not None else None
+        gt = load_ground_truth(r.info.manifest)
+        kept = np.zeros(r.info.num_frames, bool)
+        for c in r.clips:
+            if c.decision == "kept":
+                kept[c.start_frame:c.end_frame] = True
+        for f in gt["faults"]:
+            if f["kind"] != "depth_lag":
+                continue
+            a, b = f["start_frame"], f["end_frame"]
+            extra = {k: v for k, v in f.items() if k not in ("kind", "start_frame", "end_frame")}
+            line = f"{r.info.recording_id} depth_lag [{a},{b}) {extra}: kept frames {int(kept[a:b].sum())}"
+            if tr is None:
+                print(line + "; no bootstrap track")
+                continue
+            lm = lag_mask(tr, fc)
+            line += (f"; model check {'ON' if lag_model_usable(tr, fc) else 'OFF'} (lag-sample rate "
+                     f"{lag_sample_rate(tr, fc):.3f}); model lag mask covers {int(lm[a:b].sum())}/{b - a}")
+            print(line)
+            idx = [i for i in np.flatnonzero(tr.sampled) if a - 12 <= i < b + 12]
+            print(f"   frame  e0     best   off  gain   (margin {fc.lag_margin:.2f})")
+            for i in idx:
+                tag = "in" if a <= i < b else "  "
+                print(f"   {i:5d} {tag} {tr.abs_rel[i]:.3f}  {tr.best_abs_rel[i]:.3f}  {tr.best_offset[i]:3d}  "
+                      f"{tr.lag_gain[i]:+.2f}")
 
 
 def _verdict(acc) -> None:

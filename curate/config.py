@@ -128,11 +128,20 @@ class ScoringConfig(_Part):
     colormap: str = "turbo"
     device: str = "cpu"
     batch_size: int = Field(32, ge=1)
+    threads: int | None = None  # torch threads per worker; None = half the cores / workers (1 on 2 cores)
 
 
 class DecisionConfig(_Part):
     # the paper's rule: drop when BOTH medians are below their thresholds
     depth_metric: Literal["delta1", "abs_rel"] = "delta1"
+    # "auto": depth thresholds from the clean held-out clip scores stored in the bootstrap checkpoint
+    # (curate.decision.resolve_thresholds); "absolute": delta1_min / abs_rel_max below. A checkpoint
+    # without calibration falls back to the absolute ones, and the report says so.
+    depth_thresholds: Literal["auto", "absolute"] = "auto"
+    auto_quantile: float = Field(0.05, gt=0.0, lt=0.5)  # tail of the clean distribution used
+    auto_delta1_margin: float = Field(0.1, ge=0.0)  # delta1_min = q(auto_quantile) - margin
+    auto_abs_rel_factor: float = Field(1.5, ge=1.0)  # abs_rel_max = q(1 - auto_quantile) * factor
+    auto_min_clips: int = Field(3, ge=1)  # fewer held-out clips: absolute thresholds
     delta1_min: float = 0.7
     abs_rel_max: float = 0.3
     clip_similarity_min: float = 0.85

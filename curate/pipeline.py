@@ -49,6 +49,7 @@ class RecordingResult:
     previews: dict[str, tuple] = field(default_factory=dict)
     features: FrameFeatures | None = None
     seconds: float = 0.0
+    thresholds: dict = field(default_factory=dict)  # the depth thresholds the decision used
 
 
 @dataclass
@@ -224,7 +225,11 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
         if s.preview is not None:
             previews[clip.clip_id] = s.preview
 
-    chain = decide(clips, config.decision, scorer.clip_reference)
+    thresholds = scorer.depth_thresholds(config.decision)
+    for note in scorer.notes:
+        if note not in notes:
+            notes.append(note)
+    chain = decide(clips, config.decision, scorer.clip_reference, thresholds)
     keep_prev: dict[str, tuple] = {}
     for decision in ("kept", "dropped"):
         chosen = [c for c in clips if c.decision == decision and c.clip_id in previews]
@@ -238,6 +243,7 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     return RecordingResult(
         info=info, clips=clips, spans=spans, segments=segments, cuts=cuts, stats=chain.stats,
         notes=notes, previews=keep_prev, features=features, seconds=time.perf_counter() - t0,
+        thresholds=thresholds.to_dict(),
     )
 
 
@@ -252,12 +258,11 @@ def _median(values: list[float]) -> float:
 _WORKER_SCORER: CurationScorer | None = None
 
 
-def _init_worker(config: CurateConfig) -> None:
+def _init_worker(config: CurateConfig, workers: int = 1) -> None:
     global _WORKER_SCORER
-    import torch
 
-    torch.set_num_threads(1)  # one process per core; torch threads would fight over them
     _WORKER_SCORER = CurationScorer(config.scoring)
+    _WORKER_SCORER.workers = workers  # torch threads = cores / (2 * workers) unless scoring.threads says
     _WORKER_SCORER.setup()
 
 
@@ -282,6 +287,8 @@ _CLIP_SCHEMA = pa.schema([
     ("clip_similarity", pa.float64()), ("frozen_depth", pa.float64()), ("frozen_rgb", pa.float64()),
     ("invalid_fraction", pa.float64()), ("black_fraction", pa.float64()), ("duplicate_fraction", pa.float64()),
     ("edge_agreement", pa.float64()),
+    # the depth thresholds the alignment rule used ("auto": from the bootstrap checkpoint's calibration)
+    ("depth_threshold_source", pa.string()), ("delta1_min", pa.float64()), ("abs_rel_max", pa.float64()),
 ])
 _SPAN_SCHEMA = pa.schema([
     ("recording_id", pa.string()), ("start_frame", pa.int64()), ("end_frame", pa.int64()), ("reason", pa.string()),
@@ -304,7 +311,12 @@ def write_results(results: list[RecordingResult], out_dir: Path, config: CurateC
         "recordings": out_dir / "recordings.parquet",
         "report": out_dir / "report.html",
     }
-    _write_parquet([c.to_row() for r in results for c in r.clips], _CLIP_SCHEMA, files["clips"])
+    clip_rows = []
+    for r in results:
+        th = {"depth_threshold_source": r.thresholds.get("source"), "delta1_min": r.thresholds.get("delta1_min"),
+              "abs_rel_max": r.thresholds.get("abs_rel_max")}
+        clip_rows += [{**c.to_row(), **th} for c in r.clips]
+    _write_parquet(clip_rows, _CLIP_SCHEMA, files["clips"])
     _write_parquet([s.to_row() for r in results for s in r.spans], _SPAN_SCHEMA, files["spans"])
     rec_rows = []
     for r in results:
@@ -337,12 +349,14 @@ def run_curation(manifests: list[str | Path], out_dir: str | Path, config: Curat
             r = curate_recording(m, config, scorer, progress=progress)
             r.features = None
             results.append(r)
+        for r in results:
+            notes.extend(x for x in r.notes if x not in notes)
     else:
         import multiprocessing as mp
 
         order = {m: i for i, m in enumerate(manifests)}
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                 initargs=(config,)) as pool:
+                                 initargs=(config, workers)) as pool:
             futs = {pool.submit(_work, m, config): m for m in manifests}
             for fut in tqdm(as_completed(futs), total=len(futs), desc="recordings", unit="rec", disable=not progress):
                 m = futs[fut]

@@ -11,14 +11,15 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from capture.visual import colourise_depth
 from curate.clip_model import ClipUnavailable, load_clip
-from curate.config import ScoringConfig
+from curate.config import DecisionConfig, ScoringConfig
+from curate.decision import DepthThresholds, resolve_thresholds
+from model.predictor import frame_depth_score as depth_metrics  # curation's per-frame depth score
 
 log = logging.getLogger("synthdepth.curate")
 
@@ -30,26 +31,6 @@ class Stage:
 
     def setup(self) -> None:
         self.ready = True
-
-
-def depth_metrics(pred: np.ndarray, depth: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(AbsRel, delta1, aligned prediction) of one frame after the scale-shift fit; NaN if unscorable."""
-    from model.predictor import fit_scale_shift
-
-    valid = np.isfinite(depth) & (depth > 0) & np.isfinite(pred)
-    if valid.sum() < 16:
-        return math.nan, math.nan, np.full_like(pred, np.nan)
-    try:
-        s, t = fit_scale_shift(pred, depth, valid)
-    except ValueError:
-        return math.nan, math.nan, np.full_like(pred, np.nan)
-    aligned = (s * pred + t).astype(np.float32)
-    gt = depth[valid]
-    # A fitted depth can go <= 0; clamp to the smallest captured depth so ratios stay defined.
-    a = np.maximum(aligned[valid], gt.min())
-    abs_rel = float(np.mean(np.abs(a - gt) / gt))
-    delta1 = float(np.mean(np.maximum(a / gt, gt / a) < 1.25))
-    return abs_rel, delta1, aligned
 
 
 class BootstrapScorer(Stage):
@@ -129,6 +110,20 @@ class CurationScorer(Stage):
         self.bootstrap = BootstrapScorer(config.bootstrap, predictor, config.device)
         self.clip = ClipScorer(config)
         self.notes: list[str] = []
+        self.workers = 1  # processes sharing the machine (sets the torch threads of each)
+        self._thresholds: dict[str, DepthThresholds] = {}
+
+    def depth_thresholds(self, decision: DecisionConfig) -> DepthThresholds:
+        """Resolve (once per decision config) the depth thresholds from the bootstrap's calibration."""
+        key = decision.model_dump_json()
+        if self._thresholds.get(key) is None:
+            calib = getattr(self.bootstrap.predictor, "calibration", None) if self.bootstrap.available else None
+            t = resolve_thresholds(decision, calib)
+            self._thresholds[key] = t
+            if self.bootstrap.available and t.note and t.note not in self.notes:
+                self.notes.append(t.note)
+                log.warning(t.note)
+        return self._thresholds[key]
 
     @property
     def clip_reference(self) -> str:
@@ -137,6 +132,9 @@ class CurationScorer(Stage):
     def setup(self) -> None:
         if self.ready:
             return
+        from model.predictor import set_torch_threads
+
+        set_torch_threads(self.config.threads, self.workers)  # more torch threads than cores thrash
         self.bootstrap.setup()
         self.clip.setup()
         if not self.bootstrap.available:

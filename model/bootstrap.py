@@ -7,13 +7,20 @@ resized back to the input frame size. Training uses the scale-shift-invariant lo
 the temporal gradient matching loss on consecutive frames (Video Depth Anything §3.2, weights
 1.0 and 10.0 as in its appendix). CPU-trainable in minutes at 128x128.
 
-Checkpoints are safetensors files; the config is stored as JSON in the file's metadata.
+Checkpoints are safetensors files; the config is stored as JSON in the file's metadata, and so is
+the *calibration*: before training, a fraction of the picked clean frames is held out in windows
+(`holdout`, `calib_window`), the trained model scores each window exactly as curation scores a clip
+(median AbsRel / delta1 over `num_samples` uniformly sampled frames after a scale-shift fit, at
+curation's scoring width), and the distribution of those clean-clip scores is stored. Curation's
+"auto" depth thresholds come from it (curate.decision.resolve_thresholds), so they follow the
+model's real quality instead of assuming one.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
@@ -26,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.losses import ssi_loss, tgm_loss
-from model.predictor import check_frames
+from model.predictor import check_frames, frame_depth_score, set_torch_threads
 
 CHECKPOINT_FORMAT = "synthdepth-bootstrap"
 CHECKPOINT_VERSION = "1"
@@ -146,6 +153,8 @@ class BootstrapPredictor:
         self.config = net.config
         self.batch_size = batch_size
         self.device = device
+        # clean held-out clip scores stored with the checkpoint (None: an old checkpoint without them)
+        self.calibration: dict | None = getattr(net, "calibration", None)
 
     def predict(self, frames: np.ndarray) -> np.ndarray:
         """uint8 (T,H,W,3) -> float32 (T,H,W) depth (one (H,W,3) frame -> (H,W))."""
@@ -162,11 +171,17 @@ class BootstrapPredictor:
         return out[0] if single else out
 
 
-def save_bootstrap(path: str | Path, net: BootstrapNet, config: BootstrapConfig | None = None) -> Path:
-    """Write `net` as safetensors with the config JSON in the metadata; atomic rename."""
+def save_bootstrap(path: str | Path, net: BootstrapNet, config: BootstrapConfig | None = None,
+                   calibration: dict | None = None) -> Path:
+    """Write `net` as safetensors with the config JSON (and the calibration, `calibration` or the one
+    `train_bootstrap` attached to `net`) in the metadata; atomic rename."""
     from safetensors.torch import save_file
 
     config = config or net.config
+    calibration = calibration if calibration is not None else getattr(net, "calibration", None)
+    meta = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_json()}
+    if calibration is not None:
+        meta["calibration"] = json.dumps(calibration, sort_keys=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
@@ -174,7 +189,7 @@ def save_bootstrap(path: str | Path, net: BootstrapNet, config: BootstrapConfig 
     save_file(
         tensors,
         str(tmp),
-        metadata={"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": config.to_json()},
+        metadata=meta,
     )
     tmp.replace(path)
     return path
@@ -215,6 +230,13 @@ def load_bootstrap(path: str | Path, device: str = "cpu", batch_size: int = 16) 
             f"wrong shape {bad[:5]}",
         )
     net.load_state_dict(tensors)
+    calibration = None
+    if "calibration" in meta:
+        try:
+            calibration = json.loads(meta["calibration"])
+        except ValueError as e:
+            raise _input_error(path, f"bad calibration in metadata: {e}") from e
+    net.calibration = calibration
     return BootstrapPredictor(net, batch_size=batch_size, device=device)
 
 
@@ -268,6 +290,104 @@ def _prepare_clip(rgb: np.ndarray, depth: np.ndarray, size: int, idx: int) -> tu
     return x, d
 
 
+CALIBRATION_QUANTILES = (0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 0.99)
+
+
+def split_holdout(
+    clips: list[tuple[np.ndarray, np.ndarray]], holdout: float, window: int, seed: int = 0, gap: int = 15,
+    min_windows: int = 5, min_window: int = 10,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]:
+    """(training pieces, held-out windows). Every clip is cut into windows of `window` frames; a
+    fraction `holdout` of them (at least one, when there are two or more) is held out, and `gap`
+    frames either side of a held-out window are left out of training too (neighbouring frames are
+    near copies, and would make the held-out scores optimistic). Clips shorter than `window` are
+    one window each. No split (everything trains) when holdout is 0 or there is only one window.
+    With few frames the window shrinks (to `min_window` at least) to give ~`min_windows` windows."""
+    if holdout > 0:
+        # Few picked frames: shorter windows, so that there are still ~`min_windows` held-out clips
+        # (a distribution, not one number); never below `min_window` frames.
+        total = sum(len(r) for r, _ in clips)
+        window = max(min_window, min(window, int(total * holdout / min_windows)))
+        gap = min(gap, window // 2)
+    spans = []  # (clip index, start, end)
+    for ci, (rgb, _) in enumerate(clips):
+        n = len(rgb)
+        k = max(1, n // window)
+        spans += [(ci, i * window, n if i == k - 1 else (i + 1) * window) for i in range(k)]  # last takes the rest
+    if holdout <= 0 or len(spans) < 2:
+        return list(clips), []
+    n_hold = min(len(spans) - 1, max(1, round(holdout * len(spans))))
+    held = sorted(random.Random(seed).sample(range(len(spans)), n_hold))
+    windows, cut = [], {}
+    for h in held:
+        ci, a, b = spans[h]
+        windows.append((clips[ci][0][a:b], clips[ci][1][a:b]))
+        cut.setdefault(ci, []).append((max(0, a - gap), b + gap))
+    train = []
+    for ci, (rgb, depth) in enumerate(clips):
+        keep = np.ones(len(rgb), bool)
+        for a, b in cut.get(ci, []):
+            keep[a:b] = False
+        m = np.concatenate([[False], keep, [False]]).astype(np.int8)
+        starts, ends = np.flatnonzero(np.diff(m) == 1), np.flatnonzero(np.diff(m) == -1)
+        train += [(rgb[a:b], depth[a:b]) for a, b in zip(starts, ends, strict=True) if b - a >= 2]
+    return train, windows
+
+
+def _score_resize(rgb: np.ndarray, depth: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    # as curation stores frames for scoring (curate.pipeline._FrameStore)
+    h, w = rgb.shape[:2]
+    if w <= width:
+        return rgb, depth.astype(np.float32)
+    size = (width, max(2, round(h * width / w)))
+    return (cv2.resize(rgb, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(depth.astype(np.float32), size, interpolation=cv2.INTER_NEAREST))
+
+
+def clip_depth_score(predictor, rgb: np.ndarray, depth: np.ndarray, num_samples: int = 10,
+                     score_width: int = 192) -> tuple[float, float]:
+    """(median AbsRel, median delta1) of one clip over `num_samples` uniformly sampled frames, each
+    after its own scale-shift fit: the depth score curation gives a clip."""
+    n = len(rgb)
+    idx = sorted(set(np.linspace(0, n - 1, min(n, num_samples)).round().astype(int).tolist()))
+    pairs = [_score_resize(rgb[i], depth[i], score_width) for i in idx]
+    pred = np.asarray(predictor.predict(np.stack([p[0] for p in pairs])), np.float32)
+    ar, d1 = [], []
+    for p, (_, d) in zip(pred, pairs, strict=True):
+        a, b, _ = frame_depth_score(p, d)
+        ar.append(a)
+        d1.append(b)
+    ar, d1 = np.asarray(ar), np.asarray(d1)
+    med = lambda v: float(np.median(v[np.isfinite(v)])) if np.isfinite(v).any() else math.nan  # noqa: E731
+    return med(ar), med(d1)
+
+
+def calibrate(predictor, windows: list[tuple[np.ndarray, np.ndarray]], num_samples: int = 10,
+              score_width: int = 192) -> dict | None:
+    """Score held-out clean windows as curation would; the distribution goes into the checkpoint."""
+    scores = [clip_depth_score(predictor, r, d, num_samples, score_width) for r, d in windows]
+    scores = [(a, b) for a, b in scores if math.isfinite(a) and math.isfinite(b)]
+    if not scores:
+        return None
+    ar = np.array([a for a, _ in scores])
+    d1 = np.array([b for _, b in scores])
+    qs = CALIBRATION_QUANTILES
+    return {
+        "clips": len(scores),
+        "frames_per_clip": int(np.median([len(r) for r, _ in windows])),
+        "num_samples": num_samples,
+        "score_width": score_width,
+        "abs_rel": [round(float(v), 6) for v in ar],
+        "delta1": [round(float(v), 6) for v in d1],
+        "quantiles": {
+            "q": list(qs),
+            "abs_rel": [round(float(v), 6) for v in np.quantile(ar, qs)],
+            "delta1": [round(float(v), 6) for v in np.quantile(d1, qs)],
+        },
+    }
+
+
+
 def train_bootstrap(
     clips: Iterable[tuple[np.ndarray, np.ndarray]],
     config: BootstrapConfig | None = None,
@@ -276,24 +396,41 @@ def train_bootstrap(
     seed: int = 0,
     progress: bool = True,
     net: BootstrapNet | None = None,
+    holdout: float = 0.2,
+    calib_window: int = 60,
+    calib_samples: int = 10,
+    calib_width: int = 192,
+    threads: int | None = None,
 ) -> tuple[BootstrapNet, list[dict]]:
     """Train a `BootstrapNet` on (rgb uint8 (T,H,W,3), depth float32 (T,H,W), NaN = invalid) clips.
 
     Each step draws `config.batch_size` windows of `config.train_frames` consecutive frames (random
     clip, random start, random horizontal flip); loss = ssi_loss (per frame) + tgm_weight *
-    tgm_loss (consecutive frames). AdamW with a cosine schedule. Returns the net (eval mode) and a
-    history of {step, loss, ssi, tgm} per step. `net` continues training an existing model.
+    tgm_loss (consecutive frames). AdamW with warm-up + cosine schedule. Returns the net (eval mode)
+    and a history of {step, loss, ssi, tgm} per step. `net` continues training an existing model.
+
+    `holdout` of the frames (in `calib_window`-frame windows, see `split_holdout`) is not trained on;
+    the trained net scores those windows (`calibrate`) and keeps the result as `net.calibration`
+    (None when the picks are too short to split), which `save_bootstrap` stores. `threads`: torch
+    threads (default `model.predictor.default_threads()`).
     """
     config = config or (net.config if net is not None else BootstrapConfig())
+    set_torch_threads(threads)
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    data = [_prepare_clip(rgb, d, config.size, i) for i, (rgb, d) in enumerate(clips)]
+    clips = list(clips)
+    train_clips, held = split_holdout(clips, holdout, calib_window, seed)
+    data = [_prepare_clip(rgb, d, config.size, i) for i, (rgb, d) in enumerate(train_clips)]
     if not data:
         raise ValueError("train_bootstrap: no training clips")
     net = net if net is not None else BootstrapNet(config)
     net.train()
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.1)
+    # Linear warm-up then cosine decay. (OneCycleLR divides by zero for runs of fewer than ~11 steps.)
+    warm = max(1, steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm)))
+    )
     history: list[dict] = []
     it = range(steps)
     if progress:
@@ -330,6 +467,12 @@ def train_bootstrap(
         if progress and hasattr(it, "set_postfix"):
             it.set_postfix(loss=f"{rec['loss']:.3f}", ssi=f"{rec['ssi']:.3f}")
     net.eval()
+    net.calibration = None
+    if held:
+        net.calibration = calibrate(BootstrapPredictor(net), held, calib_samples, calib_width)
+        if net.calibration is not None:
+            net.calibration["train_frames"] = int(sum(len(r) for r, _ in train_clips))
+            net.calibration["held_out_frames"] = int(sum(len(r) for r, _ in held))
     return net, history
 
 

@@ -20,6 +20,11 @@ def train(
     batch_size: int = typer.Option(4, "--batch-size", min=1),
     train_frames: int = typer.Option(4, "--train-frames", min=1),
     base_channels: int = typer.Option(16, "--base-channels", min=4, help="Width of the first encoder level."),
+    holdout: float = typer.Option(0.2, "--holdout", min=0.0, max=0.9,
+                                  help="Fraction of the picked frames held out to calibrate curation's depth thresholds."),
+    calib_window: int = typer.Option(60, "--calib-window", min=2,
+                                     help="Frames per held-out window (one 'clip' of the calibration)."),
+    threads: int = typer.Option(0, "--threads", min=0, help="Torch threads (0 = half the cores; 1 is fastest on 2 cores)."),
 ) -> None:
     """Read each pick's frames from its recording, train, write a safetensors checkpoint."""
     import numpy as np
@@ -58,7 +63,12 @@ def train(
         console.print(f"[red]{picks}: no frames could be read from any pick")
         raise typer.Exit(1)
     config = BootstrapConfig(size=size, batch_size=batch_size, train_frames=train_frames, base_channels=base_channels)
-    net, history = train_bootstrap(clips, config, steps=steps, lr=lr, seed=seed, progress=True)
+    import time
+
+    t0 = time.perf_counter()
+    net, history = train_bootstrap(clips, config, steps=steps, lr=lr, seed=seed, progress=True, holdout=holdout,
+                                   calib_window=calib_window, threads=threads or None)
+    seconds = time.perf_counter() - t0
     save_bootstrap(out, net, config)
     table = Table(title=f"bootstrap loss ({count_parameters(net):,} params, {len(clips)} clips)")
     for col in ("steps", "loss", "ssi", "tgm"):
@@ -66,4 +76,16 @@ def train(
     for r in summarise_history(history):
         table.add_row(r["steps"], f"{r['loss']:.4f}", f"{r['ssi']:.4f}", f"{r['tgm']:.4f}")
     console.print(table)
-    console.print(f"wrote {out}")
+    cal = net.calibration
+    if cal:
+        q = cal["quantiles"]
+        i05, i50, i95 = q["q"].index(0.05), q["q"].index(0.5), q["q"].index(0.95)
+        console.print(
+            f"calibration on {cal['clips']} held-out clean clips of ~{cal['frames_per_clip']} frames: "
+            f"delta1 p05 {q['delta1'][i05]:.3f} median {q['delta1'][i50]:.3f}; "
+            f"AbsRel median {q['abs_rel'][i50]:.3f} p95 {q['abs_rel'][i95]:.3f}"
+        )
+    else:
+        console.print("[yellow]no calibration stored (picks too short to hold out a window, or --holdout 0); "
+                      "curation will use the absolute depth thresholds")
+    console.print(f"trained in {seconds:.0f} s; wrote {out}")

@@ -8,6 +8,8 @@ all follow it, so curation can score clips with any of them, as in the paper.
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -65,3 +67,57 @@ def fit_scale_shift(
         raise ValueError("fit_scale_shift: prediction is constant over the valid pixels")
     scale = float(np.mean((x - xm) * (y - ym)) / var)
     return scale, float(ym - scale * xm)
+
+
+def default_threads(workers: int = 1) -> int:
+    """Torch threads per process: SYNTHDEPTH_TORCH_THREADS if set, else half the cores per worker.
+
+    Half, because the decoder (PyAV/ffmpeg threads) and the other workers need the rest: on the
+    2-core dev box a bootstrap training step took 0.8-1.2 s with 1 thread and 2.4-2.5 s with 2
+    (inference 16-24 vs 39-59 ms/frame), because 2 torch threads thrash against everything else.
+    """
+    env = os.environ.get("SYNTHDEPTH_TORCH_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    return max(1, (os.cpu_count() or 1) // (2 * max(1, workers)))
+
+
+def set_torch_threads(threads: int | None = None, workers: int = 1) -> int:
+    """Set torch's intra-op threads to `threads`; without it, to `default_threads(workers)` unless a
+    caller (e.g. a flow task giving each parallel task its share) already lowered torch's default of
+    one thread per core. Returns the number in use."""
+    import torch
+
+    if threads:
+        n = max(1, int(threads))
+    elif torch.get_num_threads() < (os.cpu_count() or 1) and not os.environ.get("SYNTHDEPTH_TORCH_THREADS"):
+        return torch.get_num_threads()  # someone chose fewer threads on purpose: keep their choice
+    else:
+        n = default_threads(workers)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def frame_depth_score(pred: np.ndarray, depth: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """(AbsRel, delta1, aligned prediction) of one frame after the scale-shift fit; NaN if unscorable.
+
+    The one definition of the clip depth score: curation and the bootstrap's calibration both use it.
+    """
+    valid = np.isfinite(depth) & (depth > 0) & np.isfinite(pred)
+    if valid.sum() < 16:
+        return math.nan, math.nan, np.full_like(pred, np.nan)
+    try:
+        s, t = fit_scale_shift(pred, depth, valid)
+    except ValueError:
+        return math.nan, math.nan, np.full_like(pred, np.nan)
+    aligned = (s * pred + t).astype(np.float32)
+    gt = depth[valid]
+    # A fitted depth can go <= 0; clamp to the smallest captured depth so ratios stay defined.
+    a = np.maximum(aligned[valid], gt.min())
+    abs_rel = float(np.mean(np.abs(a - gt) / gt))
+    delta1 = float(np.mean(np.maximum(a / gt, gt / a) < 1.25))
+    return abs_rel, delta1, aligned

@@ -111,3 +111,57 @@ def test_picks_csv(tmp_path):
     p.write_text("recording,start,end\na.json,0,30\n")
     with pytest.raises(InputError, match="header"):
         load_picks_csv(p)
+
+
+def _labelled_clips(n_clips: int, frames: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Frames whose pixel value is their global index, so a split can be checked exactly."""
+    out, k = [], 0
+    for _ in range(n_clips):
+        rgb = np.zeros((frames, 8, 8, 3), np.uint8)
+        dep = np.zeros((frames, 8, 8), np.float32)
+        for i in range(frames):
+            rgb[i] = k % 256
+            dep[i] = 1.0 + k
+            k += 1
+        out.append((rgb, dep))
+    return out
+
+
+def test_holdout_windows_are_never_trained_on():
+    from model.bootstrap import split_holdout
+
+    clips = _labelled_clips(2, 130)
+    train, held = split_holdout(clips, 0.25, 30, seed=3, gap=5, min_windows=2)
+    assert len(held) == 2 and all(len(r) >= 30 for r, _ in held)
+    trained = {int(d[0, 0]) for _, dd in train for d in dd}
+    for _, dd in held:
+        ids = {int(d[0, 0]) for d in dd}
+        near = set(range(min(ids) - 5, max(ids) + 6))
+        assert not (near & trained)  # window and its gap are out of training
+    assert len(trained) + sum(len(r) for r, _ in held) >= 260 - 2 * 2 * 5 - 2
+    assert split_holdout(clips, 0.0, 30) == (clips, [])  # no holdout: everything trains
+    # few frames for 60-frame windows: the windows shrink so there are still ~5 held-out clips
+    _, held = split_holdout(clips, 0.25, 60)
+    assert len(held) >= 5 and all(10 <= len(r) < 60 for r, _ in held)
+
+
+def test_calibration_is_stored_in_the_checkpoint_and_old_checkpoints_have_none(tmp_path):
+    from curate.config import DecisionConfig
+    from curate.decision import resolve_thresholds
+
+    c = render_clip(48, 24, 32, seed=1)
+    net, _ = train_bootstrap([(c.frames, c.depth)], TINY, steps=2, progress=False, holdout=0.3, calib_window=12,
+                             threads=1)
+    cal = net.calibration
+    assert cal is not None and cal["clips"] == 1 and cal["num_samples"] == 10
+    assert cal["held_out_frames"] >= 12 and cal["train_frames"] <= 48 - 12
+    assert 0.0 <= cal["delta1"][0] <= 1.0 and cal["abs_rel"][0] > 0
+    assert np.all(np.diff(cal["quantiles"]["delta1"]) >= 0)
+    p = load_bootstrap(save_bootstrap(tmp_path / "cal.safetensors", net))
+    assert p.calibration == cal
+    # an old checkpoint (no calibration in the metadata) loads; curation falls back to absolute thresholds
+    net.calibration = None
+    old = load_bootstrap(save_bootstrap(tmp_path / "old.safetensors", net))
+    assert old.calibration is None
+    t = resolve_thresholds(DecisionConfig(), old.calibration)
+    assert t.source == "absolute" and "no calibration" in t.note
