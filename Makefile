@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 
 .PHONY: setup demo test lint bench clean
 
-$(BIN)/synthdepth: pyproject.toml
+$(BIN)/synthdepth: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	# constraints.txt: the exact versions the test suite last passed with (pip freeze).
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(BIN)/synthdepth
 
 setup: $(BIN)/synthdepth
