@@ -66,16 +66,7 @@ class VideoEncoder:
 
     def add_planes(self, planes: list[np.ndarray], t: float) -> None:
         """A planar YUV frame from its planes (already converted, rounded and subsampled)."""
-        frame = av.VideoFrame(self.width, self.height, self.pix_fmt)
-        for plane, data in zip(frame.planes, planes, strict=True):
-            data = np.ascontiguousarray(data, dtype=np.uint8)
-            h, w = data.shape
-            if plane.line_size == w:
-                plane.update(data)
-            else:  # rows padded to the line size
-                buf = np.zeros((h, plane.line_size), np.uint8)
-                buf[:, :w] = data
-                plane.update(buf)
+        frame = frame_from_planes(planes, self.width, self.height, self.pix_fmt)
         if self.color_range is not None:
             frame.color_range = RANGE_TAG[self.color_range]
         if self.color_matrix is not None:
@@ -131,6 +122,21 @@ class VideoIndex:
         target = self.pts[index]
         k = bisect.bisect_right(self.keyframe_pts, target) - 1
         return self.keyframe_pts[k] if k >= 0 else self.pts[0]
+
+
+def frame_from_planes(planes: list[np.ndarray], width: int, height: int, pix_fmt: str) -> av.VideoFrame:
+    """A planar 8-bit video frame from ready planes (rows padded to the frame's line size)."""
+    frame = av.VideoFrame(width, height, pix_fmt)
+    for plane, data in zip(frame.planes, planes, strict=True):
+        data = np.ascontiguousarray(data, dtype=np.uint8)
+        h, w = data.shape
+        if plane.line_size == w:
+            plane.update(data)
+        else:
+            buf = np.zeros((h, plane.line_size), np.uint8)
+            buf[:, :w] = data
+            plane.update(buf)
+    return frame
 
 
 def open_container(path: Path) -> av.container.InputContainer:

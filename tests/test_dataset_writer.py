@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -149,13 +150,13 @@ def test_changed_config_or_input_is_refused_on_rerun(tmp_path):
 
 
 _KILL_SCRIPT = """
-import sys, time
-sys.path.insert(0, {tests!r}); sys.path.insert(0, {repo!r})
-from test_dataset_writer import make_items
+import pickle, sys, time
+sys.path.insert(0, {repo!r})
 from dataset.shard_writer import write_arrays
 from dataset.config import ShardConfig
 import dataset.shard_writer as sw
-items, *_ = make_items(n_rec=3, clips_per_rec=4)
+with open({items_path!r}, "rb") as f:
+    items = pickle.load(f)
 orig = sw._encode_sample
 def slow(*a, **k):
     time.sleep(0.15)  # widen the window so the kill lands mid-shard
@@ -169,7 +170,11 @@ def test_sigkill_mid_write_then_rerun_gives_identical_dataset(tmp_path):
     items, *_ = make_items(n_rec=3, clips_per_rec=4)  # 9 kept clips -> 3 shards of 3
     ref = write_arrays(items, tmp_path / "ref", ShardConfig(max_shard_samples=3))
     out = tmp_path / "killed"
-    script = _KILL_SCRIPT.format(tests=str(REPO / "tests"), repo=str(REPO), out=str(out))
+    # The writer gets the very same arrays: regenerating them in the child can differ in the last
+    # bit (numpy's SIMD float32 sin depends on memory alignment), which is not what is under test.
+    items_path = tmp_path / "items.pkl"
+    items_path.write_bytes(pickle.dumps(items))
+    script = _KILL_SCRIPT.format(repo=str(REPO), out=str(out), items_path=str(items_path))
     proc = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.time() + 60
     # Kill once the first shard is committed and the second is a temp file in progress.
