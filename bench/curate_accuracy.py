@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on the 2-core dev box)")
     ap.add_argument("--clip-model", default="synthdepth-tiny")
     ap.add_argument("--clip-pretrained", default=None)
+    ap.add_argument("--no-clip", action="store_true", help="no CLIP at all: the depth score decides alone (as in the demo)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="CurateConfig override")
     ap.add_argument("--lag-diagnostics", action="store_true",
                     help="per depth_lag event: kept or not, model lag check on/off, fit margins around it")
@@ -115,14 +116,15 @@ def main() -> None:
                                                   args.train_channels, args.threads)
     seeds = f"{args.seed}..{args.seed + args.recordings - 1}"
     print(f"evaluation: {args.recordings} recordings x {args.seconds:g} s, seeds {seeds}, all fault kinds; "
-          f"bootstrap: {ckpt or 'NONE'}; CLIP: {args.clip_model} {args.clip_pretrained or '(random weights)'}")
+          f"bootstrap: {ckpt or 'NONE'}; CLIP: "
+          + ("NONE (depth score alone)" if args.no_clip else f"{args.clip_model} {args.clip_pretrained or '(random weights)'}"))
 
     for length in [int(x) for x in args.clip_lengths.split(",")]:
         cfg = CurateConfig.load(None, [
             f"clips.length={length}",
             f"scoring.clip_model={args.clip_model}",
             f"scoring.clip_pretrained={args.clip_pretrained or 'null'}",
-            f"scoring.clip_random_init={'false' if args.clip_pretrained else 'true'}",
+            f"scoring.clip_random_init={'false' if args.clip_pretrained or args.no_clip else 'true'}",
             f"scoring.bootstrap={ckpt or 'null'}",
             *args.overrides,
         ])
@@ -191,7 +193,8 @@ def _lag_diagnostics(results, cfg) -> None:
     import numpy as np
 
     from capture.simulate import load_ground_truth
-    from curate.bootstrap_checks import lag_mask, lag_model_usable, lag_sample_rate
+    from curate.bootstrap_checks import lag_mask
+    from curate.frame_checks import bootstrap_lag_rate
 
     fc = cfg.frame_checks
     for r in results:
@@ -211,8 +214,9 @@ def _lag_diagnostics(results, cfg) -> None:
                 print(line + "; no bootstrap track")
                 continue
             lm = lag_mask(tr, fc)
-            line += (f"; model check {'ON' if lag_model_usable(tr, fc) else 'OFF'} (lag-sample rate "
-                     f"{lag_sample_rate(tr, fc):.3f}); model lag mask covers {int(lm[a:b].sum())}/{b - a}")
+            rate, usable = bootstrap_lag_rate(r.features, fc, r.cuts)
+            line += (f"; model check {'ON' if usable else 'OFF'} (lag-sample rate {rate:.3f}); "
+                     f"model lag mask covers {int(lm[a:b].sum())}/{b - a}")
             print(line)
             idx = [i for i in np.flatnonzero(tr.sampled) if a - 12 <= i < b + 12]
             print(f"   frame  e0     best   off  gain   (margin {fc.lag_margin:.2f})")

@@ -216,19 +216,38 @@ def lag_mask(track: BootstrapTrack, cfg: FrameCheckConfig) -> np.ndarray:
     return out
 
 
-def lag_sample_rate(track: BootstrapTrack, cfg: FrameCheckConfig) -> float:
+def lag_sample_rate(track: BootstrapTrack, cfg: FrameCheckConfig, exclude: np.ndarray | None = None) -> float:
     """Fraction of scored samples that look lagged. A model that tells neighbouring frames apart
-    finds few (lags are rare); a weak one "finds" many, by chance, on clean frames."""
-    idx = np.flatnonzero(track.sampled & np.isfinite(track.abs_rel))
+    finds few (lags are rare); a weak one "finds" many, by chance, on clean frames.
+
+    `exclude`: samples already explained by another fault (frozen/black/faded/misaligned frames,
+    and samples whose comparisons reach into them) say nothing about the model and are left out.
+    Only samples with an *interior* best offset (0 < k < J) count: a real lag of k frames makes
+    e_j dip at j = k, while an error that keeps falling to j = J is slow drift, not a located lag."""
+    ok = track.sampled & np.isfinite(track.abs_rel)
+    if exclude is not None:
+        ok &= ~np.asarray(exclude, bool)
+    idx = np.flatnonzero(ok)
     if idx.size == 0:
         return math.nan
-    return float(np.mean(np.nan_to_num(track.lag_gain[idx], nan=0.0) > cfg.lag_margin))
+    lagged = np.nan_to_num(track.lag_gain[idx], nan=0.0) > cfg.lag_margin
+    lagged &= (track.best_offset[idx] > 0) & (track.best_offset[idx] < cfg.lag_max_frames)
+    return float(np.mean(lagged))
 
 
-def lag_model_usable(track: BootstrapTrack, cfg: FrameCheckConfig) -> bool:
+def lag_model_usable(track: BootstrapTrack, cfg: FrameCheckConfig, exclude: np.ndarray | None = None) -> bool:
     """Whether the model-based lag finder is trusted on this recording (see `lag_sample_rate`)."""
-    r = lag_sample_rate(track, cfg)
+    r = lag_sample_rate(track, cfg, exclude)
     return bool(np.isfinite(r) and r <= cfg.lag_model_max_rate)
+
+
+def reach_back(mask: np.ndarray, frames: int) -> np.ndarray:
+    """Frames t with any of t .. t + frames in `mask` (samples whose comparisons reach into it)."""
+    m = np.asarray(mask, bool)
+    out = m.copy()
+    for j in range(1, frames + 1):
+        out[:-j] |= m[j:]
+    return out
 
 
 def robust_threshold(values: np.ndarray, k: float, floor: float, mad_floor: float) -> float:

@@ -13,7 +13,7 @@ import numpy as np
 
 from curate.config import DecisionConfig, FrameCheckConfig
 from curate.filters import BaseFilter
-from curate.frame_checks import FrameFeatures, depth_frozen_steps, is_black, rgb_frozen_steps
+from curate.frame_checks import FrameFeatures, _keep_runs, depth_frozen_steps, is_black, rgb_frozen_steps
 from curate.records import Clip, ClipScores
 
 
@@ -38,8 +38,12 @@ def cheap_scores(
     dup |= (np.nan_to_num(f.rgb_diff, nan=1.0) == 0) & (np.nan_to_num(f.depth_diff, nan=1.0) == 0)
     edge = f.edge_agree[np.isfinite(f.edge_agree)]
     return ClipScores(
-        frozen_depth=float(depth_frozen_steps(f, cfg)[steps].mean()) if end - start > 1 else 0.0,
-        frozen_rgb=float(rgb_frozen_steps(f, cfg, depth_scale)[steps].mean()) if end - start > 1 else 0.0,
+        # Runs of at least `frozen_run` steps, as the frame checks count them: one still step is
+        # codec noise or a slow camera (it dropped clean 30-frame clips in the demo), not a freeze.
+        frozen_depth=float(_keep_runs(depth_frozen_steps(f, cfg), cfg.frozen_run)[steps].mean())
+        if end - start > 1 else 0.0,
+        frozen_rgb=float(_keep_runs(rgb_frozen_steps(f, cfg, depth_scale), cfg.frozen_run)[steps].mean())
+        if end - start > 1 else 0.0,
         invalid_fraction=_finite_mean(f.invalid_frac),
         black_fraction=float(is_black(f, cfg).mean()),
         duplicate_fraction=float(dup.mean()),

@@ -57,12 +57,12 @@ def resolve_thresholds(cfg: DecisionConfig, calibration: dict | None) -> DepthTh
                                "bootstrap with `synthdepth bootstrap train` to calibrate")
     q = cfg.auto_quantile
     t = DepthThresholds(
-        delta1_min=round(float(np.quantile(d1, q)) - cfg.auto_delta1_margin, 4),
+        delta1_min=round(float(np.quantile(d1, q)) * cfg.auto_delta1_factor, 4),
         abs_rel_max=round(float(np.quantile(ar, 1 - q)) * cfg.auto_abs_rel_factor, 4),
         source="auto",
     )
     note = (f"depth thresholds: auto from {d1.size} held-out clean clips of the bootstrap checkpoint: "
-            f"delta1 >= {t.delta1_min:.3f} (p{100 * q:g} {np.quantile(d1, q):.3f} - {cfg.auto_delta1_margin:g}), "
+            f"delta1 >= {t.delta1_min:.3f} (p{100 * q:g} {np.quantile(d1, q):.3f} x {cfg.auto_delta1_factor:g}), "
             f"AbsRel <= {t.abs_rel_max:.3f} (p{100 * (1 - q):g} {np.quantile(ar, 1 - q):.3f} x "
             f"{cfg.auto_abs_rel_factor:g})")
     return DepthThresholds(t.delta1_min, t.abs_rel_max, "auto", note)

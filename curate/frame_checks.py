@@ -34,7 +34,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from curate.bootstrap_checks import BootstrapTrack, lag_model_usable, misaligned_mask
+from curate.bootstrap_checks import (
+    BootstrapTrack,
+    lag_model_usable,
+    lag_sample_rate,
+    misaligned_mask,
+    reach_back,
+)
 from curate.bootstrap_checks import lag_mask as bootstrap_lag_mask
 from curate.config import FrameCheckConfig
 
@@ -378,6 +384,27 @@ def fade_mask(f: FrameFeatures, cfg: FrameCheckConfig) -> np.ndarray:
     return out
 
 
+_EXPLAINED = ("black", "invalid_depth", "flat_depth", "frozen_depth", "frozen_rgb", "fade", "misaligned")
+
+
+def lag_exclusion(masks: dict[str, np.ndarray], cfg: FrameCheckConfig) -> np.ndarray:
+    """Bootstrap samples left out when judging whether the model can find lags: those on or
+    comparing against frames another check already flagged (padded like a fault span)."""
+    n = len(next(iter(masks.values())))
+    other = np.zeros(n, bool)
+    for k in _EXPLAINED:
+        if k in masks:
+            other |= masks[k]
+    return _pad(reach_back(other, cfg.lag_max_frames), cfg.pad_frames)
+
+
+def bootstrap_lag_rate(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = ()) -> tuple[float, bool]:
+    """(lag-sample rate, model lag finder used) exactly as `check_masks` decides it."""
+    masks = check_masks(f, cfg, cuts)
+    ex = lag_exclusion(masks, cfg)
+    return lag_sample_rate(f.bootstrap, cfg, ex), lag_model_usable(f.bootstrap, cfg, ex)
+
+
 def check_masks(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = ()) -> dict[str, np.ndarray]:
     """Raw per-frame mask of every check (before span shaping). `cuts` bound the scenes whose
     own median edge agreement is the baseline (scenes differ a lot in how textured they are)."""
@@ -397,20 +424,20 @@ def check_masks(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = (
     for a, b in zip(bounds, bounds[1:], strict=False):
         base[a:b] = _nanmedian(agree[a:b][~masks["black"][a:b]], np.nan)
     track = f.bootstrap if f.bootstrap is not None and len(f.bootstrap) == n else None
+    if track is not None:
+        masks["misaligned"] = misaligned_mask(track, cfg, cuts)
+    else:
+        masks["misaligned"] = np.zeros(n, dtype=bool)
     with np.errstate(invalid="ignore"):
         masks["edge_mismatch"] = (agree < cfg.edge_min) | (agree < base - cfg.edge_drop)
         gain = _rolling_median(f.lag_gain, cfg.lag_window)
         heuristic = (np.nan_to_num(gain, nan=0.0) > cfg.lag_gain) | lag_mask(f, cfg)
-        if track is not None and track.sampled.any() and lag_model_usable(track, cfg):
+        if track is not None and track.sampled.any() and lag_model_usable(track, cfg, lag_exclusion(masks, cfg)):
             masks["depth_lag"] = bootstrap_lag_mask(track, cfg)
             if cfg.jump_lag_with_bootstrap:
                 masks["depth_lag"] |= heuristic
         else:
             masks["depth_lag"] = heuristic
-    if track is not None:
-        masks["misaligned"] = misaligned_mask(track, cfg, cuts)
-    else:
-        masks["misaligned"] = np.zeros(n, dtype=bool)
     return {k: np.asarray(v, dtype=bool) for k, v in masks.items()}
 
 

@@ -23,12 +23,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curate.bootstrap_checks import BootstrapTracker, lag_model_usable, lag_sample_rate
+from curate.bootstrap_checks import BootstrapTracker
 from curate.checks import cheap_scores
 from curate.clips import check_accounting, plan_clips
 from curate.config import CurateConfig
 from curate.decision import decide
-from curate.frame_checks import FrameFeatureExtractor, FrameFeatures, fault_labels
+from curate.frame_checks import FrameFeatureExtractor, FrameFeatures, bootstrap_lag_rate, fault_labels
 from curate.records import Clip, RecordingInfo, Segment, Span
 from curate.scenes import SceneCutter, transition_frames
 from curate.scoring import CurationScorer
@@ -185,8 +185,8 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     notes = list(scorer.notes)
     if tracker is not None and read:
         features.bootstrap = tracker.result(read)
-        rate = lag_sample_rate(features.bootstrap, fc)
-        if not lag_model_usable(features.bootstrap, fc):
+        rate, usable = bootstrap_lag_rate(features, fc, cuts)
+        if not usable:
             msg = (f"bootstrap lag check OFF for {rec.id}: {rate:.0%} of its samples looked lagged (limit "
                    f"{fc.lag_model_max_rate:.0%}), so the model cannot tell neighbouring frames apart; "
                    "the heuristic lag finders were used")

@@ -120,7 +120,8 @@ def run_demo(root: str | Path = "synthdepth-demo", recordings: int = 4, seconds:
     console.print(Rule(f"1/3 simulating {recordings} recordings with faults + 1 clean recording"))
     faults = {"menu": 1.0, "depth_lag": 0.7, "frozen_depth": 0.7, "loading": 0.7, "fade": 0.7}
     sim = SimConfig(width=width, height=height, seconds=seconds, seed=100, fault_seconds=faults)
-    have = sorted(rec_dir.glob("*/*.json"))
+    # The manifest is <id>/<id>.json; faults.json beside it is the simulator's label sidecar.
+    have = sorted(p for p in rec_dir.glob("*/*.json") if p.stem == p.parent.name)
     manifests = simulate_dataset(rec_dir, recordings, sim) if len(have) < recordings else have
     # Clean apart from two cuts, so the picks cover all three scene kinds (room, street, terrain):
     # a bootstrap that saw one kind of scene scores the others as misaligned.

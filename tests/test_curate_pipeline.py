@@ -92,6 +92,8 @@ def test_run_curation_writes_files_and_frames_add_up(recordings, tmp_path):
     assert (covered == 1).all()  # every frame in exactly one clip or span
     assert all(c["config_hash"] == _config().config_hash() for c in clips)
     assert all(c["decision"] in ("kept", "dropped") for c in clips)
+    # the thresholds used are recorded with every clip (no bootstrap: the absolute ones)
+    assert all(c["depth_threshold_source"] == "absolute" and c["delta1_min"] == 0.7 for c in clips)
     assert all(c["reasons"] for c in clips if c["decision"] == "dropped")
     # the faults of the simulated recording are never inside a kept clip
     labels = load_ground_truth(good)["labels"]
@@ -132,3 +134,5 @@ def test_bootstrap_checks_run_inside_the_recording_pass(recordings):
     # one call per batch of sampled frames during the pass, plus the clip scoring calls
     assert sum(calls) >= len(range(0, n, 3))
     assert check_accounting(n, r.clips, r.spans) == []
+    # an uncalibrated checkpoint: absolute depth thresholds, and the notes say why
+    assert r.thresholds["source"] == "absolute" and any("no calibration" in x for x in r.notes)
