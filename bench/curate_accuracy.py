@@ -32,16 +32,9 @@ TARGET = 0.95
 
 
 def _simulate_eval(cache: Path, n: int, seconds: float, seed: int) -> list[Path]:
-    from capture.simulate import SimConfig, simulate_dataset
+    from capture.simulate.cache import simulate_cached
 
-    folder = cache / f"eval-s{seed}-n{n}-{seconds:g}s"
-    found = sorted(folder.glob("sim-*/sim-*[0-9].json"))
-    if len(found) == n:
-        return found
-    t = time.perf_counter()
-    paths = simulate_dataset(folder, n, SimConfig(seconds=seconds, faults="all"), seed=seed)
-    print(f"simulated {n} evaluation recordings x {seconds:g} s in {time.perf_counter() - t:.0f} s")
-    return paths
+    return simulate_cached(cache / f"eval-s{seed}-n{n}-{seconds:g}s", n, seconds, seed)
 
 
 def _train_bootstrap(cache: Path, n: int, seconds: float, seed: int, steps: int, size: int, channels: int,

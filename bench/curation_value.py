@@ -62,16 +62,9 @@ FAULT_KINDS = ("menu", "depth_lag", "frozen_depth", "loading", "fade")  # what c
 
 
 def simulate_training_recordings(cache: Path, n: int, seconds: float, seed: int) -> list[Path]:
-    from capture.simulate import SimConfig, simulate_dataset
+    from capture.simulate.cache import simulate_cached
 
-    folder = cache / f"rec-s{seed}-n{n}-{seconds:g}s"
-    found = sorted(folder.glob("sim-*/sim-*[0-9].json"))
-    if len(found) == n:
-        return found
-    t = time.perf_counter()
-    paths = simulate_dataset(folder, n, SimConfig(seconds=seconds, faults="all"), seed=seed)
-    print(f"simulated {n} training recordings x {seconds:g} s (all fault kinds) in {time.perf_counter() - t:.0f} s")
-    return paths
+    return simulate_cached(cache / f"rec-s{seed}-n{n}-{seconds:g}s", n, seconds, seed)
 
 
 def train_bootstrap(cache: Path, args: argparse.Namespace) -> Path | None:

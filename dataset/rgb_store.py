@@ -1,13 +1,12 @@
-"""RGB clips as H.264 mp4 via PyAV, meant to be deterministic: the same frames give the same bytes.
+"""RGB clips as H.264 mp4 via PyAV, deterministic: the same frames give the same bytes on every run.
 
-What makes it so:
-- RGB -> YUV is done in numpy (capture.writer's converters), not by PyAV's swscale reformat or its
-  implicit conversion inside `encode()`, both of which gave run-to-run different bitstreams here;
-- a fixed x264 thread count (default 1);
-- a bit-exact muxer (`fflags=+bitexact`: no version string, no random ids).
-Known gap: under heavy CPU load the same clip still encoded to a different (equally valid)
-bitstream in a few percent of runs in a stress loop; the kill/rerun test catches it when it
-happens. Colour: BT.601 limited range both ways (swscale's default on decode), so decode inverts encode.
+What makes it so (each one measured to matter, see tests/test_dataset_writer.py):
+- RGB -> YUV is done in numpy (capture.writer's converters) rather than by PyAV's implicit
+  conversion inside `encode()`;
+- x264 without lookahead and macroblock tree (their SIMD code read uninitialised memory:
+  identical input gave different bitstreams in a few percent of runs);
+- a fixed x264 thread count (default 1) and a bit-exact muxer (`fflags=+bitexact`).
+Colour: BT.601 limited range both ways (swscale's default on decode), so decode inverts encode.
 """
 
 from __future__ import annotations
@@ -44,7 +43,11 @@ def encode_rgb(
     buf = io.BytesIO()
     rate = _rate(fps)
     with av.open(buf, "w", format="mp4", container_options={"fflags": "+bitexact"}) as out:
-        stream = out.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset})
+        # No lookahead / macroblock tree: with them x264's SIMD code reads uninitialised heap
+        # memory (found with MALLOC_PERTURB_, which made runs identical), so the same clip encoded
+        # to different bytes in a few percent of runs. Costs some compression at the same crf.
+        stream = out.add_stream("libx264", rate=rate, options={"crf": str(crf), "preset": preset,
+                                                             "x264-params": "rc-lookahead=0:mbtree=0"})
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
         stream.codec_context.flags |= av.codec.context.Flags.bitexact
         stream.codec_context.thread_count = threads

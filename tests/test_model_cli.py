@@ -11,13 +11,7 @@ import torch
 from model.config import ModelConfig
 from model.data import render_clip
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _write_video(path, frames, fps=10):

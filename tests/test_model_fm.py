@@ -13,14 +13,7 @@ import torch
 from model.config import ModelConfig, TrainConfig
 from model.data import SyntheticClipSource
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # 2 cores shared by several jobs: one thread is 5-10x faster than two here
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
