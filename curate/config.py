@@ -113,6 +113,17 @@ class FrameCheckConfig(_Part):
     # 0.05: with the 128 px bench bootstrap, rates of 3.5-8% still meant ~650 false lag frames in 6 x 30 s.
     lag_model_max_rate: float = Field(0.05, ge=0.0, le=1.0)
     jump_lag_with_bootstrap: bool = True  # keep the heuristic lag finders next to the model-based one
+    # model-free lag finder (curate/motion_lag.py): depth motion timed like the picture's motion
+    # j > 0 frames earlier. Off by default: see the report of bench/curate_accuracy.py.
+    motion_lag: bool = False
+    motion_lag_window: int = Field(24, ge=4)  # frames per correlation window
+    motion_lag_max_offset: int = Field(10, ge=1)  # J: longest lag looked for
+    motion_lag_margin: float = 0.3  # best offset j > 0 beats offset 0 by this correlation
+    motion_lag_min_corr: float = 0.5  # and correlates at least this well
+    motion_lag_min_cv: float = 0.2  # picture motion must vary (std/mean over the window)
+    motion_lag_min_run: int = Field(3, ge=1)  # consecutive lag windows before frames count
+    motion_lag_clip: float = 3.0  # motion clipped at this x its window median (lag onset/end jumps)
+    motion_lag_smooth: int = Field(3, ge=1)  # frames of moving-average smoothing of both signals
     misalign_k: float = 5.0  # misaligned: e_0 > median + k * 1.4826 * MAD of its scene ...
     misalign_mad_floor: float = 0.01  # ... with the MAD term at least this ...
     misalign_floor: float = 0.15  # ... and the threshold at least this

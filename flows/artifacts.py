@@ -84,10 +84,15 @@ def _tae(e: dict) -> str:
     return "" if e.get("tae") is None else f"{100 * e['tae']:.3f}"
 
 
+def _fmt(v) -> str:
+    """Hours and other floats to 4 significant digits: 0.01778, not 0.017777777777777778."""
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
 def write_report(layout: Layout, counts: dict, run: dict) -> Path:
     """ROOT/report.html: counts, failures, evaluation, and a link to every recording's report."""
     esc = html.escape
-    rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(str(v))}</td></tr>" for k, v in counts.items()
+    rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(_fmt(v))}</td></tr>" for k, v in counts.items()
                    if not isinstance(v, dict))
     for name in ("drops_by_reason", "discarded_frames_by_reason"):
         rows += "".join(f"<tr><td>{esc(name)}: {esc(k)}</td><td>{v}</td></tr>" for k, v in counts[name].items())
