@@ -279,3 +279,21 @@ def make_loader(
     ds = _Pipeline(urls, buckets or BucketTable.default(), LoaderStats(), seed, skip_bad, keys,
                    shuffle_buffer, drop_last, rank, world_size)  # fmt: skip
     return Loader(ds, num_workers)
+
+
+def cycle_epochs(loader, source: str | None = None) -> Iterator[dict]:
+    """Batches from `loader` pass after pass (`set_epoch` reshuffles each pass), so a trainer's
+    step count, not the data size, decides how long a run is. A pass with no batch is an error
+    (no usable clips, or clips shorter than every bucket's frame count), not an endless loop."""
+    epoch = 0
+    while True:
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        n = 0
+        for batch in loader:
+            n += 1
+            yield batch
+        if n == 0:
+            raise InputError(source, "the loader yields no batches (no usable clips in the shards, or clips "
+                                     "shorter than the buckets' frame counts?)")
+        epoch += 1

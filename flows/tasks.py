@@ -253,22 +253,12 @@ def _shard_content_key(shards_dir: Path) -> str:
 
 
 def _batches_forever(shards: list[str], t, seed: int):
-    from dataset.loader import make_loader
+    from dataset.loader import cycle_epochs, make_loader
     from dataset.packing import Bucket, BucketTable
 
     buckets = BucketTable([Bucket(t.height, t.width, t.frames, t.batch_size)])
     loader = make_loader(shards, buckets=buckets, seed=seed, shuffle_buffer=16)
-    epoch = 0
-    while True:
-        loader.set_epoch(epoch)
-        n = 0
-        for batch in loader:
-            n += 1
-            yield batch
-        if n == 0:
-            raise InputError(shards[0] if shards else None,
-                             f"the loader yields no batches (clips shorter than {t.frames} frames?)")
-        epoch += 1
+    return cycle_epochs(loader, shards[0] if shards else None)
 
 
 @task(name="train", **_TASK)

@@ -9,27 +9,11 @@ side_by_side.mp4 (video | colourised depth, PyAV/libx264).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
-
-
-def _epochs(loader: Any) -> Iterator[dict]:
-    """Endless batches from dataset's finite per-epoch loader (reshuffled every epoch)."""
-    epoch = 0
-    while True:
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(epoch)
-        n = 0
-        for batch in loader:
-            n += 1
-            yield batch
-        if n == 0:
-            raise RuntimeError("the loader yielded no batches (no usable clips in the shards?)")
-        epoch += 1
 
 
 def train(
@@ -49,7 +33,7 @@ def train(
     buckets: Annotated[Path | None, typer.Option(help="Bucket table YAML/JSON (height/width/frames/batch_size).")] = None,
 ) -> None:
     """Train the flow-matching video depth model on WebDataset shards."""
-    from dataset.loader import make_loader
+    from dataset.loader import cycle_epochs, make_loader
     from dataset.packing import BucketTable
     from model.config import ModelConfig, TrainConfig
     from model.train import train as run_train
@@ -73,7 +57,7 @@ def train(
     # a local folder stands for the shard tars in it
     shards = [str(t) for s in shards for t in (sorted(Path(s).glob("*.tar")) if Path(s).is_dir() else [s])]
     loader = make_loader(shards, buckets=table, where=where, num_workers=num_workers, seed=cfg.seed)
-    res = run_train(cfg, _epochs(loader))
+    res = run_train(cfg, cycle_epochs(loader, shards[0] if shards else None))
     typer.echo(json.dumps({"steps": res.steps, "last_loss": res.losses[-1] if res.losses else None,
                            "frames_per_s": round(res.frames_per_s, 2), "checkpoints": res.checkpoints}))
 

@@ -112,3 +112,27 @@ def test_packing_fills_batches_with_real_frames():
     assert table.choose(24, 32, 3, rng).frames <= 3 and table.choose(24, 32, 0, rng) is None
     mixed = BucketTable([Bucket(256, 256, 1, 1), Bucket(240, 320, 1, 1), Bucket(176, 608, 1, 1)])
     assert mixed.resolution_for(1080, 1920) == (240, 320) and mixed.resolution_for(720, 2560) == (176, 608)
+
+
+def test_cycle_epochs_restarts_passes_and_refuses_an_empty_loader():
+    from itertools import islice
+
+    from capture.errors import InputError
+    from dataset.loader import cycle_epochs
+
+    class Passes:
+        def __init__(self, n):
+            self.n, self.epochs = n, []
+
+        def set_epoch(self, e):
+            self.epochs.append(e)
+
+        def __iter__(self):
+            return iter(range(self.n))
+
+    two = Passes(2)
+    assert list(islice(cycle_epochs(two), 5)) == [0, 1, 0, 1, 0]
+    assert two.epochs == [0, 1, 2]  # each pass reshuffled with its own epoch
+    with pytest.raises(InputError, match="no batches") as e:
+        next(cycle_epochs(Passes(0), "shards/x-000000.tar"))
+    assert "shards/x-000000.tar" in str(e.value)
