@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,32 +37,12 @@ def _simulate_eval(cache: Path, n: int, seconds: float, seed: int) -> list[Path]
 
 def _train_bootstrap(cache: Path, n: int, seconds: float, seed: int, steps: int, size: int, channels: int,
                      threads: int) -> Path:
-    from capture.simulate import SCENE_KINDS, SimConfig, simulate_recording
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from recipes import train_bootstrap_on_clean
 
     folder = cache / f"train-s{seed}-n{n}-{seconds:g}s"
     ckpt = folder / f"bootstrap-{size}px-c{channels}-{steps}steps-cal.safetensors"
-    if ckpt.exists():
-        return ckpt
-    rows = ["manifest,start_frame,end_frame"]
-    for r in range(n):
-        kind = SCENE_KINDS[r % len(SCENE_KINDS)]
-        cfg = SimConfig(seconds=seconds, seed=seed + r, faults="none", kinds=[kind])
-        rid = f"sim-{seed + r:05d}"
-        m = folder / rid / f"{rid}.json"
-        if not m.exists():
-            m = simulate_recording(folder, cfg, rid)
-        rows.append(f"{m.relative_to(folder)},0,{cfg.n_frames}")
-    picks = folder / "picks.csv"
-    picks.write_text("\n".join(rows) + "\n")
-    exe = shutil.which("synthdepth")
-    cmd = ([exe] if exe else [sys.executable, "-m", "flows.cli"]) + [
-        "bootstrap", "train", "--picks", str(picks), "--out", str(ckpt), "--size", str(size), "--steps", str(steps),
-        "--base-channels", str(channels), "--threads", str(threads)]
-    print("training:", " ".join(cmd))
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    print(f"trained the bootstrap in {time.perf_counter() - t:.0f} s")
-    return ckpt
+    return train_bootstrap_on_clean(folder, ckpt, n, seconds, seed, size, steps, channels, threads)
 
 
 def main() -> None:

@@ -44,11 +44,9 @@ import csv
 import json
 import logging
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,39 +67,20 @@ def simulate_training_recordings(cache: Path, n: int, seconds: float, seed: int)
 
 def train_bootstrap(cache: Path, args: argparse.Namespace) -> Path | None:
     """The bootstrap checkpoint for curation: given, none, or trained with bench/curate_accuracy.py's
-    recipe (clean recordings of other seeds, one scene kind each -> picks.csv of their full ranges ->
-    `synthdepth bootstrap train`). The recipe is copied, not imported: that script's helper is private
-    and its signature moves."""
+    recipe (bench/recipes.py: clean recordings of other seeds, one scene kind each -> picks.csv of
+    their full ranges -> `synthdepth bootstrap train`)."""
     if args.no_bootstrap:
         return None
     if args.bootstrap:
         return args.bootstrap
-    from capture.simulate import SCENE_KINDS, SimConfig, simulate_recording
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from recipes import train_bootstrap_on_clean
 
     n, seed = args.train_recordings, args.train_seed
     folder = cache / f"train-s{seed}-n{n}-{args.train_seconds:g}s"
     ckpt = folder / f"bootstrap-{args.train_size}px-c{args.train_channels}-{args.train_steps}steps.safetensors"
-    if ckpt.exists():
-        return ckpt
-    rows = ["manifest,start_frame,end_frame"]
-    for r in range(n):
-        cfg = SimConfig(seconds=args.train_seconds, seed=seed + r, faults="none", kinds=[SCENE_KINDS[r % len(SCENE_KINDS)]])
-        rid = f"sim-{seed + r:05d}"
-        m = folder / rid / f"{rid}.json"
-        if not m.exists():
-            m = simulate_recording(folder, cfg, rid)
-        rows.append(f"{m.relative_to(folder)},0,{cfg.n_frames}")
-    picks = folder / "picks.csv"
-    picks.write_text("\n".join(rows) + "\n")
-    exe = shutil.which("synthdepth")
-    cmd = ([exe] if exe else [sys.executable, "-m", "flows.cli"]) + [
-        "bootstrap", "train", "--picks", str(picks), "--out", str(ckpt), "--size", str(args.train_size),
-        "--steps", str(args.train_steps), "--base-channels", str(args.train_channels), "--threads", str(args.threads)]
-    print("training the bootstrap:", " ".join(cmd))
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    print(f"trained the bootstrap in {time.perf_counter() - t:.0f} s")
-    return ckpt
+    return train_bootstrap_on_clean(folder, ckpt, n, args.train_seconds, seed, args.train_size, args.train_steps,
+                                    args.train_channels, args.threads)
 
 
 def curate(cache: Path, manifests: list[Path], length: int, bootstrap: Path | None) -> Path:
@@ -178,25 +157,6 @@ def write_arm_shards(cache: Path, name: str, rows: list[dict], recordings: dict[
 # ---- training -----------------------------------------------------------------------------------
 
 
-class EpochCycle:
-    """Batches from a `dataset.loader.Loader`, pass after pass (set_epoch reshuffles), so the
-    trainer's step count, not the data size, decides how long a run is."""
-
-    def __init__(self, loader, name: str):
-        self.loader, self.name, self.epochs = loader, name, 0
-
-    def __iter__(self) -> Iterator[dict]:
-        while True:
-            self.loader.set_epoch(self.epochs)
-            n = 0
-            for batch in self.loader:
-                n += 1
-                yield batch
-            if n == 0:
-                raise RuntimeError(f"{self.name}: the loader yielded no batch (fewer clips than one batch?)")
-            self.epochs += 1
-
-
 def bucket_table(args: argparse.Namespace):
     from dataset.packing import Bucket, BucketTable
 
@@ -204,14 +164,14 @@ def bucket_table(args: argparse.Namespace):
 
 
 def train_arm(shards: list[str], args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any]:
-    from dataset.loader import make_loader
+    from dataset.loader import cycle_epochs, make_loader
     from model.config import ModelConfig, TrainConfig
     from model.pipeline import DepthPipeline
     from model.train import train
 
     shutil.rmtree(out, ignore_errors=True)
     loader = make_loader(shards, bucket_table(args), seed=seed, shuffle_buffer=64, drop_last=True)
-    source = EpochCycle(loader, out.name)
+    source = cycle_epochs(loader, out.name)
     cfg = TrainConfig(model=ModelConfig.tiny(), out_dir=str(out), max_steps=args.steps, lr=args.lr,
                       warmup_steps=args.warmup, ema_decay=args.ema, checkpoint_every=args.steps,
                       keep_checkpoints=1, seed=seed, resume=False, progress=True, logger="jsonl")

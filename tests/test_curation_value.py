@@ -53,25 +53,6 @@ def test_fault_frames_counts_only_fault_kinds(cv):
     assert cv.kept_rows([{"decision": "kept"}, {"decision": "dropped"}]) == [{"decision": "kept"}]
 
 
-def test_epoch_cycle_restarts_the_loader_and_fails_on_empty(cv):
-    class FakeLoader:  # stands in for dataset.loader.Loader: 2 batches per pass
-        def __init__(self, n):
-            self.n, self.epochs = n, []
-
-        def set_epoch(self, e):
-            self.epochs.append(e)
-
-        def __iter__(self):
-            return iter(range(self.n))
-
-    loader = FakeLoader(2)
-    it = iter(cv.EpochCycle(loader, "x"))
-    assert [next(it) for _ in range(5)] == [0, 1, 0, 1, 0]
-    assert loader.epochs == [0, 1, 2]
-    with pytest.raises(RuntimeError, match="no batch"):
-        next(iter(cv.EpochCycle(FakeLoader(0), "empty")))
-
-
 def test_summary_and_paired_difference(cv, tmp_path):
     rows = []
     for seed, (a, c) in enumerate([(0.50, 0.40), (0.60, 0.44)]):
