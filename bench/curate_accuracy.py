@@ -1,14 +1,15 @@
 """Curation accuracy per fault type on simulated recordings (issue 3's acceptance bar).
 
     python bench/curate_accuracy.py                                   # short: 2 recordings x 12 s
-    python bench/curate_accuracy.py --recordings 8 --seconds 30       # the figures in the README
+    python bench/curate_accuracy.py --recordings 12 --seconds 30 --seed 5301 --no-clip   # the README figures
     python bench/curate_accuracy.py --bootstrap ckpt.safetensors      # score with an existing model
 
 Evaluation recordings: `simulate_dataset` with every fault kind, seeds `--seed`, `--seed`+1, ...,
 varied layouts/encodings (gray8 h264, gray16, rgb24 lossless). Without `--bootstrap` a bootstrap
 model is trained the way a user would: clean recordings with other seeds (`--train-seed`...,
-faults none, one scene kind each), a picks.csv of their full ranges, then
-`synthdepth bootstrap train --picks picks.csv --out ...`. Curation uses that model and the tiny
+faults none, scene kinds in turn), a picks.csv of their full ranges, then
+`synthdepth bootstrap train --picks picks.csv --out ... --steps 1200 --holdout-picks 3` (the last
+three recordings, one per scene kind, calibrate the depth thresholds). Curation uses that model and the tiny
 random-weight CLIP (its semantic score is meaningless; pass --clip-model/--clip-pretrained for
 real weights). Everything is cached under --cache, keyed by seeds and lengths.
 
@@ -36,13 +37,13 @@ def _simulate_eval(cache: Path, n: int, seconds: float, seed: int) -> list[Path]
 
 
 def _train_bootstrap(cache: Path, n: int, seconds: float, seed: int, steps: int, size: int, channels: int,
-                     threads: int) -> Path:
+                     threads: int, holdout: int) -> Path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from recipes import train_bootstrap_on_clean
 
     folder = cache / f"train-s{seed}-n{n}-{seconds:g}s"
-    ckpt = folder / f"bootstrap-{size}px-c{channels}-{steps}steps-cal.safetensors"
-    return train_bootstrap_on_clean(folder, ckpt, n, seconds, seed, size, steps, channels, threads)
+    ckpt = folder / f"bootstrap-{size}px-c{channels}-{steps}steps-h{holdout}.safetensors"
+    return train_bootstrap_on_clean(folder, ckpt, n, seconds, seed, size, steps, channels, threads, holdout)
 
 
 def main() -> None:
@@ -53,10 +54,12 @@ def main() -> None:
     ap.add_argument("--clip-lengths", default="150,60")
     ap.add_argument("--bootstrap", type=Path, help="existing checkpoint (default: train one)")
     ap.add_argument("--no-bootstrap", action="store_true", help="curate without a bootstrap model")
-    ap.add_argument("--train-recordings", type=int, default=3)
+    ap.add_argument("--train-recordings", type=int, default=9)
+    ap.add_argument("--holdout-picks", type=int, default=3,
+                    help="last N training recordings held out whole to calibrate the depth thresholds")
     ap.add_argument("--train-seconds", type=float, default=20.0)
     ap.add_argument("--train-seed", type=int, default=9001)
-    ap.add_argument("--train-steps", type=int, default=300)
+    ap.add_argument("--train-steps", type=int, default=1200)
     ap.add_argument("--train-size", type=int, default=128)
     ap.add_argument("--train-channels", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on the 2-core dev box)")
@@ -84,7 +87,7 @@ def main() -> None:
     if not args.no_bootstrap:
         ckpt = args.bootstrap or _train_bootstrap(args.cache, args.train_recordings, args.train_seconds,
                                                   args.train_seed, args.train_steps, args.train_size,
-                                                  args.train_channels, args.threads)
+                                                  args.train_channels, args.threads, args.holdout_picks)
     seeds = f"{args.seed}..{args.seed + args.recordings - 1}"
     print(f"evaluation: {args.recordings} recordings x {args.seconds:g} s, seeds {seeds}, all fault kinds; "
           f"bootstrap: {ckpt or 'NONE'}; CLIP: "

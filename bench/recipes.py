@@ -10,9 +10,10 @@ from pathlib import Path
 
 
 def train_bootstrap_on_clean(folder: Path, ckpt: Path, n: int, seconds: float, seed: int, size: int,
-                             steps: int, channels: int, threads: int) -> Path:
-    """Simulate `n` clean recordings (one scene kind each, seeds seed..seed+n-1) in `folder`,
-    write picks.csv of their full ranges and run `synthdepth bootstrap train` on it.
+                             steps: int, channels: int, threads: int, holdout_picks: int = 0) -> Path:
+    """Simulate `n` clean recordings (scene kinds in turn, seeds seed..seed+n-1) in `folder`,
+    write picks.csv of their full ranges and run `synthdepth bootstrap train` on it, the last
+    `holdout_picks` of them held out whole for calibration (0: held-out windows of every pick).
     Reuses the checkpoint when it already exists."""
     from capture.simulate import SCENE_KINDS, SimConfig, simulate_recording
 
@@ -31,7 +32,7 @@ def train_bootstrap_on_clean(folder: Path, ckpt: Path, n: int, seconds: float, s
     exe = shutil.which("synthdepth")
     cmd = ([exe] if exe else [sys.executable, "-m", "flows.cli"]) + [
         "bootstrap", "train", "--picks", str(picks), "--out", str(ckpt), "--size", str(size), "--steps", str(steps),
-        "--base-channels", str(channels), "--threads", str(threads)]
+        "--base-channels", str(channels), "--threads", str(threads), "--holdout-picks", str(holdout_picks)]
     print("training the bootstrap:", " ".join(cmd))
     t = time.perf_counter()
     subprocess.run(cmd, check=True)

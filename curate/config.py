@@ -72,17 +72,43 @@ class FrameCheckConfig(_Part):
     rgb_fast: float = 0.03  # a per-frame luma change above this is motion whatever its growth
     depth_moving: float = 0.002  # and mean abs log-depth change per frame above this
     frozen_run: int = Field(3, ge=1)  # consecutive frames before frozen depth/picture counts
-    # lag onset: depth closer to an older frame than to the previous one; end: depth jumps forward
-    backjump_min: float = 1.6
-    jump_ratio: float = 2.5  # depth change > this x its rolling median ...
-    jump_rgb_ratio: float = 1.5  # ... while the picture's change stays < this x its rolling median
-    jump_window: int = Field(15, ge=3)
-    lag_max_span: int = Field(300, ge=1)  # longest lag (frames) between a back jump and a forward jump
+    # frozen over a span (J = rewind_max_offset frames): pooled log-depth change / pooled luma change
+    # below `still_ratio` x its scene median, the luma change above `still_rgb_change` (0..1) and
+    # the depth change below `still_depth_change` (a large change is never a freeze)
+    still_ratio: float = 0.15
+    still_rgb_change: float = 0.02
+    still_depth_change: float = 0.02
+    # depth lag without a model (curate/rewind_lag.py): at its onset the depth stream repeats the
+    # depth of k frames back while the picture moves on; at its end the depth jumps k+1 frames ahead.
+    rewind_max_offset: int = Field(10, ge=2)  # J: longest lag looked for (frames)
+    rewind_window: int = Field(8, ge=2)  # frames each side that give the usual change
+    rewind_ratio: float = 2.5  # usual k-frame depth change / change against k frames back
+    # The usual k-frame change (mean abs log depth) is at least this: below ~1% a lag's own error is
+    # within an 8-bit buffer's quantisation, and slow turnarounds toggle between grey levels the way
+    # a rewind repeats frames (bench/curate_accuracy.py and bench/curate_external.py: every true
+    # onset had >= 0.0107, most false ones less).
+    rewind_min_change: float = 0.009
+    rewind_rgb_keep: float = 0.6  # while the picture's k-frame change stays at least this x its usual
+    rewind_backjump: float = 1.2  # onset frame: change to the previous frame / change to k frames back
+    rewind_onset_jump: float = 0.5  # and its change to the previous frame >= this x usual (k-1)-frame change
+    end_jump_ratio: float = 1.6  # lag end: one-frame depth change >= this x its usual ...
+    end_jump_size: float = 0.4  # ... and >= this x the usual (k+1)-frame change ...
+    end_rgb_ratio: float = 1.5  # ... while the picture's one-frame change stays < this x its usual
+    end_rgb_floor: float = 0.002  # picture change (0..1 luma) below this counts as this (noise)
+    lag_max_span: int = Field(300, ge=1)  # longest lag (frames) from an onset to its end
+    # overlays (curate/overlay.py): the picture jumps while the depth does not, twice within a span
+    overlay_ratio: float = 8.0  # one-frame picture change >= this x its usual ...
+    overlay_min_step: float = 0.04  # ... and >= this (mean abs luma 0..1; a HUD pop-up is smaller) ...
+    overlay_depth_ratio: float = 2.0  # ... while the depth changes < this x its usual
+    overlay_max_span: int = Field(300, ge=1)  # longest overlay (frames) between the two steps
     # edge agreement: mean percentile-rank of the RGB gradient at depth-edge pixels (chance 0.5)
     edge_top_fraction: float = 0.05  # strongest depth gradients used as depth edges
     edge_min_step: float = 0.05  # Sobel response on log depth that counts as a depth edge (~5%)
     edge_min: float = 0.45  # absolute floor (chance is 0.5; noisy gray8 depth sits near it)
-    edge_drop: float = 0.15  # or this far below the median of its scene
+    edge_drop: float = 0.15  # or this far below the median of its scene ...
+    edge_k: float = 6.0  # ... or, in a steady scene, k x its robust spread (1.4826 x MAD) below it ...
+    edge_drop_min: float = 0.06  # ... but at least this far
+    edge_min_samples: int = Field(30, ge=3)  # frames a scene needs before its spread is trusted
     edge_window: int = Field(5, ge=1)  # frames of median smoothing
     # depth lag: depth edges agree better with an earlier picture than with the current one
     lag_max_offset: int = Field(6, ge=1)
@@ -113,17 +139,6 @@ class FrameCheckConfig(_Part):
     # 0.05: with the 128 px bench bootstrap, rates of 3.5-8% still meant ~650 false lag frames in 6 x 30 s.
     lag_model_max_rate: float = Field(0.05, ge=0.0, le=1.0)
     jump_lag_with_bootstrap: bool = True  # keep the heuristic lag finders next to the model-based one
-    # model-free lag finder (curate/motion_lag.py): depth motion timed like the picture's motion
-    # j > 0 frames earlier. Off by default: see the report of bench/curate_accuracy.py.
-    motion_lag: bool = False
-    motion_lag_window: int = Field(24, ge=4)  # frames per correlation window
-    motion_lag_max_offset: int = Field(10, ge=1)  # J: longest lag looked for
-    motion_lag_margin: float = 0.3  # best offset j > 0 beats offset 0 by this correlation
-    motion_lag_min_corr: float = 0.5  # and correlates at least this well
-    motion_lag_min_cv: float = 0.2  # picture motion must vary (std/mean over the window)
-    motion_lag_min_run: int = Field(3, ge=1)  # consecutive lag windows before frames count
-    motion_lag_clip: float = 3.0  # motion clipped at this x its window median (lag onset/end jumps)
-    motion_lag_smooth: int = Field(3, ge=1)  # frames of moving-average smoothing of both signals
     misalign_k: float = 5.0  # misaligned: e_0 > median + k * 1.4826 * MAD of its scene ...
     misalign_mad_floor: float = 0.01  # ... with the MAD term at least this ...
     misalign_floor: float = 0.15  # ... and the threshold at least this

@@ -61,7 +61,10 @@ def resolve_thresholds(cfg: DecisionConfig, calibration: dict | None) -> DepthTh
         abs_rel_max=round(float(np.quantile(ar, 1 - q)) * cfg.auto_abs_rel_factor, 4),
         source="auto",
     )
-    note = (f"depth thresholds: auto from {d1.size} held-out clean clips of the bootstrap checkpoint: "
+    unseen = (calibration or {}).get("held_out") == "whole clips"
+    note = (f"depth thresholds: auto from {d1.size} held-out clean clips "
+            f"({'of unseen picks' if unseen else 'windows of the trained-on picks: optimistic for new recordings'}) "
+            "of the bootstrap checkpoint: "
             f"delta1 >= {t.delta1_min:.3f} (p{100 * q:g} {np.quantile(d1, q):.3f} x {cfg.auto_delta1_factor:g}), "
             f"AbsRel <= {t.abs_rel_max:.3f} (p{100 * (1 - q):g} {np.quantile(ar, 1 - q):.3f} x "
             f"{cfg.auto_abs_rel_factor:g})")

@@ -13,13 +13,17 @@ special-cased):
 - black:        black or near-uniform picture (loading screens, fades to black)
 - invalid_depth: most depth pixels invalid
 - flat_depth:   depth buffer cleared (no structure) while it should show the scene
-- frozen_depth: depth did not change while the picture moved
+- frozen_depth: depth did not change while the picture moved (frame to frame, or over the last
+                J frames relative to the picture's change: `depth_still_over_span`)
 - frozen_rgb:   depth changed while the picture stood still
+- overlay:      the picture jumps while the depth does not, and jumps again within a span
+                (a menu or loading screen appearing and going; curate/overlay.py)
 - edge_mismatch: depth edges do not sit on picture edges (menus, overlays, wrong buffer)
 - depth_lag:    with a bootstrap model: the captured depth fits the model's prediction for an
                 *earlier* picture clearly better than for its own (curate/bootstrap_checks.py);
-                without one: depth edges sit on an earlier picture's edges, or the depth jumps
-                back to an older frame and later jumps forward while the picture moves smoothly
+                without one: depth edges sit on an earlier picture's edges, or the depth stream
+                rewinds k frames and later jumps forward while the picture moves on
+                (curate/rewind_lag.py)
 - fade:         sustained one-way change of brightness
 - misaligned:   the bootstrap model's per-frame AbsRel is far above its scene's typical value
                 (robust median + k * MAD threshold): menus, overlays, loading screens
@@ -27,6 +31,7 @@ special-cased):
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +48,8 @@ from curate.bootstrap_checks import (
 )
 from curate.bootstrap_checks import lag_mask as bootstrap_lag_mask
 from curate.config import FrameCheckConfig
+from curate.overlay import overlay_mask
+from curate.rewind_lag import StepDistances, rewind_lag_mask
 
 # Order decides which reason a frame gets when several checks fire.
 CHECKS = (
@@ -53,6 +60,7 @@ CHECKS = (
     "frozen_rgb",
     "fade",
     "depth_lag",
+    "overlay",
     "edge_mismatch",
     "misaligned",
 )
@@ -70,8 +78,10 @@ _FIELDS = (
     "lag_offset",
     "rgb_growth",
     "depth_growth",
-    "depth_backjump",
+    "depth_dist",
+    "rgb_dist",
 )
+_MATRIX_FIELDS = ("depth_dist", "rgb_dist")  # one row of `rewind_max_offset` values per frame
 
 
 @dataclass
@@ -90,7 +100,8 @@ class FrameFeatures:
     lag_offset: np.ndarray
     rgb_growth: np.ndarray  # change over `growth_span` frames / change over one frame
     depth_growth: np.ndarray
-    depth_backjump: np.ndarray  # change to the previous depth / smallest change to an older one
+    depth_dist: np.ndarray  # (n, J): pooled log-depth change to each of the J previous frames
+    rgb_dist: np.ndarray  # (n, J): the same for pooled luma
     bootstrap: BootstrapTrack | None = None  # set when a bootstrap model was given
 
     def __len__(self) -> int:
@@ -128,6 +139,7 @@ class FrameFeatureExtractor:
         self._grays: deque[np.ndarray] = deque(maxlen=span)
         self._logds: deque[np.ndarray] = deque(maxlen=span)
         self._size: tuple[int, int] | None = None
+        self._steps = StepDistances(self.config.rewind_max_offset)
 
     def _work_size(self, h: int, w: int) -> tuple[int, int]:
         if self._size is None:
@@ -165,7 +177,7 @@ class FrameFeatureExtractor:
 
         # Differences to the last few frames: a moving stream differs more from older frames than
         # from the previous one (growth >> 1); a frozen one does not (growth ~ 1, whatever the codec
-        # noise); a lagging one jumps back to an older frame (backjump > 1).
+        # noise).
         rd = [self._rgb_dist(gray, g) for g in reversed(self._grays)]
         dd = [self._depth_dist(logd, d) for d in reversed(self._logds)]
         gs = cfg.growth_span
@@ -173,8 +185,9 @@ class FrameFeatureExtractor:
         r["depth_diff"].append(dd[0] if dd else np.nan)
         r["rgb_growth"].append(rd[gs - 1] / max(rd[0], 1e-4) if len(rd) >= gs else np.nan)
         r["depth_growth"].append(dd[gs - 1] / max(dd[0], 1e-5) if len(dd) >= gs else np.nan)
-        older = [x for x in dd[1:] if np.isfinite(x)]
-        r["depth_backjump"].append(dd[0] / max(min(older), 1e-5) if older and np.isfinite(dd[0]) else np.nan)
+        d_row, r_row = self._steps.push(depth, gray, valid)
+        r["depth_dist"].append(d_row)
+        r["rgb_dist"].append(r_row)
         self._grays.append(gray)
         self._logds.append(logd)
 
@@ -221,13 +234,18 @@ class FrameFeatureExtractor:
     def mark_unreadable(self) -> None:
         """A frame that could not be decoded: NaN features, and the next diff starts afresh."""
         for k in _FIELDS:
-            self._rows[k].append(np.nan)
+            self._rows[k].append([np.nan] * self.config.rewind_max_offset if k in _MATRIX_FIELDS else np.nan)
+        self._steps.reset()
         self._ranks.clear()
         self._grays.clear()
         self._logds.clear()
 
     def result(self) -> FrameFeatures:
-        return FrameFeatures(**{k: np.asarray(v, dtype=np.float64) for k, v in self._rows.items()})
+        J = self.config.rewind_max_offset
+        arrays = {k: np.asarray(v, dtype=np.float64) for k, v in self._rows.items()}
+        for k in _MATRIX_FIELDS:
+            arrays[k] = arrays[k].reshape(-1, J)  # (0, J) when no frame was pushed
+        return FrameFeatures(**arrays)
 
 
 def compute_features(
@@ -325,32 +343,46 @@ def depth_frozen_steps(f: FrameFeatures, cfg: FrameCheckConfig) -> np.ndarray:
     return (np.nan_to_num(f.depth_growth, nan=99.0) < cfg.frozen_growth) & rgb_moving(f, cfg)
 
 
+def depth_still_over_span(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = ()) -> np.ndarray:
+    """Depth that barely changed over the last J frames while the picture clearly did, marked over
+    those J frames. "Barely" is relative: the largest depth change to any of the last J frames per
+    unit of picture change over J frames
+    falls below `still_ratio` x its median in the scene (camera motion moves both, so the ratio is
+    steady while a frozen depth drops it by an order of magnitude). Sees freezes the growth test
+    misses: a 16-bit stream so clean that any stray change makes a large growth, or an H.264 gray8
+    stream whose noise drifts while the encoder refines a still image."""
+    n = len(f)
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    J = f.depth_dist.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows (first frame, unreadable)
+        # The largest change to any of the last J frames: a scene that moves away and back (a camera
+        # bobbing over a ground plane) returns to the same depth after J frames but not in between.
+        dj = np.nanmax(f.depth_dist, axis=1)
+    rj = f.rgb_dist[:, J - 1]
+    moving = np.nan_to_num(rj, nan=0.0) > cfg.still_rgb_change
+    with np.errstate(all="ignore"):
+        ratio = dj / rj
+    base = np.full(n, np.nan)
+    bounds = [0, *sorted(c for c in cuts if 0 < c < n), n]
+    whole = _nanmedian(ratio[moving], np.nan)
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        base[a:b] = _nanmedian(ratio[a:b][moving[a:b]], whole)
+    with np.errstate(invalid="ignore"):
+        hit = moving & (ratio < cfg.still_ratio * base) & (dj < cfg.still_depth_change)
+    for t in np.flatnonzero(hit):
+        out[max(0, t - J) : t + 1] = True
+    return out
+
+
 def rgb_frozen_steps(f: FrameFeatures, cfg: FrameCheckConfig, depth_scale: float | None = None) -> np.ndarray:
     """Frames where the picture stood still while the depth moved."""
     depth_moving = (np.nan_to_num(f.depth_growth, nan=0.0) > cfg.moving_growth) & (
         np.nan_to_num(f.depth_diff, nan=0.0) > cfg.depth_moving
     )
     return (np.nan_to_num(f.rgb_growth, nan=99.0) < cfg.frozen_growth) & depth_moving
-
-
-def lag_mask(f: FrameFeatures, cfg: FrameCheckConfig) -> np.ndarray:
-    """Depth that jumps back to an older frame (lag starts) until it jumps forward (lag ends)."""
-    n = len(f)
-    out = np.zeros(n, dtype=bool)
-    back = np.flatnonzero(np.nan_to_num(f.depth_backjump, nan=0.0) > cfg.backjump_min)
-    dd = np.nan_to_num(f.depth_diff, nan=0.0)
-    rd = np.nan_to_num(f.rgb_diff, nan=0.0)
-    d_ref = np.nan_to_num(_rolling_median(f.depth_diff, cfg.jump_window), nan=0.0)
-    r_ref = np.nan_to_num(_rolling_median(f.rgb_diff, cfg.jump_window), nan=0.0)
-    # A forward jump: depth changes far more than usual while the picture changes as usual.
-    fwd = (dd > cfg.jump_ratio * np.maximum(d_ref, 1e-5)) & (rd < cfg.jump_rgb_ratio * np.maximum(r_ref, 1e-4))
-    fwd_idx = np.flatnonzero(fwd)
-    for t0 in back:
-        out[t0] = True
-        later = fwd_idx[(fwd_idx > t0) & (fwd_idx <= t0 + cfg.lag_max_span)]
-        if later.size:
-            out[t0 : later[0] + 1] = True
-    return out
 
 
 def fade_mask(f: FrameFeatures, cfg: FrameCheckConfig) -> np.ndarray:
@@ -384,18 +416,22 @@ def fade_mask(f: FrameFeatures, cfg: FrameCheckConfig) -> np.ndarray:
     return out
 
 
-_EXPLAINED = ("black", "invalid_depth", "flat_depth", "frozen_depth", "frozen_rgb", "fade", "misaligned")
+_EXPLAINED = ("black", "invalid_depth", "flat_depth", "frozen_depth", "frozen_rgb", "fade", "overlay", "misaligned")
+
+
+def _explained(masks: dict[str, np.ndarray]) -> np.ndarray:
+    """Frames another check (not a lag finder) already flagged."""
+    other = np.zeros(len(next(iter(masks.values()))), bool)
+    for k in _EXPLAINED:
+        if k in masks:
+            other |= masks[k]
+    return other
 
 
 def lag_exclusion(masks: dict[str, np.ndarray], cfg: FrameCheckConfig) -> np.ndarray:
     """Bootstrap samples left out when judging whether the model can find lags: those on or
     comparing against frames another check already flagged (padded like a fault span)."""
-    n = len(next(iter(masks.values())))
-    other = np.zeros(n, bool)
-    for k in _EXPLAINED:
-        if k in masks:
-            other |= masks[k]
-    return _pad(reach_back(other, cfg.lag_max_frames), cfg.pad_frames)
+    return _pad(reach_back(_explained(masks), cfg.lag_max_frames), cfg.pad_frames)
 
 
 def bootstrap_lag_rate(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = ()) -> tuple[float, bool]:
@@ -416,22 +452,42 @@ def check_masks(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = (
     # The growth window looks `growth_span` frames back, so a freeze shows that much late.
     back = cfg.growth_span
     masks["frozen_depth"] = _extend_back(_keep_runs(depth_frozen_steps(f, cfg), cfg.frozen_run), back)
+    masks["frozen_depth"] |= depth_still_over_span(f, cfg, cuts)
     masks["frozen_rgb"] = _extend_back(_keep_runs(rgb_frozen_steps(f, cfg), cfg.frozen_run), back)
     masks["fade"] = fade_mask(f, cfg)
+    masks["overlay"] = overlay_mask(f.depth_dist, f.rgb_dist, cfg, _explained(masks))
     agree = _rolling_median(f.edge_agree, cfg.edge_window)
     base = np.full(n, np.nan)
+    drop = np.full(n, cfg.edge_drop)
     bounds = [0, *sorted(c for c in cuts if 0 < c < n), n]
     for a, b in zip(bounds, bounds[1:], strict=False):
-        base[a:b] = _nanmedian(agree[a:b][~masks["black"][a:b]], np.nan)
+        v = agree[a:b][~masks["black"][a:b]]
+        v = v[np.isfinite(v)]
+        if v.size:
+            base[a:b] = np.median(v)
+            # A scene whose agreement is steady flags a smaller drop (a translucent menu leaves the
+            # world's edges visible and lowers agreement by less than `edge_drop`).
+            spread = 1.4826 * np.median(np.abs(v - base[a])) if v.size >= cfg.edge_min_samples else np.inf
+            drop[a:b] = min(cfg.edge_drop, max(cfg.edge_drop_min, cfg.edge_k * spread))
     track = f.bootstrap if f.bootstrap is not None and len(f.bootstrap) == n else None
     if track is not None:
         masks["misaligned"] = misaligned_mask(track, cfg, cuts)
     else:
         masks["misaligned"] = np.zeros(n, dtype=bool)
     with np.errstate(invalid="ignore"):
-        masks["edge_mismatch"] = (agree < cfg.edge_min) | (agree < base - cfg.edge_drop)
+        masks["edge_mismatch"] = (agree < cfg.edge_min) | (agree < base - drop)
         gain = _rolling_median(f.lag_gain, cfg.lag_window)
-        heuristic = (np.nan_to_num(gain, nan=0.0) > cfg.lag_gain) | lag_mask(f, cfg)
+        # Where a lag's end search stops: cuts and faults of the picture or a cleared buffer. Not
+        # frozen depth or misalignment: a lag itself can look briefly frozen or misaligned, and
+        # running past a freeze to its forward jump only discards more, never keeps a lag.
+        stop = masks["black"] | masks["invalid_depth"] | masks["flat_depth"] | masks["fade"] | masks["overlay"]
+        stop[[c for c in cuts if 0 <= c < n]] = True
+        frozen = masks["frozen_depth"]
+        not_end = frozen.copy()  # a freeze ends with a forward jump of its own, up to 2 frames after it
+        not_end[1:] |= frozen[:-1]
+        not_end[2:] |= frozen[:-2]
+        rewind = rewind_lag_mask(f.depth_dist, f.rgb_dist, cfg, stop, not_end)
+        heuristic = (np.nan_to_num(gain, nan=0.0) > cfg.lag_gain) | rewind
         if track is not None and track.sampled.any() and lag_model_usable(track, cfg, lag_exclusion(masks, cfg)):
             masks["depth_lag"] = bootstrap_lag_mask(track, cfg)
             if cfg.jump_lag_with_bootstrap:

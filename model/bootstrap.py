@@ -401,6 +401,7 @@ def train_bootstrap(
     calib_samples: int = 10,
     calib_width: int = 192,
     threads: int | None = None,
+    holdout_clips: int = 0,
 ) -> tuple[BootstrapNet, list[dict]]:
     """Train a `BootstrapNet` on (rgb uint8 (T,H,W,3), depth float32 (T,H,W), NaN = invalid) clips.
 
@@ -413,13 +414,25 @@ def train_bootstrap(
     the trained net scores those windows (`calibrate`) and keeps the result as `net.calibration`
     (None when the picks are too short to split), which `save_bootstrap` stores. `threads`: torch
     threads (default `model.predictor.default_threads()`).
+
+    `holdout_clips` > 0 holds out the last that many clips *whole* instead (cut into calibration
+    windows; `holdout` is then unused): windows of a trained-on recording show the same scene and
+    score far better than new recordings do, so whole held-out recordings calibrate curation's
+    thresholds for what it will really see.
     """
     config = config or (net.config if net is not None else BootstrapConfig())
     set_torch_threads(threads)
     torch.manual_seed(seed)
     rng = random.Random(seed)
     clips = list(clips)
-    train_clips, held = split_holdout(clips, holdout, calib_window, seed)
+    if holdout_clips > 0:
+        if holdout_clips >= len(clips):
+            raise ValueError(f"train_bootstrap: holdout_clips={holdout_clips} leaves no clip of {len(clips)} to train on")
+        train_clips = clips[: len(clips) - holdout_clips]
+        held = [(r[a : a + calib_window], d[a : a + calib_window]) for r, d in clips[len(train_clips):]
+                for a in range(0, max(1, len(r) - calib_window + 1), calib_window)]
+    else:
+        train_clips, held = split_holdout(clips, holdout, calib_window, seed)
     data = [_prepare_clip(rgb, d, config.size, i) for i, (rgb, d) in enumerate(train_clips)]
     if not data:
         raise ValueError("train_bootstrap: no training clips")
@@ -473,6 +486,7 @@ def train_bootstrap(
         if net.calibration is not None:
             net.calibration["train_frames"] = int(sum(len(r) for r, _ in train_clips))
             net.calibration["held_out_frames"] = int(sum(len(r) for r, _ in held))
+            net.calibration["held_out"] = "whole clips" if holdout_clips > 0 else "windows"
     return net, history
 
 

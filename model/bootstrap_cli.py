@@ -24,6 +24,10 @@ def train(
                                   help="Fraction of the picked frames held out to calibrate curation's depth thresholds."),
     calib_window: int = typer.Option(60, "--calib-window", min=2,
                                      help="Frames per held-out window (one 'clip' of the calibration)."),
+    holdout_picks: int = typer.Option(
+        0, "--holdout-picks", min=0,
+        help="Hold out the last N picks of the CSV whole to calibrate (instead of --holdout windows): scores on "
+             "recordings the model never saw, as curation will see them. Best with one unseen pick per kind of scene."),
     threads: int = typer.Option(0, "--threads", min=0, help="Torch threads (0 = half the cores; 1 is fastest on 2 cores)."),
 ) -> None:
     """Read each pick's frames from its recording, train, write a safetensors checkpoint."""
@@ -62,12 +66,16 @@ def train(
     if not clips:
         console.print(f"[red]{picks}: no frames could be read from any pick")
         raise typer.Exit(1)
+    if holdout_picks >= len(clips):
+        console.print(f"[red]{picks}: --holdout-picks {holdout_picks} leaves none of the {len(clips)} readable picks "
+                      "to train on")
+        raise typer.Exit(2)
     config = BootstrapConfig(size=size, batch_size=batch_size, train_frames=train_frames, base_channels=base_channels)
     import time
 
     t0 = time.perf_counter()
     net, history = train_bootstrap(clips, config, steps=steps, lr=lr, seed=seed, progress=True, holdout=holdout,
-                                   calib_window=calib_window, threads=threads or None)
+                                   calib_window=calib_window, threads=threads or None, holdout_clips=holdout_picks)
     seconds = time.perf_counter() - t0
     save_bootstrap(out, net, config)
     table = Table(title=f"bootstrap loss ({count_parameters(net):,} params, {len(clips)} clips)")
@@ -81,7 +89,8 @@ def train(
         q = cal["quantiles"]
         i05, i50, i95 = q["q"].index(0.05), q["q"].index(0.5), q["q"].index(0.95)
         console.print(
-            f"calibration on {cal['clips']} held-out clean clips of ~{cal['frames_per_clip']} frames: "
+            f"calibration on {cal['clips']} held-out clean clips of ~{cal['frames_per_clip']} frames "
+            f"({'from unseen picks' if cal.get('held_out') == 'whole clips' else 'windows of the trained-on picks'}): "
             f"delta1 p05 {q['delta1'][i05]:.3f} median {q['delta1'][i50]:.3f}; "
             f"AbsRel median {q['abs_rel'][i50]:.3f} p95 {q['abs_rel'][i95]:.3f}"
         )

@@ -165,3 +165,19 @@ def test_calibration_is_stored_in_the_checkpoint_and_old_checkpoints_have_none(t
     assert old.calibration is None
     t = resolve_thresholds(DecisionConfig(), old.calibration)
     assert t.source == "absolute" and "no calibration" in t.note
+
+
+def test_whole_clips_held_out_calibrate_and_are_never_trained_on():
+    from curate.config import DecisionConfig
+    from curate.decision import resolve_thresholds
+
+    clips = [(c.frames, c.depth) for c in (render_clip(24, 24, 32, seed=s) for s in (1, 2, 3))]
+    net, _ = train_bootstrap(clips, TINY, steps=2, progress=False, calib_window=12, threads=1, holdout_clips=1)
+    cal = net.calibration
+    # the last clip, whole, in 12-frame windows; the first two, whole, for training
+    assert cal["held_out"] == "whole clips" and cal["clips"] == 2 and cal["held_out_frames"] == 24
+    assert cal["train_frames"] == 48
+    t = resolve_thresholds(DecisionConfig(auto_min_clips=2), cal)
+    assert t.source == "auto" and "unseen picks" in t.note
+    with pytest.raises(ValueError, match="leaves no clip"):
+        train_bootstrap(clips, TINY, steps=1, progress=False, threads=1, holdout_clips=3)
