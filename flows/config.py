@@ -41,6 +41,9 @@ class BootstrapStage(_Part):
     train_frames: int = Field(4, ge=1)
     lr: float = 2e-3
     seed: int = 0
+    # Hold out the last N picks whole to calibrate curation's depth thresholds (0: held-out windows
+    # of every pick, which flatter the model; see `synthdepth bootstrap train --holdout-picks`).
+    holdout_picks: int = Field(0, ge=0)
 
 
 class TrainStage(_Part):

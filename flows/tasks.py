@@ -198,7 +198,8 @@ def bootstrap_task(config: PipelineConfig) -> str | None:
         raise InputError(b.picks, "no frames could be read from any pick")
     bc = BootstrapConfig(size=b.size, batch_size=b.batch_size, train_frames=b.train_frames)
     _logger().info("training the bootstrap model on %d picked clips (%d steps)", len(clips), b.steps)
-    net, hist = train_bootstrap(clips, bc, steps=b.steps, lr=b.lr, seed=b.seed, progress=True)
+    net, hist = train_bootstrap(clips, bc, steps=b.steps, lr=b.lr, seed=b.seed, progress=True,
+                                holdout_clips=b.holdout_picks)
     save_bootstrap(out, net, bc)
     first, last = np.mean([h["loss"] for h in hist[:10]]), np.mean([h["loss"] for h in hist[-10:]])
     mark_done(marker_dir, "models", {"bootstrap_key": key, "loss_first": float(first), "loss_last": float(last)})
