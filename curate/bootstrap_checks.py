@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from curate.config import FrameCheckConfig
+from curate.series import runs_of
 
 _MAD_TO_SIGMA = 1.4826
 
@@ -182,12 +183,6 @@ def track_sequence(predictor, rgb: np.ndarray, depth: np.ndarray, config: FrameC
 # ---- from the track to per-frame masks -------------------------------------------------------
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    d = np.diff(m.astype(np.int8))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
-
-
 def lag_mask(track: BootstrapTrack, cfg: FrameCheckConfig) -> np.ndarray:
     """Frames whose captured depth fits an *earlier* picture's prediction clearly better than its own."""
     n = len(track)
@@ -201,7 +196,7 @@ def lag_mask(track: BootstrapTrack, cfg: FrameCheckConfig) -> np.ndarray:
     # The bootstrap must see structure: a gain on an already tiny error is noise.
     is_lag &= np.nan_to_num(track.abs_rel[idx], nan=0.0) > cfg.lag_min_abs_rel
     half = cfg.bootstrap_every // 2
-    for a, b in _runs(is_lag):
+    for a, b in runs_of(is_lag):
         if b - a < cfg.lag_min_run:
             continue
         # Lag sample t with best offset k: depth frame t fits its own picture worse than depth
@@ -284,7 +279,7 @@ def misaligned_mask(track: BootstrapTrack, cfg: FrameCheckConfig, cuts: Sequence
         out[max(0, i - half) : min(n, i + half + 1)] = True
     # Only runs of sampled bad frames count (one odd frame is model noise).
     kept = np.zeros(n, bool)
-    for a, b in _runs(out):
+    for a, b in runs_of(out):
         if np.count_nonzero(bad[a:b] & track.sampled[a:b]) >= cfg.misalign_min_run:
             kept[a:b] = True
     return kept

@@ -50,6 +50,7 @@ from curate.bootstrap_checks import lag_mask as bootstrap_lag_mask
 from curate.config import FrameCheckConfig
 from curate.overlay import overlay_mask
 from curate.rewind_lag import StepDistances, rewind_lag_mask
+from curate.series import extend_back, extend_forward, pad, rolling_median, runs_of
 
 # Order decides which reason a frame gets when several checks fire.
 CHECKS = (
@@ -261,15 +262,9 @@ def compute_features(
 # ---- from features to per-check masks ------------------------------------------------------
 
 
-def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
-    m = np.concatenate([[False], mask.astype(bool), [False]])
-    d = np.diff(m.astype(np.int8))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
-
-
 def _keep_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
     out = np.zeros_like(mask, dtype=bool)
-    for s, e in _runs_of(mask):
+    for s, e in runs_of(mask):
         if e - s >= min_len:
             out[s:e] = True
     return out
@@ -277,47 +272,11 @@ def _keep_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
 
 def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
     out = mask.astype(bool).copy()
-    r = _runs_of(out)
+    r = runs_of(out)
     for (_, e0), (s1, _) in zip(r, r[1:], strict=False):
         if s1 - e0 <= gap:
             out[e0:s1] = True
     return out
-
-
-def _pad(mask: np.ndarray, pad: int) -> np.ndarray:
-    out = mask.astype(bool).copy()
-    for s, e in _runs_of(mask):
-        out[max(0, s - pad) : e + pad] = True
-    return out
-
-
-def _extend_back(mask: np.ndarray, n: int) -> np.ndarray:
-    out = mask.copy()
-    for s, _ in _runs_of(mask):
-        out[max(0, s - n) : s] = True
-    return out
-
-
-def _rolling_median(x: np.ndarray, w: int) -> np.ndarray:
-    if w <= 1 or len(x) == 0:
-        return x.copy()
-    h = w // 2
-    pad = np.concatenate([np.full(h, np.nan), x, np.full(h, np.nan)])
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1)
-    with np.errstate(all="ignore"), _quiet():
-        return np.nanmedian(win, axis=1)
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *a):
-        self._w.__exit__(*a)
 
 
 def _nanmedian(x: np.ndarray, default: float) -> float:
@@ -346,9 +305,9 @@ def depth_frozen_steps(f: FrameFeatures, cfg: FrameCheckConfig) -> np.ndarray:
 def depth_still_over_span(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = ()) -> np.ndarray:
     """Depth that barely changed over the last J frames while the picture clearly did, marked over
     those J frames. "Barely" is relative: the largest depth change to any of the last J frames per
-    unit of picture change over J frames
-    falls below `still_ratio` x its median in the scene (camera motion moves both, so the ratio is
-    steady while a frozen depth drops it by an order of magnitude). Sees freezes the growth test
+    unit of picture change over J frames falls below `still_ratio` x its median in the scene
+    (camera motion moves both, so the ratio is steady while a frozen depth drops it by an order
+    of magnitude). Sees freezes the growth test
     misses: a 16-bit stream so clean that any stray change makes a large growth, or an H.264 gray8
     stream whose noise drifts while the encoder refines a still image."""
     n = len(f)
@@ -404,7 +363,7 @@ def fade_mask(f: FrameFeatures, cfg: FrameCheckConfig) -> np.ndarray:
             out[i : i + w + 1] = True
     # Grow each seed over the rest of the ramp (the first and last few percent of a fade are subtle).
     grow = cfg.fade_step / 2
-    for s, e in _runs_of(out):
+    for s, e in runs_of(out):
         sign = np.sign(ll[e - 1] - ll[s])
         a = s
         while a > 0 and np.sign(step[a - 1]) == sign and abs(step[a - 1]) >= grow:
@@ -431,7 +390,7 @@ def _explained(masks: dict[str, np.ndarray]) -> np.ndarray:
 def lag_exclusion(masks: dict[str, np.ndarray], cfg: FrameCheckConfig) -> np.ndarray:
     """Bootstrap samples left out when judging whether the model can find lags: those on or
     comparing against frames another check already flagged (padded like a fault span)."""
-    return _pad(reach_back(_explained(masks), cfg.lag_max_frames), cfg.pad_frames)
+    return pad(reach_back(_explained(masks), cfg.lag_max_frames), cfg.pad_frames)
 
 
 def bootstrap_lag_rate(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = ()) -> tuple[float, bool]:
@@ -451,12 +410,12 @@ def check_masks(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = (
     masks["flat_depth"] = (f.depth_std < cfg.flat_depth_std) & ~masks["invalid_depth"]
     # The growth window looks `growth_span` frames back, so a freeze shows that much late.
     back = cfg.growth_span
-    masks["frozen_depth"] = _extend_back(_keep_runs(depth_frozen_steps(f, cfg), cfg.frozen_run), back)
+    masks["frozen_depth"] = extend_back(_keep_runs(depth_frozen_steps(f, cfg), cfg.frozen_run), back)
     masks["frozen_depth"] |= depth_still_over_span(f, cfg, cuts)
-    masks["frozen_rgb"] = _extend_back(_keep_runs(rgb_frozen_steps(f, cfg), cfg.frozen_run), back)
+    masks["frozen_rgb"] = extend_back(_keep_runs(rgb_frozen_steps(f, cfg), cfg.frozen_run), back)
     masks["fade"] = fade_mask(f, cfg)
     masks["overlay"] = overlay_mask(f.depth_dist, f.rgb_dist, cfg, _explained(masks))
-    agree = _rolling_median(f.edge_agree, cfg.edge_window)
+    agree = rolling_median(f.edge_agree, cfg.edge_window)
     base = np.full(n, np.nan)
     drop = np.full(n, cfg.edge_drop)
     bounds = [0, *sorted(c for c in cuts if 0 < c < n), n]
@@ -476,16 +435,13 @@ def check_masks(f: FrameFeatures, cfg: FrameCheckConfig, cuts: Sequence[int] = (
         masks["misaligned"] = np.zeros(n, dtype=bool)
     with np.errstate(invalid="ignore"):
         masks["edge_mismatch"] = (agree < cfg.edge_min) | (agree < base - drop)
-        gain = _rolling_median(f.lag_gain, cfg.lag_window)
+        gain = rolling_median(f.lag_gain, cfg.lag_window)
         # Where a lag's end search stops: cuts and faults of the picture or a cleared buffer. Not
         # frozen depth or misalignment: a lag itself can look briefly frozen or misaligned, and
         # running past a freeze to its forward jump only discards more, never keeps a lag.
         stop = masks["black"] | masks["invalid_depth"] | masks["flat_depth"] | masks["fade"] | masks["overlay"]
         stop[[c for c in cuts if 0 <= c < n]] = True
-        frozen = masks["frozen_depth"]
-        not_end = frozen.copy()  # a freeze ends with a forward jump of its own, up to 2 frames after it
-        not_end[1:] |= frozen[:-1]
-        not_end[2:] |= frozen[:-2]
+        not_end = extend_forward(masks["frozen_depth"], 2)  # a freeze ends with a forward jump of its own
         rewind = rewind_lag_mask(f.depth_dist, f.rgb_dist, cfg, stop, not_end)
         heuristic = (np.nan_to_num(gain, nan=0.0) > cfg.lag_gain) | rewind
         if track is not None and track.sampled.any() and lag_model_usable(track, cfg, lag_exclusion(masks, cfg)):
@@ -509,7 +465,7 @@ def fault_labels(
     for name, m in check_masks(f, cfg, cuts).items():
         m = _keep_runs(m, cfg.min_fault_frames)
         m = _close_gaps(m, cfg.merge_gap)
-        shaped[name] = _pad(m, cfg.pad_frames)
+        shaped[name] = pad(m, cfg.pad_frames)
     for name in CHECKS:
         m = shaped.get(name)
         if m is None:

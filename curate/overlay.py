@@ -13,15 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from curate.config import FrameCheckConfig
-from curate.rewind_lag import _side_mean, _window_median
+from curate.series import around, pad
 
 
 def picture_steps(depth_dist: np.ndarray, rgb_dist: np.ndarray, cfg: FrameCheckConfig) -> np.ndarray:
     """Frames where the picture jumps while the depth does not (see the module docstring)."""
     m = cfg.rewind_window
     r1, d1 = rgb_dist[:, 0], depth_dist[:, 0]
-    usual_r = _side_mean(_window_median(r1, -m, m), _window_median(r1, 1, m))
-    usual_d = _side_mean(_window_median(d1, -m, m), _window_median(d1, 1, m))
+    usual_r, usual_d = around(r1, m), around(d1, m)
     with np.errstate(invalid="ignore"):
         step = (r1 > cfg.overlay_ratio * usual_r) & (r1 > cfg.overlay_min_step)
         step &= ~(d1 > cfg.overlay_depth_ratio * np.maximum(usual_d, 1e-4))  # NaN depth change: no objection
@@ -40,11 +39,7 @@ def overlay_mask(depth_dist: np.ndarray, rgb_dist: np.ndarray, cfg: FrameCheckCo
         return out
     step = picture_steps(depth_dist, rgb_dist, cfg)
     if explained is not None:
-        near = explained.copy()
-        for s in (1, 2):
-            near[s:] |= explained[:-s]
-            near[:-s] |= explained[s:]
-        step &= ~near
+        step &= ~pad(explained, 2)
     steps = np.flatnonzero(step)
     i = 0
     while i < len(steps) - 1:

@@ -18,13 +18,13 @@ usual motion.
 
 from __future__ import annotations
 
-import warnings
 from collections import deque
 
 import cv2
 import numpy as np
 
 from curate.config import FrameCheckConfig
+from curate.series import around, window_median
 
 
 class StepDistances:
@@ -70,21 +70,10 @@ class StepDistances:
         self._luma.clear()
 
 
-def _window_median(x: np.ndarray, offset: int, length: int) -> np.ndarray:
-    """out[a] = nanmedian(x[a+offset : a+offset+length]) (NaN outside the array, NaN if empty)."""
-    n = len(x)
-    pad = abs(offset) + length
-    xp = np.concatenate([np.full(pad, np.nan), x, np.full(pad, np.nan)])
-    win = np.lib.stride_tricks.sliding_window_view(xp, length)[pad + offset : pad + offset + n]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows at the ends are expected
-        return np.nanmedian(win, axis=1)
-
-
 def _usual(x: np.ndarray, start: int, stop: int, m: int) -> np.ndarray:
     """Usual value of x around the span [a+start, a+stop): the smaller of the medians of the m
     frames before and the m frames after it (smaller, so a scene that slows down is not a lag)."""
-    return np.fmin(_window_median(x, start - m, m), _window_median(x, stop, m))
+    return np.fmin(window_median(x, start - m, m), window_median(x, stop, m))
 
 
 def rewind_onsets(depth_dist: np.ndarray, rgb_dist: np.ndarray, cfg: FrameCheckConfig) -> list[tuple[int, int, float]]:
@@ -97,13 +86,13 @@ def rewind_onsets(depth_dist: np.ndarray, rgb_dist: np.ndarray, cfg: FrameCheckC
     d1 = depth_dist[:, 0]
     for k in range(2, J + 1):
         dk, rk = depth_dist[:, k - 1], rgb_dist[:, k - 1]
-        inside = _window_median(dk, 0, k)
+        inside = window_median(dk, 0, k)
         usual = _usual(dk, 0, k, m)
         usual_prev = _usual(depth_dist[:, k - 2], 0, k, m)  # usual (k-1)-frame change
         with np.errstate(all="ignore"):
             score = usual / np.maximum(inside, 1e-6)
             ok = usual >= cfg.rewind_min_change
-            ok &= _window_median(rk, 0, k) >= cfg.rewind_rgb_keep * _usual(rk, 0, k, m)  # picture moves on
+            ok &= window_median(rk, 0, k) >= cfg.rewind_rgb_keep * _usual(rk, 0, k, m)  # picture moves on
             ok &= d1 > cfg.rewind_backjump * dk  # onset frame: closer to k back than to the previous frame
             ok &= d1 >= cfg.rewind_onset_jump * usual_prev  # by a step of about k-1 frames of motion
             ok &= score >= cfg.rewind_ratio
@@ -111,12 +100,6 @@ def rewind_onsets(depth_dist: np.ndarray, rgb_dist: np.ndarray, cfg: FrameCheckC
         best[better] = score[better]
         best_k[better] = k
     return [(int(a), int(best_k[a]), float(best[a])) for a in np.flatnonzero(best_k)]
-
-
-def _side_mean(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # both sides NaN at a very short recording
-        return np.nanmean(np.stack([before, after]), axis=0)
 
 
 def _first_stop(stop: np.ndarray | None, a: int, k: int, hi: int, cfg: FrameCheckConfig) -> int | None:
@@ -129,18 +112,32 @@ def _first_stop(stop: np.ndarray | None, a: int, k: int, hi: int, cfg: FrameChec
     return lo + int(hits[0]) if hits.size else None
 
 
+def _end_evidence(depth_dist: np.ndarray, rgb_dist: np.ndarray, cfg: FrameCheckConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(jump, candidate) per frame, the same for every lag of a recording: the one-frame depth
+    change per unit of picture change against its usual value on both sides (a scene that speeds
+    up moves both), and where that jump is large while the picture moves as usual."""
+    m = cfg.rewind_window
+    d1, r1 = depth_dist[:, 0], rgb_dist[:, 0]
+    with np.errstate(all="ignore"):
+        q = d1 / np.maximum(r1, cfg.end_rgb_floor)
+        jump = q / np.maximum(around(q, m), 1e-6)
+        smooth = r1 <= cfg.end_rgb_ratio * around(r1, m)
+    return jump, (jump >= cfg.end_jump_ratio) & smooth
+
+
 def lag_end(depth_dist: np.ndarray, rgb_dist: np.ndarray, a: int, k: int, cfg: FrameCheckConfig,
-            stop: np.ndarray | None = None, not_end: np.ndarray | None = None) -> int | None:
+            stop: np.ndarray | None = None, not_end: np.ndarray | None = None,
+            evidence: tuple[np.ndarray, np.ndarray] | None = None) -> int | None:
     """The frame b after a lag that started at a with k frames where the depth jumps forward about
     k+1 frames of motion at once while the picture moves as usual; None if there is none.
 
-    The jump is the one-frame depth change per unit of picture change, against its usual value
-    on both sides (a scene that speeds up moves both). The usual (k+1)-frame change is the smaller
-    of its value before the onset and after b, far enough not to straddle b (inside the lag the
-    first k frames are rewound and would lower it). Of several candidates the strongest wins: a
-    lag replays the scene's own motion, and a burst of it can pass for a small jump. The search
-    ends at the first `stop` frame (a scene cut, a black or faded picture, a cleared depth
-    buffer); frames in `not_end` are no candidates (a freeze ends with a forward jump of its own)."""
+    The jump comes from `_end_evidence` (pass it as `evidence` to compute it once per recording).
+    Its size is checked against the usual (k+1)-frame change: the smaller of its value before the
+    onset and after b, far enough not to straddle b (inside the lag the first k frames are
+    rewound and would lower it). Of several candidates the strongest wins: a lag replays the
+    scene's own motion, and a burst of it can pass for a small jump. The search ends at the first
+    `stop` frame (a scene cut, a black or faded picture, a cleared depth buffer); frames in
+    `not_end` are no candidates (a freeze ends with a forward jump of its own)."""
     n, J = depth_dist.shape
     m = cfg.rewind_window
     lo, hi = a + k, min(n, a + cfg.lag_max_span + 1)
@@ -149,17 +146,13 @@ def lag_end(depth_dist: np.ndarray, rgb_dist: np.ndarray, a: int, k: int, cfg: F
         hi = first + 1  # the stop frame itself may be the jump
     if lo >= hi:
         return None
-    d1, r1 = depth_dist[:, 0], rgb_dist[:, 0]
+    jump, cand = evidence if evidence is not None else _end_evidence(depth_dist, rgb_dist, cfg)
     kk = min(k + 1, J)
     dk = depth_dist[:, kk - 1]
-    pre = float(_window_median(dk, -m, m)[a]) if a > 0 else np.nan
-    usual_k = np.fmin(pre, _window_median(dk, kk, m))
+    pre = float(window_median(dk, -m, m)[a]) if a > 0 else np.nan
+    usual_k = np.fmin(pre, window_median(dk, kk, m))
     with np.errstate(all="ignore"):
-        q = d1 / np.maximum(r1, cfg.end_rgb_floor)
-        jump = q / np.maximum(_side_mean(_window_median(q, -m, m), _window_median(q, 1, m)), 1e-6)
-        size = d1 / np.maximum(usual_k, 1e-6)
-        smooth = r1 <= cfg.end_rgb_ratio * _side_mean(_window_median(r1, -m, m), _window_median(r1, 1, m))
-        cand = (jump >= cfg.end_jump_ratio) & (size >= cfg.end_jump_size) & smooth
+        cand = cand & (depth_dist[:, 0] / np.maximum(usual_k, 1e-6) >= cfg.end_jump_size)
     if not_end is not None:
         cand &= ~not_end
     score = np.where(cand[lo:hi], jump[lo:hi], -np.inf)
@@ -177,10 +170,12 @@ def rewind_lag_mask(depth_dist: np.ndarray, rgb_dist: np.ndarray, cfg: FrameChec
     if n == 0:
         return out
     covered = -1
+    evidence = None
     for a, k, _ in rewind_onsets(depth_dist, rgb_dist, cfg):
         if a <= covered:
             continue  # inside a lag already marked (k of its frames look like onsets too)
-        b = lag_end(depth_dist, rgb_dist, a, k, cfg, stop, not_end)
+        evidence = evidence or _end_evidence(depth_dist, rgb_dist, cfg)
+        b = lag_end(depth_dist, rgb_dist, a, k, cfg, stop, not_end, evidence)
         if b is None:
             b = _first_stop(stop, a, k, min(n, a + cfg.lag_max_span + 1), cfg)
         end = b if b is not None else min(n, a + cfg.lag_max_span)

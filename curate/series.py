@@ -1,0 +1,71 @@
+"""Helpers over per-frame series shared by the frame checks: runs of a boolean mask, growing them,
+and medians over windows placed relative to each frame (NaN outside the series)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of every run of True."""
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.diff(m.astype(np.int8))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+def pad(mask: np.ndarray, n: int) -> np.ndarray:
+    """Every run grown by n frames on both sides."""
+    out = mask.astype(bool).copy()
+    for s, e in runs_of(mask):
+        out[max(0, s - n) : e + n] = True
+    return out
+
+
+def extend_back(mask: np.ndarray, n: int) -> np.ndarray:
+    """Every run grown by n frames before it."""
+    out = mask.copy()
+    for s, _ in runs_of(mask):
+        out[max(0, s - n) : s] = True
+    return out
+
+
+def extend_forward(mask: np.ndarray, n: int) -> np.ndarray:
+    """Every run grown by n frames after it."""
+    out = mask.copy()
+    for _, e in runs_of(mask):
+        out[e : e + n] = True
+    return out
+
+
+def window_median(x: np.ndarray, offset: int, length: int) -> np.ndarray:
+    """out[a] = nanmedian(x[a+offset : a+offset+length]) (NaN outside the array, NaN if empty)."""
+    n = len(x)
+    p = abs(offset) + length
+    xp = np.concatenate([np.full(p, np.nan), x, np.full(p, np.nan)])
+    win = np.lib.stride_tricks.sliding_window_view(xp, length)[p + offset : p + offset + n]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows at the ends are expected
+        return np.nanmedian(win, axis=1)
+
+
+def rolling_median(x: np.ndarray, w: int) -> np.ndarray:
+    """Centred median over w frames (w // 2 each side)."""
+    if w <= 1 or len(x) == 0:
+        return x.copy()
+    h = w // 2
+    return window_median(x, -h, 2 * h + 1)
+
+
+def side_mean(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Mean of two series, ignoring NaN (one side is missing at the ends of a recording)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # both sides NaN at a very short recording
+        return np.nanmean(np.stack([before, after]), axis=0)
+
+
+def around(x: np.ndarray, m: int) -> np.ndarray:
+    """The usual value of x around each frame: mean of the medians of the m frames before it and
+    the m frames after it (the frame itself left out, so that a one-frame spike stands out)."""
+    return side_mean(window_median(x, -m, m), window_median(x, 1, m))
