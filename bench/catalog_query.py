@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from curate.records import clip_id_for  # noqa: E402
+from common.records import clip_id_for  # noqa: E402
 from dataset import catalog  # noqa: E402
 from dataset.shard_writer import SCORE_COLUMNS, SHARD_SCHEMA  # noqa: E402
 

@@ -108,7 +108,7 @@ def curate(cache: Path, manifests: list[Path], length: int, bootstrap: Path | No
 def fixed_windows(recordings: dict[str, dict], length: int) -> list[dict]:
     """Clip rows cutting every recording into back-to-back windows of `length` frames from frame 0,
     with no check at all (the "all" arm); the tail shorter than a window is left out."""
-    from curate.records import clip_id_for
+    from common.records import clip_id_for
 
     rows = []
     for rid, rec in sorted(recordings.items()):

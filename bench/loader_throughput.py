@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from curate.records import Clip  # noqa: E402
+from common.records import Clip  # noqa: E402
 from dataset.config import ShardConfig  # noqa: E402
 from dataset.loader import make_loader  # noqa: E402
 from dataset.packing import BucketTable  # noqa: E402

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from curate.records import Clip
+from common.records import Clip
 
 DROP_KINDS = ("menu", "depth_lag", "frozen_depth", "loading", "fade")
 

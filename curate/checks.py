@@ -11,10 +11,10 @@ from collections.abc import Collection
 
 import numpy as np
 
+from common.records import Clip, ClipScores
 from curate.config import DecisionConfig, FrameCheckConfig
 from curate.filters import BaseFilter
 from curate.frame_checks import FrameFeatures, _keep_runs, depth_frozen_steps, is_black, rgb_frozen_steps
-from curate.records import Clip, ClipScores
 
 
 def _finite_mean(x: np.ndarray) -> float:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from common.records import Clip, Segment, Span
 from curate.config import ClipConfig
-from curate.records import Clip, Segment, Span
 
 
 def runs(labels: Sequence[str], breaks: Sequence[int] = ()) -> list[tuple[int, int, str]]:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.records import Clip
 from curate.checks import cheap_filters
 from curate.config import DecisionConfig
 from curate.filters import BaseFilter, FilterChain
-from curate.records import Clip
 
 
 def _ok(v: float | None) -> bool:

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from curate.records import Clip
+from common.records import Clip
 
 
 class BaseFilter(ABC):

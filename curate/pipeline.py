@@ -23,13 +23,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from common.records import Clip, RecordingInfo, Segment, Span
+from common.schema import CLIP_SCHEMA, RECORDING_SCHEMA, SPAN_SCHEMA, recording_row, table
 from curate.bootstrap_checks import BootstrapTracker
 from curate.checks import cheap_scores
 from curate.clips import check_accounting, plan_clips
 from curate.config import CurateConfig
 from curate.decision import decide
 from curate.frame_checks import FrameFeatureExtractor, FrameFeatures, bootstrap_lag_rate, fault_labels
-from curate.records import Clip, RecordingInfo, Segment, Span
 from curate.scenes import SceneCutter, transition_frames
 from curate.scoring import CurationScorer
 
@@ -230,6 +231,8 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
         if note not in notes:
             notes.append(note)
     chain = decide(clips, config.decision, scorer.clip_reference, thresholds)
+    for c in clips:
+        c.depth_threshold_source, c.delta1_min, c.abs_rel_max = thresholds.source, thresholds.delta1_min, thresholds.abs_rel_max
     keep_prev: dict[str, tuple] = {}
     for decision in ("kept", "dropped"):
         chosen = [c for c in clips if c.decision == decision and c.clip_id in previews]
@@ -273,32 +276,10 @@ def _work(manifest: str, config: CurateConfig) -> RecordingResult:
 
 
 def _write_parquet(rows: list[dict], schema: pa.Schema, path: Path) -> None:
-    table = pa.Table.from_pylist(rows, schema=schema)
+    t = table(rows, schema)
     tmp = path.with_name(f".{path.name}.partial")
-    pq.write_table(table, tmp)
+    pq.write_table(t, tmp)
     os.replace(tmp, path)
-
-
-_CLIP_SCHEMA = pa.schema([
-    ("clip_id", pa.string()), ("recording_id", pa.string()), ("start_frame", pa.int64()),
-    ("end_frame", pa.int64()), ("num_frames", pa.int64()), ("manifest", pa.string()), ("fps", pa.float64()),
-    ("decision", pa.string()), ("reasons", pa.list_(pa.string())), ("errors", pa.list_(pa.string())),
-    ("config_hash", pa.string()), ("depth_abs_rel", pa.float64()), ("depth_delta1", pa.float64()),
-    ("clip_similarity", pa.float64()), ("frozen_depth", pa.float64()), ("frozen_rgb", pa.float64()),
-    ("invalid_fraction", pa.float64()), ("black_fraction", pa.float64()), ("duplicate_fraction", pa.float64()),
-    ("edge_agreement", pa.float64()),
-    # the depth thresholds the alignment rule used ("auto": from the bootstrap checkpoint's calibration)
-    ("depth_threshold_source", pa.string()), ("delta1_min", pa.float64()), ("abs_rel_max", pa.float64()),
-])
-_SPAN_SCHEMA = pa.schema([
-    ("recording_id", pa.string()), ("start_frame", pa.int64()), ("end_frame", pa.int64()), ("reason", pa.string()),
-])
-_REC_SCHEMA = pa.schema([
-    ("recording_id", pa.string()), ("manifest", pa.string()), ("game", pa.string()),
-    ("tags", pa.map_(pa.string(), pa.string())), ("num_frames", pa.int64()), ("fps", pa.float64()),
-    ("width", pa.int64()), ("height", pa.int64()), ("depth_unit", pa.string()), ("status", pa.string()),
-    ("errors", pa.list_(pa.string())),
-])
 
 
 def write_results(results: list[RecordingResult], out_dir: Path, config: CurateConfig, notes: list[str]) -> dict[str, Path]:
@@ -311,19 +292,9 @@ def write_results(results: list[RecordingResult], out_dir: Path, config: CurateC
         "recordings": out_dir / "recordings.parquet",
         "report": out_dir / "report.html",
     }
-    clip_rows = []
-    for r in results:
-        th = {"depth_threshold_source": r.thresholds.get("source"), "delta1_min": r.thresholds.get("delta1_min"),
-              "abs_rel_max": r.thresholds.get("abs_rel_max")}
-        clip_rows += [{**c.to_row(), **th} for c in r.clips]
-    _write_parquet(clip_rows, _CLIP_SCHEMA, files["clips"])
-    _write_parquet([s.to_row() for r in results for s in r.spans], _SPAN_SCHEMA, files["spans"])
-    rec_rows = []
-    for r in results:
-        row = r.info.to_row()
-        row["tags"] = list(row["tags"].items())
-        rec_rows.append(row)
-    _write_parquet(rec_rows, _REC_SCHEMA, files["recordings"])
+    _write_parquet([c.to_row() for r in results for c in r.clips], CLIP_SCHEMA, files["clips"])
+    _write_parquet([s.to_row() for r in results for s in r.spans], SPAN_SCHEMA, files["spans"])
+    _write_parquet([recording_row(r.info) for r in results], RECORDING_SCHEMA, files["recordings"])
     write_report(results, files["report"], config, notes)
     return files
 

@@ -26,20 +26,14 @@ import fsspec
 import pyarrow as pa
 
 from capture.errors import InputError
-from dataset.shard_writer import SCORE_COLUMNS, SHARD_SCHEMA
+from common.schema import CLIP_SCHEMA, RECORDING_SCHEMA, SPAN_SCHEMA
+from dataset.shard_writer import SHARD_SCHEMA
 
 _SHARD_PQ = re.compile(r".+-\d{6}\.parquet$")
 
-RECORDINGS_SCHEMA = pa.schema(
-    [("recording_id", pa.string()), ("manifest", pa.string()), ("game", pa.string()),
-     ("tags", pa.map_(pa.string(), pa.string())), ("num_frames", pa.int64()), ("fps", pa.float64()),
-     ("width", pa.int64()), ("height", pa.int64()), ("depth_unit", pa.string()), ("status", pa.string()),
-     ("errors", pa.list_(pa.string()))]
-)  # fmt: skip
-CLIPS_SCHEMA = pa.schema([SHARD_SCHEMA.field(n) for n in SHARD_SCHEMA.names[: 11 + len(SCORE_COLUMNS)]])
-SPANS_SCHEMA = pa.schema(
-    [("recording_id", pa.string()), ("start_frame", pa.int64()), ("end_frame", pa.int64()), ("reason", pa.string())]
-)
+RECORDINGS_SCHEMA = RECORDING_SCHEMA
+CLIPS_SCHEMA = CLIP_SCHEMA
+SPANS_SCHEMA = SPAN_SCHEMA
 _CLIP_COLS = CLIPS_SCHEMA.names
 
 

@@ -31,31 +31,17 @@ import pyarrow.parquet as pq
 import webdataset as wds
 
 from capture.errors import InputError
+from common.schema import CLIP_SCHEMA, extend
 from dataset.config import ShardConfig
 from dataset.depth_store import EXTENSIONS, encode_depth
 from dataset.rgb_store import encode_rgb
 
 SHARD_RE = re.compile(r"^(?P<name>.+)-(?P<index>\d{6})\.(tar|parquet|stats\.json)$")
-SCORE_COLUMNS = [
-    "depth_abs_rel", "depth_delta1", "clip_similarity", "frozen_depth", "frozen_rgb",
-    "invalid_fraction", "black_fraction", "duplicate_fraction", "edge_agreement",
-]  # fmt: skip
-
-# Parquet schema of the per-shard files: fixed so every shard (and an empty catalog) agrees.
-SHARD_SCHEMA = pa.schema(
+# Parquet schema of the per-shard files: the clip row (common.schema) extended by name with the
+# recording's facts and the shard's own columns, so every column curation writes is kept.
+SHARD_SCHEMA = extend(
+    CLIP_SCHEMA,
     [
-        ("clip_id", pa.string()),
-        ("recording_id", pa.string()),
-        ("start_frame", pa.int64()),
-        ("end_frame", pa.int64()),
-        ("num_frames", pa.int64()),
-        ("manifest", pa.string()),
-        ("fps", pa.float64()),
-        ("decision", pa.string()),
-        ("reasons", pa.list_(pa.string())),
-        ("errors", pa.list_(pa.string())),
-        ("config_hash", pa.string()),
-        *[(c, pa.float64()) for c in SCORE_COLUMNS],
         ("game", pa.string()),
         ("tags", pa.map_(pa.string(), pa.string())),
         ("depth_unit", pa.string()),

@@ -80,8 +80,8 @@ def curation_accuracy(root: Path) -> str | None:
     import pyarrow.parquet as pq
 
     from capture.simulate import load_ground_truth
+    from common.records import Clip
     from curate.accuracy import Accuracy, recording_accuracy
-    from curate.records import Clip
 
     total = Accuracy()
     n = 0

@@ -122,8 +122,8 @@ def validate_recording(manifest: str | Path, recording_id: str | None = None) ->
 
 def register_failed(item: Ingested, folder: Path, key: str, curate_config) -> None:
     """Publish `folder` (ROOT/curated/<id>/) holding only the failed recording's row and its error."""
+    from common.records import RecordingInfo
     from curate.pipeline import RecordingResult, write_results
-    from curate.records import RecordingInfo
     from flows.incremental import fresh_tmp, publish
 
     info = RecordingInfo(recording_id=item.recording_id, manifest=item.manifest, game=item.game,

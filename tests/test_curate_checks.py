@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from common.records import Clip, ClipScores
 from curate.checks import cheap_scores
 from curate.config import DecisionConfig, FrameCheckConfig
 from curate.decision import AlignmentRule, decide
 from curate.frame_checks import check_masks, compute_features, fault_labels
-from curate.records import Clip, ClipScores
 
 H, W = 36, 64
 

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from common.records import clip_id_for
 from curate.clips import check_accounting, plan_clips
 from curate.config import ClipConfig, CurateConfig, SceneConfig
-from curate.records import clip_id_for
 from curate.scenes import detect_cuts
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from common.records import Clip, ClipScores
 from curate.config import DecisionConfig
 from curate.decision import AlignmentRule, decide, resolve_thresholds
-from curate.records import Clip, ClipScores
 
 
 def _calibration(d1_mean: float, ar_mean: float, n: int = 40, seed: int = 0) -> dict:

@@ -39,7 +39,7 @@ def test_fixed_windows_cover_every_frame_but_the_tail(cv):
     assert by == {"rec-a": [(0, 30), (30, 60)], "rec-b": [(0, 30), (30, 60), (60, 90)]}  # failed one skipped
     assert len({r["clip_id"] for r in rows}) == len(rows)
     # deterministic ids, the same the curation stage would give the same range
-    from curate.records import clip_id_for
+    from common.records import clip_id_for
 
     assert rows[0]["clip_id"] == clip_id_for("rec-a", 0, 30)
 

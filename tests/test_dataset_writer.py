@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from capture.errors import InputError
-from curate.records import Clip, ClipScores, RecordingInfo, Span
+from common.records import Clip, ClipScores, RecordingInfo, Span
 from dataset.config import ShardConfig
 from dataset.depth_store import decode_depth, stored_precision
 from dataset.rgb_store import RGB_TOLERANCE, decode_rgb, psnr

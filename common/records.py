@@ -1,13 +1,16 @@
-"""Typed records that flow through curation and into the Parquet files.
+"""Typed records that flow through curation and become rows of the Parquet files and the catalog.
 
 Frame ranges are half-open `[start_frame, end_frame)` in the recording's own frame order.
 Every frame of a recording ends in exactly one kept clip, dropped clip or discarded span.
+The Arrow schemas of these rows are derived from the dataclasses (common/schema.py), so a field
+added here reaches clips.parquet, the shard Parquet and the catalog's views without more edits.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 # Namespace for deterministic clip ids: reruns produce the same keys.
 CLIP_NAMESPACE = uuid.UUID("5d1b7a52-7f0e-4c3e-9a51-3c2f8d7e9b10")
@@ -31,8 +34,14 @@ class RecordingInfo:
     width: int = 0
     height: int = 0
     depth_unit: str = ""
-    status: str = "ok"  # ok | failed
+    status: str = "ok"  # ok | failed | not_processed (a transient error outlasted the retries)
     errors: list[str] = field(default_factory=list)
+    # Which checks decided (model-free only, or also the bootstrap's) and why; see curate/trust.py.
+    bootstrap_trusted: bool = False
+    notes: list[str] = field(default_factory=list)
+    # frames in pieces long enough for a clip, and the frames of kept clips among them
+    usable_frames: int = 0
+    kept_frames: int = 0
 
     def to_row(self) -> dict:
         return asdict(self)
@@ -52,7 +61,8 @@ class Segment:
 
 @dataclass
 class Span:
-    """A discarded range of frames: `reason` is transition | too_short | unreadable | fault:<kind>."""
+    """A discarded range of frames: `reason` is transition | too_short | remainder | unreadable |
+    fault:<check>."""
 
     recording_id: str
     start_frame: int
@@ -67,15 +77,15 @@ class Span:
 class ClipScores:
     """Alignment scores of one clip. NaN = not computed (e.g. no CLIP weights)."""
 
-    depth_abs_rel: float = float("nan")
-    depth_delta1: float = float("nan")
-    clip_similarity: float = float("nan")
-    frozen_depth: float = float("nan")  # fraction of sampled steps where depth froze while RGB moved
-    frozen_rgb: float = float("nan")  # fraction where depth moved while RGB froze
-    invalid_fraction: float = float("nan")
-    black_fraction: float = float("nan")
-    duplicate_fraction: float = float("nan")
-    edge_agreement: float = float("nan")
+    depth_abs_rel: float = math.nan
+    depth_delta1: float = math.nan
+    clip_similarity: float = math.nan
+    frozen_depth: float = math.nan  # fraction of steps where depth froze while the picture moved
+    frozen_rgb: float = math.nan  # fraction where depth moved while the picture froze
+    invalid_fraction: float = math.nan
+    black_fraction: float = math.nan
+    duplicate_fraction: float = math.nan
+    edge_agreement: float = math.nan
 
 
 @dataclass
@@ -92,6 +102,11 @@ class Clip:
     reasons: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     config_hash: str = ""
+    # the depth thresholds the alignment rule used ("auto": from the bootstrap's calibration;
+    # "off": the bootstrap was not trusted and did not vote)
+    depth_threshold_source: str = ""
+    delta1_min: float = math.nan
+    abs_rel_max: float = math.nan
 
     @property
     def clip_id(self) -> str:
@@ -102,18 +117,14 @@ class Clip:
         return self.end_frame - self.start_frame
 
     def to_row(self) -> dict:
-        row = {
-            "clip_id": self.clip_id,
-            "recording_id": self.recording_id,
-            "start_frame": self.start_frame,
-            "end_frame": self.end_frame,
-            "num_frames": self.num_frames,
-            "manifest": self.manifest,
-            "fps": self.fps,
-            "decision": self.decision,
-            "reasons": list(self.reasons),
-            "errors": list(self.errors),
-            "config_hash": self.config_hash,
-        }
-        row.update(asdict(self.scores))
+        """The flat row: clip_id and num_frames first, then every field, scores inlined."""
+        row = {"clip_id": self.clip_id}
+        for f in fields(self):
+            if f.name == "scores":
+                row.update(asdict(self.scores))
+            else:
+                v = getattr(self, f.name)
+                row[f.name] = list(v) if isinstance(v, list) else v
+            if f.name == "end_frame":
+                row["num_frames"] = self.num_frames
         return row
