@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -51,6 +52,8 @@ class RecordingResult:
     features: FrameFeatures | None = None
     seconds: float = 0.0
     thresholds: dict = field(default_factory=dict)  # the depth thresholds the decision used
+    # per check: the frames it discarded (after span shaping), for benches and the report
+    check_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -195,7 +198,7 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
             log.warning(msg)
 
     # One label per frame: unreadable > transition > fault > "" (usable).
-    labels, _ = fault_labels(features, fc, cuts)
+    labels, shaped = fault_labels(features, fc, cuts)
     labels = labels + ["unreadable"] * (n - read)
     trans = transition_frames(cuts, n, config.scenes.transition_frames)
     for i in np.flatnonzero(trans):
@@ -246,7 +249,7 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     return RecordingResult(
         info=info, clips=clips, spans=spans, segments=segments, cuts=cuts, stats=chain.stats,
         notes=notes, previews=keep_prev, features=features, seconds=time.perf_counter() - t0,
-        thresholds=thresholds.to_dict(),
+        thresholds=thresholds.to_dict(), check_masks=shaped,
     )
 
 
@@ -257,6 +260,22 @@ def _median(values: list[float]) -> float:
 
 
 # ---- many recordings --------------------------------------------------------------------------
+
+_SCORERS: dict[str, CurationScorer] = {}
+_SCORER_LOCK = threading.Lock()
+
+
+def get_scorer(config: CurateConfig, workers: int = 1) -> CurationScorer:
+    """One CurationScorer (models loaded once) per process and scoring config: every runner's
+    workers call this, so models load once per worker whatever runs the recordings."""
+    key = config.scoring.model_dump_json()
+    with _SCORER_LOCK:
+        if key not in _SCORERS:
+            s = CurationScorer(config.scoring)
+            s.workers = workers
+            s.setup()
+            _SCORERS[key] = s
+        return _SCORERS[key]
 
 _WORKER_SCORER: CurationScorer | None = None
 
