@@ -142,6 +142,13 @@ class FrameFeatureExtractor:
         self._size: tuple[int, int] | None = None
         self._steps = StepDistances(self.config.rewind_max_offset)
 
+    @property
+    def history(self) -> int:
+        """Frames before t that frame t's features depend on: a reader that starts this many frames
+        before a chunk (its warm-up) gives the chunk exactly the features of one pass."""
+        c = self.config
+        return max(c.growth_span, c.lag_max_offset + 2, c.rewind_max_offset)
+
     def _work_size(self, h: int, w: int) -> tuple[int, int]:
         if self._size is None:
             ww = min(w, self.config.work_width)
