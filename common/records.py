@@ -85,7 +85,6 @@ class ClipScores:
     invalid_fraction: float = math.nan
     black_fraction: float = math.nan
     duplicate_fraction: float = math.nan
-    edge_agreement: float = math.nan
 
 
 @dataclass

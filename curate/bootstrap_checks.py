@@ -1,4 +1,4 @@
-"""Per-frame checks that use the bootstrap depth model: depth lag and misalignment.
+"""The bootstrap depth model run along a recording, and the misalignment evidence it gives.
 
 `BootstrapTracker.push(index, rgb, depth)` streams the recording. On every `bootstrap_every`-th
 frame t it predicts depth from the picture (batched) and compares that prediction with the
@@ -8,10 +8,9 @@ scale-shift fit, at a low comparison resolution:
 - error e_j = AbsRel of pred[t] against depth[t+j]. Frame pairs (depth u, prediction u-j) are
   exactly the brief's "depth[t] against pred[t-j]"; sampling by the *prediction* frame means one
   network call per sampled frame instead of one per frame.
-- depth lag: when the captured depth lags the picture by k frames, depth[t+k] shows the world
-  of picture t, so e_k is clearly smaller than e_0. A sample whose best j > 0 beats e_0 by a
-  relative margin (`lag_margin`) is a lag sample; it marks depth frames t..t+j. Runs of at least
-  `lag_min_run` lag samples become a lag span (`lag_mask`).
+- e_j for j > 0 is kept for diagnostics: a depth that lags k frames fits pred[t - k] best. Depth
+  lag itself is found without the model (curate/frame_checks/depth_lag.py), which measured far
+  more reliable than a small bootstrap telling neighbouring frames apart.
 - misalignment: e_0 itself. A menu, an overlay or a loading screen over an uncleared depth
   buffer makes the prediction of the *picture* disagree with the captured depth. Frames whose
   e_0 exceeds a robust per-scene threshold (median + k * MAD, with floors) are flagged
@@ -183,68 +182,6 @@ def track_sequence(predictor, rgb: np.ndarray, depth: np.ndarray, config: FrameC
 # ---- from the track to per-frame masks -------------------------------------------------------
 
 
-def lag_mask(track: BootstrapTrack, cfg: FrameCheckConfig) -> np.ndarray:
-    """Frames whose captured depth fits an *earlier* picture's prediction clearly better than its own."""
-    n = len(track)
-    out = np.zeros(n, bool)
-    idx = np.flatnonzero(track.sampled)
-    if idx.size == 0:
-        return out
-    gain = track.lag_gain[idx]
-    is_lag = np.nan_to_num(gain, nan=0.0) > cfg.lag_margin
-    is_lag &= track.best_offset[idx] > 0
-    # The bootstrap must see structure: a gain on an already tiny error is noise.
-    is_lag &= np.nan_to_num(track.abs_rel[idx], nan=0.0) > cfg.lag_min_abs_rel
-    half = cfg.bootstrap_every // 2
-    for a, b in runs_of(is_lag):
-        if b - a < cfg.lag_min_run:
-            continue
-        # Lag sample t with best offset k: depth frame t fits its own picture worse than depth
-        # frame t + k fits picture t, so both are stale (t shows an older world, t + k shows t's).
-        # Only samples that agree with the run's median offset extend it forward: near the lag's
-        # end no earlier picture fits well and a sample's best offset is noise.
-        t = idx[a:b]
-        off = track.best_offset[t]
-        k = int(np.median(off))
-        lo, hi = int(t.min()) - half, int((t + np.where(off == k, k, 0)).max()) + half + 1
-        out[max(0, lo) : min(n, hi)] = True
-    return out
-
-
-def lag_sample_rate(track: BootstrapTrack, cfg: FrameCheckConfig, exclude: np.ndarray | None = None) -> float:
-    """Fraction of scored samples that look lagged. A model that tells neighbouring frames apart
-    finds few (lags are rare); a weak one "finds" many, by chance, on clean frames.
-
-    `exclude`: samples already explained by another fault (frozen/black/faded/misaligned frames,
-    and samples whose comparisons reach into them) say nothing about the model and are left out.
-    Only samples with an *interior* best offset (0 < k < J) count: a real lag of k frames makes
-    e_j dip at j = k, while an error that keeps falling to j = J is slow drift, not a located lag."""
-    ok = track.sampled & np.isfinite(track.abs_rel)
-    if exclude is not None:
-        ok &= ~np.asarray(exclude, bool)
-    idx = np.flatnonzero(ok)
-    if idx.size == 0:
-        return math.nan
-    lagged = np.nan_to_num(track.lag_gain[idx], nan=0.0) > cfg.lag_margin
-    lagged &= (track.best_offset[idx] > 0) & (track.best_offset[idx] < cfg.lag_max_frames)
-    return float(np.mean(lagged))
-
-
-def lag_model_usable(track: BootstrapTrack, cfg: FrameCheckConfig, exclude: np.ndarray | None = None) -> bool:
-    """Whether the model-based lag finder is trusted on this recording (see `lag_sample_rate`)."""
-    r = lag_sample_rate(track, cfg, exclude)
-    return bool(np.isfinite(r) and r <= cfg.lag_model_max_rate)
-
-
-def reach_back(mask: np.ndarray, frames: int) -> np.ndarray:
-    """Frames t with any of t .. t + frames in `mask` (samples whose comparisons reach into it)."""
-    m = np.asarray(mask, bool)
-    out = m.copy()
-    for j in range(1, frames + 1):
-        out[:-j] |= m[j:]
-    return out
-
-
 def robust_threshold(values: np.ndarray, k: float, floor: float, mad_floor: float) -> float:
     """median + k * max(1.4826 * MAD, mad_floor), never below `floor`; inf when nothing is finite."""
     v = values[np.isfinite(values)]
@@ -255,31 +192,33 @@ def robust_threshold(values: np.ndarray, k: float, floor: float, mad_floor: floa
     return max(floor, med + k * max(mad, mad_floor))
 
 
-def misaligned_mask(track: BootstrapTrack, cfg: FrameCheckConfig, cuts: Sequence[int] = ()) -> np.ndarray:
+def misaligned_mask(track: BootstrapTrack, cfg, every: int, cuts: Sequence[int] = ()) -> np.ndarray:
     """Sampled frames whose own AbsRel is far above the scene's typical AbsRel, spread to their
     neighbours. The threshold comes from the scene between two cuts when it has enough samples
-    (scenes differ in how well a small model does), else from the whole recording."""
+    (scenes differ in how well a small model does), else from the whole recording. `cfg`: the
+    misaligned check's section (k, floor, mad_floor, min_samples, min_run); `every`: the sampling
+    stride of the track."""
     n = len(track)
     out = np.zeros(n, bool)
     ar = track.abs_rel
     if not np.isfinite(ar).any():
         return out
-    whole = robust_threshold(ar, cfg.misalign_k, cfg.misalign_floor, cfg.misalign_mad_floor)
+    whole = robust_threshold(ar, cfg.k, cfg.floor, cfg.mad_floor)
     bounds = [0, *sorted(c for c in cuts if 0 < c < n), n]
     bad = np.zeros(n, bool)
     for a, b in zip(bounds, bounds[1:], strict=False):
         seg = ar[a:b]
         thr = whole
-        if np.isfinite(seg).sum() >= cfg.misalign_min_samples:
-            thr = robust_threshold(seg, cfg.misalign_k, cfg.misalign_floor, cfg.misalign_mad_floor)
+        if np.isfinite(seg).sum() >= cfg.min_samples:
+            thr = robust_threshold(seg, cfg.k, cfg.floor, cfg.mad_floor)
         with np.errstate(invalid="ignore"):
             bad[a:b] = seg > thr
-    half = cfg.bootstrap_every // 2
+    half = max(1, every) // 2
     for i in np.flatnonzero(bad):
         out[max(0, i - half) : min(n, i + half + 1)] = True
     # Only runs of sampled bad frames count (one odd frame is model noise).
     kept = np.zeros(n, bool)
     for a, b in runs_of(out):
-        if np.count_nonzero(bad[a:b] & track.sampled[a:b]) >= cfg.misalign_min_run:
+        if np.count_nonzero(bad[a:b] & track.sampled[a:b]) >= cfg.min_run:
             kept[a:b] = True
     return kept

@@ -13,8 +13,9 @@ import numpy as np
 
 from common.records import Clip, ClipScores
 from curate.config import DecisionConfig, FrameCheckConfig
+from curate.features import FrameFeatures
 from curate.filters import BaseFilter
-from curate.frame_checks import FrameFeatures, _keep_runs, depth_frozen_steps, is_black, rgb_frozen_steps
+from curate.series import keep_runs
 
 
 def _finite_mean(x: np.ndarray) -> float:
@@ -30,24 +31,26 @@ def cheap_scores(
     duplicated: Collection[int] = (),
     depth_scale: float | None = None,
 ) -> ClipScores:
-    """Fill the model-free fields of `ClipScores` for frames [start, end)."""
+    """Fill the model-free fields of `ClipScores` for frames [start, end). The frame checks have
+    already cut out the spans they found; these shares catch what is left below their run lengths."""
+    from curate.frame_checks.run import summarise
+
     f = features.slice(start, end)
-    steps = slice(1, None)  # the first frame's diff looks outside the clip
-    dup = np.array([i in duplicated for i in range(start, end)]) if duplicated else np.zeros(end - start, bool)
+    n = end - start
+    m = summarise(f, cfg)
+    dup = np.array([i in duplicated for i in range(start, end)]) if duplicated else np.zeros(n, bool)
     # A frame that repeats the previous one exactly in picture and depth is a duplicate too.
-    dup |= (np.nan_to_num(f.rgb_diff, nan=1.0) == 0) & (np.nan_to_num(f.depth_diff, nan=1.0) == 0)
-    edge = f.edge_agree[np.isfinite(f.edge_agree)]
+    dup |= (np.nan_to_num(f.rgb_dist[:, 0], nan=1.0) == 0) & (np.nan_to_num(f.depth_dist[:, 0], nan=1.0) == 0)
+    d1 = np.nan_to_num(f.depth_dist[:, 0])
+    steps = slice(1, None)  # the first frame's change looks outside the clip
+    black = (np.nan_to_num(f.flat_frac) >= cfg.black.flat_share) | (np.nan_to_num(f.luma_mean, nan=1.0) < cfg.black.dark_luma)
     return ClipScores(
-        # Runs of at least `frozen_run` steps, as the frame checks count them: one still step is
-        # codec noise or a slow camera (it dropped clean 30-frame clips in the demo), not a freeze.
-        frozen_depth=float(_keep_runs(depth_frozen_steps(f, cfg), cfg.frozen_run)[steps].mean())
-        if end - start > 1 else 0.0,
-        frozen_rgb=float(_keep_runs(rgb_frozen_steps(f, cfg, depth_scale), cfg.frozen_run)[steps].mean())
-        if end - start > 1 else 0.0,
+        frozen_depth=float(keep_runs(m.repeat & m.moving, cfg.frozen_depth.min_run)[steps].mean()) if n > 1 else 0.0,
+        frozen_rgb=float(keep_runs(m.still & (d1 >= cfg.frozen_rgb.depth_ratio * m.usual_depth_change),
+                                   cfg.frozen_rgb.min_run)[steps].mean()) if n > 1 else 0.0,
         invalid_fraction=_finite_mean(f.invalid_frac),
-        black_fraction=float(is_black(f, cfg).mean()),
-        duplicate_fraction=float(dup.mean()),
-        edge_agreement=float(np.median(edge)) if edge.size else float("nan"),
+        black_fraction=float(black.mean()) if n else float("nan"),
+        duplicate_fraction=float(dup.mean()) if n else float("nan"),
     )
 
 
@@ -70,26 +73,27 @@ class _ScoreFilter(BaseFilter):
 
 class FrozenDepthFilter(_ScoreFilter):
     name, field = "frozen_depth", "frozen_depth"
+    meaning = "clip: depth frozen on too many frames"
 
 
 class FrozenRgbFilter(_ScoreFilter):
     name, field = "frozen_rgb", "frozen_rgb"
+    meaning = "clip: picture frozen on too many frames"
 
 
 class InvalidDepthFilter(_ScoreFilter):
     name, field = "invalid_depth", "invalid_fraction"
+    meaning = "clip: too many invalid depth pixels (mostly sky)"
 
 
 class BlackFramesFilter(_ScoreFilter):
     name, field = "black_frames", "black_fraction"
+    meaning = "clip: too many frames with nothing to see"
 
 
 class DuplicateFramesFilter(_ScoreFilter):
     name, field = "duplicate_frames", "duplicate_fraction"
-
-
-class EdgeAgreementFilter(_ScoreFilter):
-    name, field, above = "edge_mismatch", "edge_agreement", False
+    meaning = "clip: too many duplicated frames"
 
 
 def cheap_filters(cfg: DecisionConfig) -> list[BaseFilter]:
@@ -99,5 +103,4 @@ def cheap_filters(cfg: DecisionConfig) -> list[BaseFilter]:
         InvalidDepthFilter(cfg.invalid_fraction_max),
         BlackFramesFilter(cfg.black_fraction_max),
         DuplicateFramesFilter(cfg.duplicate_fraction_max),
-        EdgeAgreementFilter(cfg.edge_agreement_min),
     ]

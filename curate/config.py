@@ -49,101 +49,52 @@ class ClipConfig(_Part):
         return self.min_length or self.length
 
 
-class FrameCheckConfig(_Part):
+class _FrameCheckShared(_Part):
     """Per-frame checks run on every frame at a low working resolution; they find a fault's span
-    so it can be cut out before clips are made (a clip median cannot see short faults)."""
+    so it can be cut out before clips are made (a clip median cannot see short faults). Each
+    check's own settings are a section named after it (curate/frame_checks/<name>.py); these are
+    the settings they share."""
 
     enabled: bool = True
     work_width: int = Field(160, ge=16)
-    # black / near-uniform picture
-    black_luma: float = 0.06  # mean luma (0..1) below this = black
-    uniform_std: float = 0.025  # luma std below this = uniform
-    uniform_fraction: float = 0.92  # or this fraction of pixels within +-uniform_band of the median
-    uniform_band: float = 0.04
-    # invalid / flat depth
-    invalid_fraction: float = 0.9
-    flat_depth_std: float = 1e-3  # std of log depth below this = depth buffer cleared
-    # motion. "growth" = change over `growth_span` frames / change over one frame: a moving stream
-    # grows (>> 1), a frozen one stays at its noise level (~1) whatever the codec noise.
-    growth_span: int = Field(6, ge=2)
-    frozen_growth: float = 1.6  # below: stream frozen
-    moving_growth: float = 2.5  # above: stream moving
-    rgb_moving: float = 0.002  # and mean abs luma change (0..1) per frame above this
-    rgb_fast: float = 0.03  # a per-frame luma change above this is motion whatever its growth
-    depth_moving: float = 0.002  # and mean abs log-depth change per frame above this
-    frozen_run: int = Field(3, ge=1)  # consecutive frames before frozen depth/picture counts
-    # frozen over a span (J = rewind_max_offset frames): pooled log-depth change / pooled luma change
-    # below `still_ratio` x its scene median, the luma change above `still_rgb_change` (0..1) and
-    # the depth change below `still_depth_change` (a large change is never a freeze)
-    still_ratio: float = 0.15
-    still_rgb_change: float = 0.02
-    still_depth_change: float = 0.02
-    # depth lag without a model (curate/rewind_lag.py): at its onset the depth stream repeats the
-    # depth of k frames back while the picture moves on; at its end the depth jumps k+1 frames ahead.
-    rewind_max_offset: int = Field(10, ge=2)  # J: longest lag looked for (frames)
-    rewind_window: int = Field(8, ge=2)  # frames each side that give the usual change
-    rewind_ratio: float = 2.5  # usual k-frame depth change / change against k frames back
-    # The usual k-frame change (mean abs log depth) is at least this: below ~1% a lag's own error is
-    # within an 8-bit buffer's quantisation, and slow turnarounds toggle between grey levels the way
-    # a rewind repeats frames (bench/curate_accuracy.py and bench/curate_external.py: every true
-    # onset had >= 0.0107, most false ones less).
-    rewind_min_change: float = 0.009
-    rewind_rgb_keep: float = 0.6  # while the picture's k-frame change stays at least this x its usual
-    rewind_backjump: float = 1.2  # onset frame: change to the previous frame / change to k frames back
-    rewind_onset_jump: float = 0.5  # and its change to the previous frame >= this x usual (k-1)-frame change
-    end_jump_ratio: float = 1.6  # lag end: one-frame depth change >= this x its usual ...
-    end_jump_size: float = 0.4  # ... and >= this x the usual (k+1)-frame change ...
-    end_rgb_ratio: float = 1.5  # ... while the picture's one-frame change stays < this x its usual
-    end_rgb_floor: float = 0.002  # picture change (0..1 luma) below this counts as this (noise)
-    lag_max_span: int = Field(300, ge=1)  # longest lag (frames) from an onset to its end
-    # overlays (curate/overlay.py): the picture jumps while the depth does not, twice within a span
-    overlay_ratio: float = 8.0  # one-frame picture change >= this x its usual ...
-    overlay_min_step: float = 0.04  # ... and >= this (mean abs luma 0..1; a HUD pop-up is smaller) ...
-    overlay_depth_ratio: float = 2.0  # ... while the depth changes < this x its usual
-    overlay_max_span: int = Field(300, ge=1)  # longest overlay (frames) between the two steps
-    # edge agreement: mean percentile-rank of the RGB gradient at depth-edge pixels (chance 0.5)
-    edge_top_fraction: float = 0.05  # strongest depth gradients used as depth edges
-    edge_min_step: float = 0.05  # Sobel response on log depth that counts as a depth edge (~5%)
-    edge_min: float = 0.45  # absolute floor (chance is 0.5; noisy gray8 depth sits near it)
-    edge_drop: float = 0.15  # or this far below the median of its scene ...
-    edge_k: float = 6.0  # ... or, in a steady scene, k x its robust spread (1.4826 x MAD) below it ...
-    edge_drop_min: float = 0.06  # ... but at least this far
-    edge_min_samples: int = Field(30, ge=3)  # frames a scene needs before its spread is trusted
-    edge_window: int = Field(5, ge=1)  # frames of median smoothing
-    # depth lag: depth edges agree better with an earlier picture than with the current one
-    lag_max_offset: int = Field(6, ge=1)
-    lag_gain: float = 0.06  # gain of the best earlier picture over the current one
-    lag_window: int = Field(9, ge=1)  # frames of median smoothing of the lag gain
-    # fade: sustained one-way change of mean log luma
-    fade_window: int = Field(8, ge=2)
-    fade_change: float = 0.35  # |log luma change| across the window
-    fade_step: float = 0.01  # every step in the window moves at least this, same sign
+    history_frames: int = Field(10, ge=2)  # J: pooled depth/luma change to each of the last J frames
+    # Where the picture moves (curate/frame_checks/run.py:summarise), in work-resolution pixels
+    # per frame: tracked by at least `min_tracks` corners, moving more than `motion_px` with at
+    # most `layer_static` of its tracks static; standing still below `still_px` with at least
+    # `still_static` of its tracks static.
+    min_tracks: int = Field(12, ge=3)
+    motion_px: float = 0.08
+    layer_static: float = 0.3
+    still_px: float = 0.03
+    still_static: float = 0.6
+    # The depth repeats the previous frame: its pooled change under `repeat_floor` x the 10th
+    # percentile of the changes while the picture moves, or `repeat_static` of its tracks static.
+    repeat_floor: float = 0.1
+    repeat_static: float = 0.9
     # span shaping
-    pad_frames: int = Field(4, ge=0)  # discarded on each side of a found fault
+    pad_frames: int = Field(3, ge=0)  # discarded on each side of a found fault
     merge_gap: int = Field(8, ge=0)  # two faults this close become one span
     min_fault_frames: int = Field(1, ge=1)
-    # bootstrap checks (need --bootstrap; see curate/bootstrap_checks.py). The model predicts depth on
-    # every `bootstrap_every`-th frame; each prediction is compared with the captured depth of the
-    # same frame and of the next `lag_max_frames` frames after a scale-shift fit.
+    # The bootstrap tracker (curate/bootstrap_checks.py, needs --bootstrap): the model predicts depth
+    # on every `bootstrap_every`-th frame; each prediction is compared with the captured depth.
     bootstrap_every: int = Field(2, ge=0)  # 0 = off
     bootstrap_input_width: int = Field(256, ge=16)  # width of the frames given to the model
     lag_compare_width: int = Field(80, ge=16)  # width at which prediction and depth are compared
-    lag_max_frames: int = Field(10, ge=1)  # J: longest lag looked for
-    lag_margin: float = 0.2  # lag sample: (e_0 - min_j>0 e_j) / e_0 above this
-    lag_min_abs_rel: float = 0.0  # and e_0 above this
-    lag_min_run: int = Field(3, ge=1)  # consecutive lag samples before a span counts
-    # The model-based lag finder is used only when at most this fraction of a recording's samples
-    # looks lagged; more means the model cannot tell neighbouring frames apart (too weak), and the
-    # heuristic lag finders (edges, jumps) are used instead.
-    # Samples already explained by other faults are not counted (curate.frame_checks.lag_exclusion).
-    # 0.05: with the 128 px bench bootstrap, rates of 3.5-8% still meant ~650 false lag frames in 6 x 30 s.
-    lag_model_max_rate: float = Field(0.05, ge=0.0, le=1.0)
-    jump_lag_with_bootstrap: bool = True  # keep the heuristic lag finders next to the model-based one
-    misalign_k: float = 5.0  # misaligned: e_0 > median + k * 1.4826 * MAD of its scene ...
-    misalign_mad_floor: float = 0.01  # ... with the MAD term at least this ...
-    misalign_floor: float = 0.15  # ... and the threshold at least this
-    misalign_min_samples: int = Field(20, ge=1)  # fewer samples in a scene: use the recording's threshold
-    misalign_min_run: int = Field(2, ge=1)  # sampled frames in a run before it counts
+    lag_max_frames: int = Field(10, ge=1)  # later depth frames each prediction is compared with
+
+
+def _frame_check_config() -> type[_FrameCheckShared]:
+    """The shared settings plus one section per registered check (its `Config`, defaults included)."""
+    from pydantic import create_model
+
+    from curate.frame_checks.registry import REGISTRY
+
+    sections = {c.name: (c.Config, c.Config()) for c in REGISTRY}
+    return create_model("FrameCheckConfig", __base__=_FrameCheckShared, __doc__=_FrameCheckShared.__doc__,
+                        **sections)
+
+
+FrameCheckConfig = _frame_check_config()
 
 
 class ScoringConfig(_Part):
@@ -180,10 +131,9 @@ class DecisionConfig(_Part):
     # hard checks on every frame of the clip
     frozen_depth_max: float = 0.05
     frozen_rgb_max: float = 0.05
-    invalid_fraction_max: float = 0.6  # sky counts as invalid, so outdoor clips have plenty
+    invalid_fraction_max: float = 0.8  # sky counts as invalid, so outdoor clips have plenty
     black_fraction_max: float = 0.1
     duplicate_fraction_max: float = 0.5
-    edge_agreement_min: float = 0.45  # chance level is 0.5
 
 
 class CurateConfig(StageConfig):

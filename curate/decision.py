@@ -74,6 +74,13 @@ def resolve_thresholds(cfg: DecisionConfig, calibration: dict | None) -> DepthTh
 class AlignmentRule(BaseFilter):
     name = "alignment"
 
+    def reasons(self) -> dict[str, str]:
+        return {
+            "alignment:depth+semantic": "paper rule: median bootstrap depth score AND median CLIP score below threshold",
+            "alignment:depth_only": "paper rule without CLIP: median bootstrap depth score below threshold",
+            "alignment:semantic_only": "paper rule without bootstrap: median CLIP score below threshold",
+        }
+
     def __init__(self, cfg: DecisionConfig, clip_reference: str = "prediction",
                  thresholds: DepthThresholds | None = None):
         self.cfg = cfg

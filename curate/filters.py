@@ -16,6 +16,12 @@ from common.records import Clip
 
 class BaseFilter(ABC):
     name: str = "filter"
+    meaning: str = ""  # what a drop for `name` means, for the report
+
+    def reasons(self) -> dict[str, str]:
+        """Every reason this filter can give, with its meaning (derived: one per filter unless the
+        filter names several)."""
+        return {self.name: self.meaning}
 
     @abstractmethod
     def filter(self, clip: Clip) -> bool | tuple[bool, str]:

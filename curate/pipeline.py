@@ -31,7 +31,8 @@ from curate.checks import cheap_scores
 from curate.clips import check_accounting, plan_clips
 from curate.config import CurateConfig
 from curate.decision import decide
-from curate.frame_checks import FrameFeatureExtractor, FrameFeatures, bootstrap_lag_rate, fault_labels
+from curate.features import FrameFeatureExtractor, FrameFeatures
+from curate.frame_checks.run import fault_labels
 from curate.scenes import SceneCutter, transition_frames
 from curate.scoring import CurationScorer
 
@@ -189,16 +190,9 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     notes = list(scorer.notes)
     if tracker is not None and read:
         features.bootstrap = tracker.result(read)
-        rate, usable = bootstrap_lag_rate(features, fc, cuts)
-        if not usable:
-            msg = (f"bootstrap lag check OFF for {rec.id}: {rate:.0%} of its samples looked lagged (limit "
-                   f"{fc.lag_model_max_rate:.0%}), so the model cannot tell neighbouring frames apart; "
-                   "the heuristic lag finders were used")
-            notes.append(msg)
-            log.warning(msg)
 
     # One label per frame: unreadable > transition > fault > "" (usable).
-    labels, shaped = fault_labels(features, fc, cuts)
+    labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=tracker is not None)
     labels = labels + ["unreadable"] * (n - read)
     trans = transition_frames(cuts, n, config.scenes.transition_frames)
     for i in np.flatnonzero(trans):

@@ -37,7 +37,7 @@ def _histograms(clips, config: CurateConfig) -> str:
         ("depth_delta1", d.delta1_min if d.depth_metric == "delta1" else None),
         ("depth_abs_rel", d.abs_rel_max if d.depth_metric == "abs_rel" else None),
         ("clip_similarity", d.clip_similarity_min),
-        ("edge_agreement", d.edge_agreement_min),
+        ("duplicate_fraction", d.duplicate_fraction_max),
         ("frozen_depth", d.frozen_depth_max),
         ("invalid_fraction", d.invalid_fraction_max),
     ]
@@ -87,31 +87,19 @@ def _sheet(results, decision: str, limit: int = 12) -> str:
     return f'<img src="data:image/png;base64,{_png(contact_sheet(rows, labels))}">'
 
 
-# What each reason means, for the reader of the report (keys: clip drop reasons and span reasons).
-REASONS = {
-    "fault:black": "black or near-uniform picture (loading screen, fade to black)",
-    "fault:invalid_depth": "most depth pixels invalid (cleared or missing depth buffer)",
-    "fault:flat_depth": "depth has no structure (buffer cleared to one value)",
-    "fault:frozen_depth": "depth stood still while the picture moved",
-    "fault:frozen_rgb": "picture stood still while the depth moved (static menu over a running game)",
-    "fault:fade": "sustained brightening or darkening of the picture (fade)",
-    "fault:depth_lag": "depth shows an earlier picture (bootstrap: an earlier frame's prediction fits better)",
-    "fault:edge_mismatch": "depth edges do not sit on picture edges (overlay, menu, wrong buffer)",
-    "fault:misaligned": "bootstrap prediction far from the captured depth for this scene (menu, overlay, loading)",
-    "transition": "frames around a scene cut",
-    "too_short": "clean piece between cuts/faults shorter than one clip",
-    "remainder": "clean frames left after cutting whole clips",
-    "unreadable": "frames that could not be decoded",
-    "frozen_depth": "clip: depth frozen on too many frames",
-    "frozen_rgb": "clip: picture frozen on too many frames",
-    "invalid_depth": "clip: too many invalid depth pixels",
-    "black_frames": "clip: too many black frames",
-    "duplicate_frames": "clip: too many duplicated frames",
-    "edge_mismatch": "clip: median depth/picture edge agreement too low",
-    "alignment:depth+semantic": "paper rule: median bootstrap depth score AND median CLIP score below threshold",
-    "alignment:depth_only": "paper rule without CLIP: median bootstrap depth score below threshold",
-    "alignment:semantic_only": "paper rule without bootstrap: median CLIP score below threshold",
-}
+def reason_meanings(config: CurateConfig | None = None) -> dict[str, str]:
+    """What each reason means, for the reader of the report: derived from the frame-check registry,
+    the span reasons and the decision chain's filters."""
+    from curate.clips import SPAN_REASONS
+    from curate.decision import decision_chain
+    from curate.frame_checks.registry import MEANINGS
+
+    out = {f"fault:{k}": v for k, v in MEANINGS.items()}
+    out.update(SPAN_REASONS)
+    for f in decision_chain((config or CurateConfig()).decision).filters:
+        out.update(f.reasons())
+    return out
+
 
 # Timeline colours (RGB 0..1): kept green, dropped red, faults orange/brown, boundaries grey.
 _COLOURS = {"kept": (0.2, 0.65, 0.25), "dropped": (0.85, 0.15, 0.15), "fault": (0.95, 0.55, 0.1),
@@ -192,11 +180,11 @@ def _recording_table(results) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _table(counter: Counter, head: tuple[str, str]) -> str:
+def _table(counter: Counter, head: tuple[str, str], meanings: dict[str, str]) -> str:
     if not counter:
         return "<p>none</p>"
     body = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td>{v}</td><td>{html.escape(REASONS.get(str(k), ''))}</td></tr>"
+        f"<tr><td>{html.escape(str(k))}</td><td>{v}</td><td>{html.escape(meanings.get(str(k), ''))}</td></tr>"
         for k, v in counter.most_common()
     )
     return f"<table><tr><th>{head[0]}</th><th>{head[1]}</th><th>meaning</th></tr>{body}</table>"
@@ -219,6 +207,7 @@ def write_report(results, path: Path, config: CurateConfig, notes: list[str]) ->
     total = sum(r.info.num_frames for r in results)
     frames["total frames of the recordings"] = total
     note_html = "".join(f'<p class="warn">{html.escape(n)}</p>' for n in notes)
+    meanings = reason_meanings(config)
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>synthdepth curation report</title>
 <style>body{{font-family:sans-serif;margin:1.5em;max-width:1300px}} table{{border-collapse:collapse;margin:0.5em 0}}
 td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}} .warn{{color:#b00;font-weight:bold}}
@@ -229,12 +218,12 @@ dropped; {sum(spans.values())} frames discarded before clips were cut (fault spa
 Config hash <code>{config.config_hash()}</code>; clip length {config.clips.length} frames.</p>
 <h2>Where every frame went</h2>{_timelines(results)}
 <h2>Recordings</h2>{_recording_table(results)}
-<h2>Frame accounting</h2>{_table(frames, ("where", "frames"))}
+<h2>Frame accounting</h2>{_table(frames, ("where", "frames"), meanings)}
 <p class="dim">Every frame is in exactly one kept clip, dropped clip or discarded span.</p>
 <h2>Discarded spans (frames)</h2>
 <p class="dim">Per-frame checks find a fault's span; the span is cut out and clips are made from the clean
-frames around it, so most faults never reach a clip.</p>{_table(spans, ("reason", "frames"))}
-<h2>Clip drop reasons (a clip can have several)</h2>{_table(reasons, ("reason", "clips"))}
+frames around it, so most faults never reach a clip.</p>{_table(spans, ("reason", "frames"), meanings)}
+<h2>Clip drop reasons (a clip can have several)</h2>{_table(reasons, ("reason", "clips"), meanings)}
 <h2>Clip scores</h2><p class="dim">Green: kept clips, red: dropped clips, dashed: the decision threshold.
 depth_* come from the bootstrap model (NaN without one), clip_similarity from CLIP.</p>{_histograms(clips, config)}
 <h2>Kept clips (RGB | captured depth | predicted depth, middle sampled frame)</h2>{_sheet(results, "kept")}

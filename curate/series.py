@@ -23,6 +23,25 @@ def pad(mask: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def keep_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
+    """Only the runs of at least `min_len` frames."""
+    out = np.zeros(len(mask), bool)
+    for s, e in runs_of(mask):
+        if e - s >= min_len:
+            out[s:e] = True
+    return out
+
+
+def close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
+    """Runs at most `gap` frames apart joined into one."""
+    out = np.asarray(mask, bool).copy()
+    r = runs_of(out)
+    for (_, e0), (s1, _) in zip(r, r[1:], strict=False):
+        if s1 - e0 <= gap:
+            out[e0:s1] = True
+    return out
+
+
 def extend_back(mask: np.ndarray, n: int) -> np.ndarray:
     """Every run grown by n frames before it."""
     out = mask.copy()

@@ -1,0 +1,122 @@
+"""The contract of a frame check, in the spirit of datatrove's BaseFilter.
+
+A frame check is one class in one file: a `name`, a `meaning` (the report's words for
+`fault:<name>`), its own `Config` section (a field of `frame_checks` in the curation config, so
+`--set frame_checks.<name>.<field>=...` reaches it) and one method, `evidence`, that returns per
+frame where its evidence holds and the span of the fault it implies. Everything else (the order
+in which reasons are given, the report's legend, the per-check masks in the results and the
+benches, which spans stop a lag's end search) is derived from the registry
+(curate/frame_checks/registry.py).
+
+What every check may use is in `CheckContext`, computed once per recording: the features, the
+scene cuts, the shared motion summary (`MotionSummary`: where the picture moves, where it stands
+still, where the depth repeats itself) and the spans of the checks before it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from curate.config import FrameCheckConfig
+    from curate.features import FrameFeatures
+
+
+class CheckConfig(BaseModel):
+    """A check's own config section; every check can be switched off."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+
+
+@dataclass
+class Evidence:
+    """`frames`: where the check's evidence holds; `span`: the frames of the fault it implies
+    (evidence grown to the whole fault: a freeze over its whole still depth, a menu between the
+    steps that open and close it). Both bool per frame; `score` optional per-frame strength."""
+
+    frames: np.ndarray
+    span: np.ndarray
+    score: np.ndarray | None = None
+
+    @classmethod
+    def none(cls, n: int) -> Evidence:
+        return cls(np.zeros(n, bool), np.zeros(n, bool))
+
+
+@dataclass
+class MotionSummary:
+    """Where the picture and the depth move, derived once from the features (see `summarise`)."""
+
+    picture: np.ndarray  # mean picture displacement from the previous frame (work px), NaN if untracked
+    depth: np.ndarray  # the same for the depth
+    moving: np.ndarray  # the picture moves as a whole (tracked, not a static layer)
+    still: np.ndarray  # the picture stands still (tracked, most tracks static)
+    depth_tracked: np.ndarray  # enough depth structure was tracked to trust `depth`
+    repeat: np.ndarray  # the depth repeats the previous frame (at its noise floor, or all tracks static)
+    usual_depth_change: float  # median pooled one-frame depth change while the picture moves
+    depth_noise: float  # median pooled one-frame depth change while the picture stands still (0: unknown)
+
+    def background_repeats(self, a: int, b: int, reach: int = 45) -> float:
+        """Share of moving frames around [a, b) (within `reach`, the run itself left out) that repeat
+        the previous depth in runs of one or two frames. An 8-bit depth of far, slow-moving content
+        does that now and then by itself (no pixel crosses a grey level); there a short repeat is
+        no evidence. Long runs (a freeze) are not counted, so a freeze does not hide its own pieces."""
+        from curate.series import keep_runs
+
+        short = self.repeat & self.moving & ~keep_runs(self.repeat & self.moving, 3)
+        lo, hi = max(0, a - reach), min(len(self.repeat), b + reach)
+        mov = np.concatenate([self.moving[lo:a], self.moving[b:hi]])
+        rep = np.concatenate([short[lo:a], short[b:hi]])
+        return float(rep[mov].mean()) if mov.sum() >= 10 else 0.0
+
+
+@dataclass
+class CheckContext:
+    features: FrameFeatures
+    config: FrameCheckConfig
+    cuts: Sequence[int]
+    motion: MotionSummary
+    spans: dict[str, np.ndarray] = field(default_factory=dict)  # spans of the checks already run
+    picture_fault_checks: tuple[str, ...] = ()  # names of the checks whose faults are the picture's
+    bootstrap_trusted: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.features)
+
+    @property
+    def cut_mask(self) -> np.ndarray:
+        m = np.zeros(self.n, bool)
+        m[[c for c in self.cuts if 0 <= c < self.n]] = True
+        return m
+
+    def spans_of(self, names: Sequence[str]) -> np.ndarray:
+        out = np.zeros(self.n, bool)
+        for k in names:
+            if k in self.spans:
+                out |= self.spans[k]
+        return out
+
+
+class FrameCheck(ABC):
+    name: ClassVar[str]
+    meaning: ClassVar[str]
+    Config: ClassVar[type[CheckConfig]] = CheckConfig
+    # A fault of the picture itself (black, faded, covered): a lag's end is not looked for past it.
+    picture_fault: ClassVar[bool] = False
+    # Needs the bootstrap model, and runs only when its calibration says it can be trusted.
+    needs_bootstrap: ClassVar[bool] = False
+
+    def __init__(self, config: CheckConfig | None = None):
+        self.config = config or self.Config()
+
+    @abstractmethod
+    def evidence(self, ctx: CheckContext) -> Evidence:
+        """Per-frame evidence and the span of the fault it implies."""

@@ -1,0 +1,136 @@
+"""The depth shows an earlier moment than the picture (the depth buffer lags k frames).
+
+A lag cannot be seen while the camera moves steadily (the depth moves just as the picture does,
+k frames late), only where it starts and where it ends:
+- start: the depth stream *rewinds*: frame a is much closer to the depth of k frames back than
+  to the previous frame (`rewind`, on block-pooled log depth) while the picture moves on; for
+  k = 1 the depth repeats one frame while the picture moves; a lag that starts while the camera
+  stands still shows as the depth staying still for k frames after the picture moves again; one
+  that starts at a scene cut shows as the depth cutting k frames after the picture;
+- end: the depth jumps about k + 1 frames of motion at once while the picture moves one frame
+  (`jump`: the one-frame depth change per unit of picture change against its usual value).
+The span runs from a start to its end. A short repeat that ends with such a catch-up jump is a
+short freeze, not a lag start; one seen in mid-motion counts only with its end found (an 8-bit
+depth repeats a frame by itself now and then). When no end is found for a clear start, the span ends where the camera stood still
+long enough for the depth to catch up and then moved on together with the picture, else at the
+next scene cut or picture fault, else after `max_span` frames: an unseen end most likely lags on,
+and discarding clean frames costs less than keeping lagged ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
+from curate.series import around, keep_runs, runs_of, window_median
+
+
+class DepthLagConfig(CheckConfig):
+    rewind: float = 0.3  # change to k frames back / change to the previous frame, at most
+    min_change: float = 0.002  # the onset frame's pooled depth change (log), at least (and 8x the noise)
+    jump: float = 1.8  # end: one-frame depth change per picture change, x its usual, at least
+    cut_jump: float = 10.0  # a depth cut: one-frame change of this x the usual change while moving
+    max_span: int = 300
+    # Short repeats start a lag only where the depth does not repeat by itself (at most this share
+    # of the moving frames around them repeat: 8-bit depth of slow, far content does).
+    max_background: float = 0.02
+
+
+class DepthLag(FrameCheck):
+    name = "depth_lag"
+    meaning = "the depth shows an earlier moment than the picture (the depth buffer lags)"
+    Config = DepthLagConfig
+
+    def evidence(self, ctx: CheckContext) -> Evidence:
+        c, f, m, n = self.config, ctx.features, ctx.motion, ctx.n
+        D, R = f.depth_dist, f.rgb_dist
+        J = D.shape[1]
+        d1, r1 = D[:, 0], R[:, 0]
+        onset_k = np.zeros(n, int)
+        weak = np.zeros(n, bool)  # starts seen only as a short repeat: they need their end
+        with np.errstate(all="ignore"):
+            rewind = D[:, 1:] / D[:, :1]
+            picture_on = R[:, 1:] / R[:, :1] >= 1.0
+            big_enough = np.nan_to_num(d1) >= max(8 * m.depth_noise, c.min_change)
+            score = np.where(picture_on & big_enough[:, None], rewind, np.inf)
+            score = np.where(np.isnan(score), np.inf, score)
+            q = d1 / np.maximum(r1, 0.002)
+            jump = np.nan_to_num(q / np.maximum(around(q, 8), 1e-6))
+            smooth = np.nan_to_num(r1) <= 2.0 * np.fmax(around(r1, 8), 0.002)
+        if n and J > 1:
+            best_k = np.argmin(score, axis=1)
+            best = score[np.arange(n), best_k]
+            onset_k = np.where(best <= c.rewind, best_k + 2, 0)
+
+        # Short repeats while the picture moves: a lag of k = run length starts, unless the run
+        # ends with a catch-up jump (a short freeze).
+        was_still = np.zeros(n, bool)
+        was_still[1:] = np.nan_to_num(m.picture[:-1], nan=1.0) < ctx.config.still_px
+        local = np.fmin(window_median(d1, -3, 3), window_median(d1, 1, 3))
+        dip = m.repeat & (np.nan_to_num(d1) <= 0.1 * np.nan_to_num(local))
+        exact = m.depth_tracked & (np.nan_to_num(f.dep_static) >= ctx.config.repeat_static)
+        after = window_median(d1, 1, 5)
+        for a, b in runs_of(m.repeat & m.moving):
+            catch_up = b < n and np.isfinite(after[b]) and d1[b] >= 2.0 * after[b]
+            if b - a > J or onset_k[a] or catch_up or m.background_repeats(a, b) > c.max_background:
+                continue
+            if was_still[a] or b - a >= 2 or dip[a] or exact[a]:
+                onset_k[a] = b - a
+                weak[a] = not was_still[a]
+
+        # A depth cut k frames after a picture cut: the depth still showed the old scene.
+        cuts = ctx.cut_mask
+        big = np.nan_to_num(d1) >= c.cut_jump * max(m.usual_depth_change, 1e-4)
+        for cut in np.flatnonzero(cuts):
+            for t in range(cut + 1, min(n, cut + J + 1)):
+                if big[t] and not cuts[t] and smooth[t]:
+                    onset_k[cut] = t - cut
+                    break
+
+        freeze = keep_runs(m.repeat & m.moving, 3)
+        stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
+        span = np.zeros(n, bool)
+        covered = -1
+        for a in np.flatnonzero(onset_k):
+            if a <= covered:
+                continue
+            k = int(onset_k[a])
+            lo, hi = a + k + 1, min(n, a + c.max_span)
+            hits = np.flatnonzero(stops[lo:hi])
+            stop = lo + int(hits[0]) if hits.size else None
+            lim = hi if stop is None else stop + 1
+            end = self._end(jump, smooth, freeze, m.moving, lo, lim, k)
+            # A lagging depth moves on normally between its start and its end; one that keeps
+            # repeating frames is an 8-bit staircase, not a lag.
+            if weak[a] and (end is None or m.repeat[lo:end].mean() > c.max_background):
+                onset_k[a] = 0
+                continue
+            if end is None:
+                end = self._after_still(m, lo, lim, k, ctx.config.still_px)
+            z = end if end is not None else (stop if stop is not None else hi)
+            span[a:z] = True
+            covered = z - 1
+        ev = onset_k > 0
+        return Evidence(ev, span | ev, onset_k.astype(float))
+
+    def _end(self, jump, smooth, freeze, moving, lo: int, lim: int, k: int) -> int | None:
+        """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
+        the strongest jump; not the end of a freeze, and only while the picture moves."""
+        if lo >= lim:
+            return None
+        ok = (jump[lo:lim] >= self.config.jump) & smooth[lo:lim] & ~freeze[lo - 1 : lim - 1]
+        ok &= moving[lo:lim] & moving[lo - 1 : lim - 1]
+        strong = np.flatnonzero(ok & (jump[lo:lim] >= max(self.config.jump, 0.5 * (k + 1))))
+        if strong.size:
+            return lo + int(strong[0])
+        cand = np.where(ok, jump[lo:lim], -np.inf)
+        return lo + int(np.argmax(cand)) if np.isfinite(cand).any() else None
+
+    @staticmethod
+    def _after_still(m, lo: int, lim: int, k: int, still_px: float) -> int | None:
+        """The end of the first still period of at least k frames after which the depth moves on
+        with the picture (it caught up while the camera stood still)."""
+        for a, b in runs_of(np.nan_to_num(m.picture[lo:lim], nan=1.0) < still_px):
+            a, b = a + lo, b + lo
+            if b - a >= k and b < len(m.repeat) and not m.repeat[b]:
+                return b
+        return None

@@ -1,0 +1,65 @@
+"""A menu or an overlay drawn over the game: the picture changed at once while the depth went on,
+and changed back later.
+
+When a menu opens, the fine structure of much of the picture changes from one frame to the next
+beyond what the picture's motion explains (`FrameFeatures.struct`: panels, text and blur appear),
+while the depth (which the menu does not touch) changes as it usually does. Light switching and
+muzzle flashes change brightness, not normalised structure; scene cuts change the depth as well.
+Such a *step* opens a span that the next step closes: another step with the depth going on (the
+menu closing), or a complete change of the picture (a cut); a cut under a menu (the depth jumps
+but the menu's part of the picture stays) does not close it. A complete change with the depth
+going on (a full-screen menu or loading screen) opens a span only when the picture inside is
+mostly still or flat; otherwise it is a cut the depth missed, which the lag and freeze checks
+judge."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
+from curate.series import around, pad
+
+
+class OverlayConfig(CheckConfig):
+    step: float = 0.4  # share of textured blocks whose structure changed (struct) ...
+    step_rise: float = 0.3  # ... rising this much above the frames around it
+    depth_step: float = 3.0  # the depth's one-frame change stays below this x its usual change
+    complete: float = 0.9  # a change of this share of the picture is a cut (or a full-screen overlay)
+    still_share: float = 0.5  # share of still or flat frames inside a span opened by a complete change
+    max_span: int = 600  # longest overlay looked for (frames)
+    window: int = 6  # frames each side that give the usual structure change
+
+
+class Overlay(FrameCheck):
+    name = "overlay"
+    meaning = "a menu or overlay covers the game (the picture changed at once while the depth went on)"
+    Config = OverlayConfig
+    picture_fault = True
+
+    def evidence(self, ctx: CheckContext) -> Evidence:
+        c, f, m, n = self.config, ctx.features, ctx.motion, ctx.n
+        st = np.nan_to_num(f.struct)
+        d1 = f.depth_dist[:, 0]
+        with np.errstate(all="ignore"):
+            dstep = d1 / np.maximum(np.fmax(around(d1, 8), m.usual_depth_change), 1e-5)
+        dark = pad(ctx.spans_of(("black", "fade")), 2)  # structure in a dark frame is noise
+        step = (st >= c.step) & (st - np.nan_to_num(around(st, c.window)) >= c.step_rise) & ~dark
+        depth_goes_on = np.nan_to_num(dstep, nan=1.0) <= c.depth_step
+        opens = step & depth_goes_on
+        closes = opens | ((step | ctx.cut_mask) & (st >= c.complete))
+        flat = np.nan_to_num(f.flat_frac) >= 0.6
+        quiet = m.still | flat | ctx.spans_of(("black",))
+        span = np.zeros(n, bool)
+        ends = np.flatnonzero(closes)
+        t = 0
+        for a in np.flatnonzero(opens):
+            if a < t:
+                continue  # inside a span already (or its closing step)
+            later = ends[(ends > a) & (ends - a <= c.max_span)]
+            if not later.size:
+                continue
+            b = int(later[0])
+            if st[a] < c.complete or np.mean(quiet[a:b]) >= c.still_share:
+                span[a:b] = True
+                t = b + 1
+        return Evidence(opens, span, st)
