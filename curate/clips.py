@@ -13,6 +13,14 @@ from collections.abc import Sequence
 from common.records import Clip, Segment, Span
 from curate.config import ClipConfig
 
+# Reasons of discarded spans that are not faults, with their meaning for the report.
+SPAN_REASONS = {
+    "transition": "frames around a scene cut",
+    "too_short": "clean piece between cuts and faults shorter than one clip",
+    "remainder": "clean frames left over after cutting whole clips",
+    "unreadable": "frames that could not be decoded",
+}
+
 
 def runs(labels: Sequence[str], breaks: Sequence[int] = ()) -> list[tuple[int, int, str]]:
     """Maximal `[start, end)` runs of equal labels; a run also ends at every index in `breaks`."""

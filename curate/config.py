@@ -61,16 +61,22 @@ class _FrameCheckShared(_Part):
     # Where the picture moves (curate/frame_checks/run.py:summarise), in work-resolution pixels
     # per frame: tracked by at least `min_tracks` corners, moving more than `motion_px` with at
     # most `layer_static` of its tracks static; standing still below `still_px` with at least
-    # `still_static` of its tracks static.
+    # `still_static` of its tracks static (`still_tracks` of them at least: a plain menu has few
+    # corners, and every one of them standing exactly still says enough).
     min_tracks: int = Field(12, ge=3)
+    still_tracks: int = Field(8, ge=3)
     motion_px: float = 0.08
     layer_static: float = 0.3
     still_px: float = 0.03
     still_static: float = 0.6
     # The depth repeats the previous frame: its pooled change under `repeat_floor` x the 10th
-    # percentile of the changes while the picture moves, or `repeat_static` of its tracks static.
+    # percentile of its changes while the picture moves, or `repeat_static` of its tracks static.
     repeat_floor: float = 0.1
     repeat_static: float = 0.9
+    # ... or settled: its change over `settle_frames` is under `settle_fraction` x the usual change
+    # over as many frames while the picture moves.
+    settle_frames: int = Field(6, ge=2)
+    settle_fraction: float = 0.25
     # span shaping
     pad_frames: int = Field(3, ge=0)  # discarded on each side of a found fault
     merge_gap: int = Field(8, ge=0)  # two faults this close become one span

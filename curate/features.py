@@ -30,7 +30,7 @@ from curate import motion
 from curate.config import FrameCheckConfig
 
 # Fields with one row of J values per frame, and with the 4 similarity parameters per frame.
-_MATRIX = {"depth_dist", "rgb_dist"}
+_MATRIX = {"depth_dist", "depth_top", "rgb_dist"}
 _SIM = {"pic_sim", "dep_sim"}
 
 
@@ -46,6 +46,7 @@ class FrameFeatures:
     invalid_frac: np.ndarray
     depth_std: np.ndarray
     depth_dist: np.ndarray  # (n, J)
+    depth_top: np.ndarray  # (n, J): the 90th percentile of the same block changes (the most-moved tenth)
     rgb_dist: np.ndarray  # (n, J)
     pic_sim: np.ndarray  # (n, 4): [a, b, tx, ty] from the previous frame
     pic_tracks: np.ndarray
@@ -96,9 +97,10 @@ class StepDistances:
         self._size: tuple[int, int] | None = None
         self._valid: np.ndarray | None = None
 
-    def push(self, depth: np.ndarray, gray: np.ndarray, valid: np.ndarray | None) -> tuple[list[float], list[float]]:
+    def push(self, depth: np.ndarray, gray: np.ndarray, valid: np.ndarray | None
+             ) -> tuple[list[float], list[float], list[float]]:
         """`depth` at any resolution (inf/NaN/<=0 invalid), `gray` the working luma (0..1) and
-        `valid` its non-HUD mask. Returns (depth row, luma row), J values each."""
+        `valid` its non-HUD mask. Returns (depth row, depth top row, luma row), J values each."""
         if self._size is None:
             h, w = gray.shape
             self._size = (max(4, w // 2), max(4, h // 2))
@@ -112,16 +114,29 @@ class StepDistances:
         pooled[full] = np.log(total[full] / cover[full])
         luma = cv2.resize(gray, self._size, interpolation=cv2.INTER_AREA)
         d_row = [np.nan] * self.J
+        t_row = [np.nan] * self.J
         r_row = [np.nan] * self.J
-        for j, (pd, pl) in enumerate(zip(reversed(self._depth), reversed(self._luma), strict=True)):
-            diff = np.abs(pooled - pd)
-            if np.isfinite(diff).any():
-                d_row[j] = float(np.nanmean(diff))
-            dl = np.abs(luma - pl)
-            r_row[j] = float(dl.mean() if self._valid is None else dl[self._valid].mean())
+        k = len(self._depth)
+        if k:
+            past = np.stack(self._depth)[::-1]  # (k, h, w): the last frame first
+            diff = np.abs(pooled[None] - past).reshape(k, -1)
+            good = np.isfinite(diff)
+            cnt = good.sum(1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = np.where(good, diff, 0).sum(1) / cnt
+            # 90th percentile of each row, NaNs sorted last
+            srt = np.sort(np.where(good, diff, np.inf), axis=1)
+            idx = np.maximum((0.9 * (cnt - 1)).astype(int), 0)
+            tops = srt[np.arange(k), idx]
+            lum = np.abs(luma[None] - np.stack(self._luma)[::-1]).reshape(k, -1)
+            lm = lum.mean(1) if self._valid is None else lum[:, self._valid.ravel()].mean(1)
+            for j in range(k):
+                if cnt[j]:
+                    d_row[j], t_row[j] = float(means[j]), float(tops[j])
+                r_row[j] = float(lm[j])
         self._depth.append(pooled)
         self._luma.append(luma)
-        return d_row, r_row
+        return d_row, t_row, r_row
 
     def reset(self) -> None:
         self._depth.clear()
@@ -183,8 +198,9 @@ class FrameFeatureExtractor:
         ok = np.isfinite(d) & (d > 0)
         r["invalid_frac"].append(float(1.0 - ok.mean()))
         r["depth_std"].append(float(np.log(d[ok]).std()) if ok.sum() > 1 else 0.0)
-        d_row, r_row = self._steps.push(d, gray, self._valid)
+        d_row, t_row, r_row = self._steps.push(d, gray, self._valid)
         r["depth_dist"].append(d_row)
+        r["depth_top"].append(t_row)
         r["rgb_dist"].append(r_row)
 
         sim, n, inl, static = self._pic.push(gray8, mask=self._corner_mask)
@@ -197,16 +213,18 @@ class FrameFeatureExtractor:
         self._prev_hp = hp
 
         # Depth is drawn with the previous frame's range for the pair, then with its own for the next.
-        cur, _ = motion.depth_image(d, self._prev_lohi) if self._prev_lohi is not None else (None, None)
-        if cur is not None and self._prev_depth is not None:
-            sim, n, inl, static = self._dep.push(cur, previous=self._prev_depth)
+        logd, lohi = motion.log_depth(d)
+        if lohi is not None and self._prev_lohi is not None and self._prev_depth is not None:
+            cur = motion.depth_image(logd, self._prev_lohi)
+            sim, n, inl, static = self._dep.push(cur, previous=self._prev_depth, keep=False)
         else:
             sim, n, inl, static = np.full(4, np.nan), 0, 0, np.nan
         r["dep_sim"].append(sim)
         r["dep_tracks"].append(n)
         r["dep_inliers"].append(inl)
         r["dep_static"].append(static)
-        self._prev_depth, self._prev_lohi = motion.depth_image(d)
+        self._prev_lohi = lohi
+        self._prev_depth = motion.depth_image(logd, lohi) if lohi is not None else None
         if self._prev_depth is not None:
             self._dep.set_reference(self._prev_depth)
         else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_LK = dict(winSize=(15, 15), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+_LK = dict(winSize=(13, 13), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 # Points at which a transform's displacement is measured (fractions of width and height).
 _GRID = np.array([[x, y] for y in (0.2, 0.5, 0.8) for x in (0.2, 0.5, 0.8)], np.float64)
 
@@ -27,7 +27,7 @@ _GRID = np.array([[x, y] for y in (0.2, 0.5, 0.8) for x in (0.2, 0.5, 0.8)], np.
 class Tracker:
     """Similarity motion of a stream of 8-bit images (picture luma or rendered depth)."""
 
-    def __init__(self, max_corners: int = 80, fb_max: float = 0.3, static_px: float = 0.03):
+    def __init__(self, max_corners: int = 60, fb_max: float = 0.3, static_px: float = 0.03):
         self.max_corners, self.fb_max, self.static_px = max_corners, fb_max, static_px
         self._prev: np.ndarray | None = None
         self._pts: np.ndarray | None = None
@@ -42,11 +42,12 @@ class Tracker:
                                             blockSize=5, mask=mask)
 
     def push(self, img: np.ndarray, previous: np.ndarray | None = None,
-             mask: np.ndarray | None = None) -> tuple[np.ndarray, int, int, float]:
+             mask: np.ndarray | None = None, keep: bool = True) -> tuple[np.ndarray, int, int, float]:
         """(similarity [a, b, tx, ty] or NaNs, tracks, inliers, static share) from the last image to
         `img`. `previous`: the last image redrawn the way `img` is drawn (depth is rendered with
         each frame's own range; both frames of a pair must share one). `mask` (uint8, 0 = ignore)
-        keeps the corners tracked into the next frame off a HUD."""
+        keeps the corners tracked into the next frame off a HUD; `keep=False` leaves the reference
+        to the caller (`set_reference`)."""
         out = (np.full(4, np.nan), 0, 0, np.nan)
         prev = previous if previous is not None else self._prev
         if prev is not None and self._pts is not None and len(self._pts) >= 8:
@@ -63,7 +64,8 @@ class Tracker:
                     out = (np.array([M[0, 0], M[1, 0], M[0, 2], M[1, 2]]), n, int(inl.sum()), static)
                 else:
                     out = (np.full(4, np.nan), n, 0, static)
-        self.set_reference(img, mask)
+        if keep:
+            self.set_reference(img, mask)
         return out
 
 
@@ -125,16 +127,22 @@ def block_gain(gray: np.ndarray, prev_means: np.ndarray | None) -> tuple[np.ndar
     return means, g, agree
 
 
-def depth_image(depth: np.ndarray, lohi: tuple[float, float] | None = None) -> tuple[np.ndarray | None, tuple[float, float] | None]:
-    """Log depth as an 8-bit image for tracking (invalid = far); the range comes from this frame's
-    1st-99th percentiles unless `lohi` is given (so a pair of frames can share one)."""
-    ok = np.isfinite(depth) & (depth > 0)
-    if ok.sum() < 50:
-        return None, None
-    logd = np.log(np.where(ok, depth, 1.0))
-    if lohi is None:
-        lo, hi = np.percentile(logd[ok], [1, 99])
-        lohi = (float(lo), float(hi))
+def log_depth(depth: np.ndarray) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """(log depth with invalid pixels NaN, its 1st-99th percentile range or None when too little
+    is valid). The range is taken on every 4th pixel: it only scales the image for tracking."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logd = np.log(np.where(depth > 0, depth, np.nan)).astype(np.float32)
+    sample = logd[::2, ::2].ravel()
+    sample = sample[np.isfinite(sample)]
+    if sample.size < 12:
+        return logd, None
+    lo, hi = np.percentile(sample, [1, 99])
+    return logd, (float(lo), float(hi))
+
+
+def depth_image(logd: np.ndarray, lohi: tuple[float, float]) -> np.ndarray:
+    """Log depth as an 8-bit image for tracking over the range `lohi` (invalid = far), so that the
+    two frames of a pair can be drawn alike."""
     lo, hi = lohi
-    u = np.where(ok, (logd - lo) / max(hi - lo, 1e-3), 1.0)
-    return (np.clip(u, 0.0, 1.0) * 255).astype(np.uint8), lohi
+    u = (logd - lo) * (255.0 / max(hi - lo, 1e-3))
+    return np.clip(np.nan_to_num(u, nan=255.0), 0, 255).astype(np.uint8)

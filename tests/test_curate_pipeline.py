@@ -17,7 +17,7 @@ from curate.scenes import detect_cuts
 def _config(**over) -> CurateConfig:
     cfg = CurateConfig.load(None, [
         "clips.length=30", "scoring.clip_model=synthdepth-tiny", "scoring.clip_pretrained=null",
-        "scoring.clip_random_init=true", "scoring.score_width=64", "frame_checks.work_width=96",
+        "scoring.clip_random_init=true", "scoring.score_width=64",
         *[f"{k}={v}" for k, v in over.items()],
     ])
     return cfg
@@ -64,7 +64,8 @@ def recordings(tmp_path_factory):
     from capture.simulate import SimConfig, simulate_recording
 
     root = tmp_path_factory.mktemp("sim")
-    good = simulate_recording(root / "a", SimConfig(width=96, height=54, seconds=5, seed=3))
+    # 160 x 90 is the frame checks' working size; every fault kind is in it, 17 frames each.
+    good = simulate_recording(root / "a", SimConfig(width=160, height=90, seconds=6, seed=5))
     broken = root / "broken.json"
     broken.write_text(json.dumps({"id": "broken", "layout": "side_by_side", "media": {"video": "nope.mkv"},
                                   "fps": 30, "depth": {"encoding": "gray8"}}))

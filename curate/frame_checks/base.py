@@ -60,6 +60,7 @@ class MotionSummary:
     still: np.ndarray  # the picture stands still (tracked, most tracks static)
     depth_tracked: np.ndarray  # enough depth structure was tracked to trust `depth`
     repeat: np.ndarray  # the depth repeats the previous frame (at its noise floor, or all tracks static)
+    settled: np.ndarray  # the depth barely changed over the last `settle_frames` while usual motion changes it a lot
     usual_depth_change: float  # median pooled one-frame depth change while the picture moves
     depth_noise: float  # median pooled one-frame depth change while the picture stands still (0: unknown)
 

@@ -25,7 +25,8 @@ from curate.series import around, keep_runs, runs_of, window_median
 
 
 class DepthLagConfig(CheckConfig):
-    rewind: float = 0.3  # change to k frames back / change to the previous frame, at most
+    rewind: float = 0.3  # change to k frames back / change to the previous frame, at most ...
+    weak_rewind: float = 0.6  # ... or at most this, with its end found (a lossy codec blurs the repeat)
     min_change: float = 0.002  # the onset frame's pooled depth change (log), at least (and 8x the noise)
     jump: float = 1.8  # end: one-frame depth change per picture change, x its usual, at least
     cut_jump: float = 10.0  # a depth cut: one-frame change of this x the usual change while moving
@@ -46,11 +47,12 @@ class DepthLag(FrameCheck):
         J = D.shape[1]
         d1, r1 = D[:, 0], R[:, 0]
         onset_k = np.zeros(n, int)
-        weak = np.zeros(n, bool)  # starts seen only as a short repeat: they need their end
+        weak = np.zeros(n, bool)  # starts that count only with their end found
         with np.errstate(all="ignore"):
             rewind = D[:, 1:] / D[:, :1]
             picture_on = R[:, 1:] / R[:, :1] >= 1.0
-            big_enough = np.nan_to_num(d1) >= max(8 * m.depth_noise, c.min_change)
+            # The onset frame jumps back k-1 frames of motion: at least half a usual frame's change.
+            big_enough = np.nan_to_num(d1) >= max(0.5 * m.usual_depth_change, 8 * m.depth_noise, c.min_change)
             score = np.where(picture_on & big_enough[:, None], rewind, np.inf)
             score = np.where(np.isnan(score), np.inf, score)
             q = d1 / np.maximum(r1, 0.002)
@@ -59,7 +61,8 @@ class DepthLag(FrameCheck):
         if n and J > 1:
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
-            onset_k = np.where(best <= c.rewind, best_k + 2, 0)
+            onset_k = np.where(best <= c.weak_rewind, best_k + 2, 0)
+            weak |= (best > c.rewind) & (onset_k > 0)
 
         # Short repeats while the picture moves: a lag of k = run length starts, unless the run
         # ends with a catch-up jump (a short freeze).
@@ -101,7 +104,7 @@ class DepthLag(FrameCheck):
             end = self._end(jump, smooth, freeze, m.moving, lo, lim, k)
             # A lagging depth moves on normally between its start and its end; one that keeps
             # repeating frames is an 8-bit staircase, not a lag.
-            if weak[a] and (end is None or m.repeat[lo:end].mean() > c.max_background):
+            if weak[a] and (end is None or (end > lo and m.repeat[lo:end].mean() > c.max_background)):
                 onset_k[a] = 0
                 continue
             if end is None:

@@ -1,7 +1,8 @@
 """The depth stood still while the picture moved.
 
 Evidence: for at least `min_run` frames in a row the depth repeats the previous frame (its pooled
-change is at the repeat floor, or every tracked depth corner stayed put) while the picture moves
+change is at the repeat floor, or every tracked depth corner stayed put) or has settled (hardly
+changed over the last `settle_frames`, where moving depth changes a lot) while the picture moves
 as a whole (tracked, not a static layer). A camera standing still shows nothing (picture and
 depth both still, and a still depth is then right), a muzzle flash or a light switching does not
 move the picture's tracks, and a character walking in a still picture moves too few of them.
@@ -10,6 +11,8 @@ run counts. The span covers the whole run of repeated depth around the evidence,
 frame before it (whose depth is the one that stuck)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
 from curate.series import keep_runs, runs_of
@@ -21,6 +24,10 @@ class FrozenDepthConfig(CheckConfig):
     # only when it is this long, or when at most `max_background` of the frames around it repeat.
     long_run: int = 15
     max_background: float = 0.1
+    # A settled depth (hardly changed over several frames: a lossy codec keeps re-encoding a frozen
+    # 8-bit depth beside a moving picture) counts from this many frames on: a camera turning back
+    # over open ground settles the depth for up to ~10 frames by itself.
+    settled_run: int = 12
 
 
 class FrozenDepth(FrameCheck):
@@ -31,15 +38,20 @@ class FrozenDepth(FrameCheck):
     def evidence(self, ctx: CheckContext) -> Evidence:
         m, n = ctx.motion, ctx.n
         c = self.config
-        repeat = m.repeat
-        ev = keep_runs(repeat & m.moving, c.min_run)
+        repeat = m.repeat | m.settled
+        ev = keep_runs(m.repeat & m.moving, c.min_run) | keep_runs(m.settled & m.moving, c.settled_run)
         for a, b in runs_of(ev):
             if b - a < c.long_run and m.background_repeats(a, b) > c.max_background:
                 ev[a:b] = False
         span = ev.copy()
         for a, b in runs_of(ev):
-            while a > 0 and repeat[a - 1]:
+            # The first settled frame is `settle_frames` after the freeze began: look back over the
+            # frames whose own change was already small.
+            back = 0
+            small = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= 0.3 * m.usual_depth_change
+            while a > 0 and (repeat[a - 1] or (back < ctx.config.settle_frames and small[a - 1])):
                 a -= 1
+                back += 1
             while b < n and repeat[b]:
                 b += 1
             span[max(0, a - 1) : b] = True

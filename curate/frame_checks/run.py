@@ -12,23 +12,54 @@ from curate.frame_checks.registry import REGISTRY
 from curate.series import close_gaps, keep_runs, pad
 
 
-def summarise(f, cfg) -> MotionSummary:
-    """Where the picture and the depth move (see `MotionSummary`); thresholds from `cfg`."""
+def _per_scene_median(x: np.ndarray, use: np.ndarray, cuts: Sequence[int], min_count: int = 20) -> np.ndarray:
+    """Each frame's scene median of x over the `use` frames (the recording's when a scene has fewer
+    than `min_count`): scenes differ in how much their depth changes per pixel of picture motion."""
+    n = len(x)
+    ok = use & np.isfinite(x)
+    whole = float(np.median(x[ok])) if ok.sum() >= min_count else np.nan
+    out = np.full(n, whole)
+    bounds = [0, *sorted(c for c in cuts if 0 < c < n), n]
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if ok[a:b].sum() >= min_count:
+            out[a:b] = np.median(x[a:b][ok[a:b]])
+    return out
+
+
+def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
+    """Where the picture and the depth move (see `MotionSummary`); thresholds from `cfg`, scene
+    baselines between `cuts`."""
     mp, md = f.picture_motion(), f.depth_motion()
     pic_ok = np.nan_to_num(f.pic_inliers) >= cfg.min_tracks
     moving = pic_ok & (np.nan_to_num(mp) > cfg.motion_px) & (np.nan_to_num(f.pic_static, nan=1.0) <= cfg.layer_static)
-    still = pic_ok & (np.nan_to_num(mp, nan=1.0) < cfg.still_px) & (np.nan_to_num(f.pic_static) >= cfg.still_static)
+    still = (np.nan_to_num(f.pic_tracks) >= cfg.still_tracks) & (np.nan_to_num(mp, nan=1.0) < cfg.still_px)
+    still &= np.nan_to_num(f.pic_static) >= cfg.still_static
     depth_tracked = np.nan_to_num(f.dep_tracks) >= cfg.min_tracks
     d1 = f.depth_dist[:, 0] if f.depth_dist.size else np.zeros(len(f))
     dm = d1[moving & np.isfinite(d1)]
     # An exact repeat sits far below the changes of a moving depth, whatever the codec's noise.
     p10 = float(np.percentile(dm, 10)) if dm.size > 20 else 0.0
-    repeat = (np.nan_to_num(d1, nan=np.inf) <= max(cfg.repeat_floor * p10, 1e-6))
+    repeat = np.nan_to_num(d1, nan=np.inf) <= max(cfg.repeat_floor * p10, 1e-6)
     repeat |= depth_tracked & (np.nan_to_num(f.dep_static) >= cfg.repeat_static)
+    # Over several frames a frozen depth stays at the codec's noise (re-encoding a repeated 8-bit
+    # depth beside a moving picture leaves more than a clean repeat) while a moving one grows.
+    # Both are taken relative to their usual values, so that a camera slowing down (picture and
+    # depth change less together) is not a freeze.
+    S = min(cfg.settle_frames, f.depth_dist.shape[1]) if f.depth_dist.size else 1
+    # The most-moved tenth of the depth: a turn over flat ground leaves most of it alone but moves
+    # the trees and hills, while a frozen depth moves nowhere.
+    ds = f.depth_top[:, S - 1] if f.depth_top.size else np.zeros(len(f))
+    ps = np.convolve(np.nan_to_num(mp), np.ones(S), mode="full")[: len(f)]  # picture motion over S frames
+    ok = moving & (ps > 0)
+    with np.errstate(all="ignore"):
+        rel = (ds / _per_scene_median(ds, ok, cuts)) / np.maximum(ps / _per_scene_median(ps, ok, cuts), 1e-6)
+    settled = moving & (np.nan_to_num(rel, nan=np.inf) <= cfg.settle_fraction)
     quiet = d1[(still | (np.nan_to_num(mp, nan=1.0) < cfg.still_px)) & np.isfinite(d1)]
     usual = float(np.median(dm)) if dm.size else float(np.nanmedian(d1)) if np.isfinite(d1).any() else 0.0
-    return MotionSummary(mp, md, moving, still, depth_tracked, repeat, usual,
-                         float(np.median(quiet)) if quiet.size > 10 else 0.0)
+    # The depth's noise while the picture stands still; a low quantile, since a still picture may be
+    # an overlay over a depth that moves on.
+    noise = min(float(np.percentile(quiet, 25)), 0.2 * usual) if quiet.size > 10 else 0.0
+    return MotionSummary(mp, md, moving, still, depth_tracked, repeat, settled, usual, noise)
 
 
 def enabled_checks(cfg, bootstrap_trusted: bool = False) -> list:
@@ -43,7 +74,7 @@ def enabled_checks(cfg, bootstrap_trusted: bool = False) -> list:
 
 def run_checks(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False) -> dict[str, Evidence]:
     """Evidence of every enabled check, in registry order (each sees the spans before it)."""
-    ctx = CheckContext(f, cfg, list(cuts), summarise(f, cfg), bootstrap_trusted=bootstrap_trusted,
+    ctx = CheckContext(f, cfg, list(cuts), summarise(f, cfg, cuts), bootstrap_trusted=bootstrap_trusted,
                        picture_fault_checks=tuple(c.name for c in REGISTRY if c.picture_fault))
     out: dict[str, Evidence] = {}
     for check in enabled_checks(cfg, bootstrap_trusted):

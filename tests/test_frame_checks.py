@@ -1,0 +1,157 @@
+"""Every frame check on real game footage (Resident Evil 2 captures under a virtual camera): the
+clean case with the hard negatives real play is full of must not fire, the faulty case must, and
+the span must cover the fault."""
+
+from __future__ import annotations
+
+import footage as F
+import numpy as np
+import pytest
+
+from curate.config import CurateConfig
+from curate.features import compute_features
+from curate.frame_checks.base import CheckConfig
+from curate.frame_checks.registry import CHECK_NAMES, REGISTRY
+from curate.frame_checks.run import fault_labels, run_checks, shape
+from curate.series import runs_of
+
+CFG = CurateConfig().frame_checks
+
+
+def fired(rgb, depth, cfg=CFG, cuts=()) -> dict[str, list[tuple[int, int]]]:
+    """The shaped spans of every check that fired."""
+    ev = run_checks(compute_features(rgb, depth, cfg), cfg, cuts)
+    return {k: [(int(a), int(b)) for a, b in runs_of(shape(e.span, cfg))] for k, e in ev.items() if e.span.any()}
+
+
+def covers(spans: list[tuple[int, int]], a: int, b: int) -> bool:
+    return any(s <= a and b <= e for s, e in spans)
+
+
+@pytest.mark.parametrize("src", [0, 3, 8, 12, 16])
+def test_clean_real_footage_with_hard_negatives_marks_nothing(src):
+    # The camera stands still for a while, a muzzle flash, a light switching off and on (globally
+    # and over one band of the picture): none of it is a fault.
+    rgb, depth = F.pan(150, src=src, still=(60, 85), seed=src)
+    F.flash(rgb, 30)
+    F.light(rgb, 95, 120)
+    F.light(rgb, 125, 140, gain=1.6, region=slice(0, 40))
+    assert fired(rgb, depth) == {}
+
+
+@pytest.mark.parametrize("speed", [0.05, 1.5])
+def test_slow_and_fast_camera_mark_nothing(speed):
+    rgb, depth = F.pan(120, src=3, speed=speed)
+    assert fired(rgb, depth) == {}
+
+
+def test_dark_scene_is_not_black():
+    rgb, depth = F.pan(90, src=0)
+    rgb = (rgb.astype(np.float32) * 0.35).astype(np.uint8)  # Resident Evil 2 at night, darker still
+    assert "black" not in fired(rgb, depth)
+
+
+def test_frozen_depth_found_over_its_whole_span():
+    rgb, depth = F.pan(150, src=3)
+    F.freeze(depth, 50, 90)
+    got = fired(rgb, depth)
+    assert set(got) == {"frozen_depth"}
+    assert covers(got["frozen_depth"], 50, 90)
+
+
+def test_depth_standing_still_with_the_camera_is_no_freeze():
+    # Frozen while the camera stands still: the depth is right, nothing to see and nothing lost.
+    rgb, depth = F.pan(150, src=3, still=(40, 100))
+    F.freeze(depth, 50, 90)
+    assert "frozen_depth" not in fired(rgb, depth)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_depth_lag_found_from_start_to_end(k):
+    rgb, depth = F.pan(150, src=8, seed=k)
+    F.lag(depth, 50, 90, k)
+    got = fired(rgb, depth)
+    assert set(got) == {"depth_lag"}
+    assert covers(got["depth_lag"], 50, 90)
+    assert sum(b - a for a, b in got["depth_lag"]) <= 40 + 2 * CFG.pad_frames + 2  # ends where the lag ends
+
+
+def test_translucent_menu_found_between_its_steps():
+    rgb, depth = F.pan(150, src=12)
+    F.menu(rgb, 50, 90)
+    got = fired(rgb, depth)
+    assert set(got) == {"overlay"}
+    assert covers(got["overlay"], 50, 90)
+
+
+def test_still_fullscreen_menu_over_a_moving_world_found():
+    rgb, depth = F.pan(150, src=12)
+    F.opaque_menu(rgb, 50, 90)
+    got = fired(rgb, depth)
+    assert covers(got["overlay"], 50, 90)
+    assert covers(got["frozen_rgb"], 52, 90)  # the picture stood still while the depth moved
+
+
+def test_loading_screen_is_black():
+    rgb, depth = F.pan(150, src=0)
+    F.loading(rgb, depth, 50, 90)
+    got = fired(rgb, depth)
+    assert covers(got["black"], 50, 90)
+
+
+def test_fade_found_over_its_ramp():
+    rgb, depth = F.pan(150, src=16)
+    F.fade(rgb, 50, 80)
+    got = fired(rgb, depth)
+    assert covers(got["fade"], 50, 80)
+    assert set(got) <= {"fade", "black"}
+
+
+def test_eight_bit_staircase_of_far_slow_depth_is_no_lag_or_freeze():
+    # With a far plane of 20,000 the whole view sits in a few grey levels: a slow pan repeats the
+    # depth now and then by itself. A repeat there is no evidence.
+    rgb, depth = F.pan(150, src=3, speed=0.1, eight_bit=False)
+    depth = F.gray8(depth, far_plane=20000.0)
+    got = fired(rgb, depth)
+    assert "depth_lag" not in got and "frozen_depth" not in got
+
+
+def test_labels_give_the_first_check_in_registry_order():
+    rgb, depth = F.pan(150, src=0)
+    F.loading(rgb, depth, 50, 90)  # black, and the depth is stuck too
+    labels, shaped = fault_labels(compute_features(rgb, depth, CFG), CFG)
+    assert labels[70] == "fault:black"
+    assert set(shaped) == {c.name for c in REGISTRY if not c.needs_bootstrap}
+    assert labels[10] == "" and labels[140] == ""
+
+
+# ---- the contract ------------------------------------------------------------------------------
+
+def test_registry_derives_config_sections_reasons_and_masks():
+    from curate.report import reason_meanings
+
+    assert len(set(CHECK_NAMES)) == len(CHECK_NAMES)
+    meanings = reason_meanings()
+    for cls in REGISTRY:
+        assert cls.meaning and issubclass(cls.Config, CheckConfig)
+        assert isinstance(getattr(CFG, cls.name), cls.Config)  # its own config section
+        assert meanings[f"fault:{cls.name}"] == cls.meaning
+    cfg = CurateConfig.load(None, ["frame_checks.overlay.step=0.55", "frame_checks.fade.enabled=false"]).frame_checks
+    assert cfg.overlay.step == 0.55
+    rgb, depth = F.pan(60, src=16)
+    F.fade(rgb, 20, 45)
+    assert "fade" not in run_checks(compute_features(rgb, depth, cfg), cfg)
+
+
+def test_misaligned_runs_only_with_a_trusted_bootstrap():
+    from curate.bootstrap_checks import BootstrapTrack
+
+    rgb, depth = F.pan(100, src=3)
+    f = compute_features(rgb, depth, CFG)
+    err = np.full(100, 0.1)
+    err[40:60] = 0.9  # the model's depth disagrees with the captured depth over 20 frames
+    sampled = np.arange(100) % 2 == 0
+    f.bootstrap = BootstrapTrack(np.where(sampled, err, np.nan), np.full(100, np.nan), np.full(100, -1), sampled)
+    assert "misaligned" not in run_checks(f, CFG, bootstrap_trusted=False)
+    got = run_checks(f, CFG, bootstrap_trusted=True)["misaligned"].span
+    assert got[42:58].all() and not got[:35].any() and not got[65:].any()
