@@ -79,7 +79,8 @@ def train_bootstrap_defaults(folder: Path, footage: str, n: int = 6, seconds: fl
         if footage == "procedural":
             src = corpus_source("procedural", seed + r, seconds, kinds=[SCENE_KINDS[r % len(SCENE_KINDS)]])
         else:
-            src = corpus_source("real", seed + r, seconds, frames=REAL_TRAIN_CAPTURES, clean_events="none")
+            src = corpus_source("real", seed + r, seconds, frames=REAL_TRAIN_CAPTURES, clean_events="none",
+                                scene_seconds=(3.0, 6.0))
         m = make_recording(folder, src, None, "obs_sbs_gray8", 18)
         rows.append(f"{m.relative_to(folder)},0,{src.n_frames}")
     picks = folder / "picks.csv"
@@ -128,8 +129,10 @@ def false_alarm_corpus(cache: Path, kinds: list[str], per_kind: int, seconds: fl
 
     out = []
     jobs = [(k, r) for k in kinds for r in range(per_kind)]
-    for j, (kind, r) in enumerate(tqdm(jobs, desc="clean corpus", unit="rec", disable=not progress)):
+    order = list(FALSE_ALARM_FOOTAGE)
+    for kind, r in tqdm(jobs, desc="clean corpus", unit="rec", disable=not progress):
         footage, opts, fmt, crf = FALSE_ALARM_FOOTAGE[kind]
+        j = order.index(kind)  # seeds follow the kind, not its place in the list asked for
         s = seed + 100 * r + j
         if footage == "procedural":
             opts = {"kinds": [SCENE_KINDS[(j + r) % len(SCENE_KINDS)]], **opts}

@@ -64,7 +64,7 @@ class RealFootageConfig(StageConfig):
     game: str = "Resident Evil 2"
     frames: list[int] | None = None  # capture indices to use; None: all
     seconds: float = Field(20.0, gt=0.0)
-    scene_seconds: tuple[float, float] = (3.0, 6.0)
+    scene_seconds: tuple[float, float] = (5.0, 10.0)
     width: int = Field(320, ge=16, le=4096)
     height: int = Field(180, ge=16, le=4096)
     fps: float = Field(30.0, gt=0.0, le=240.0)
