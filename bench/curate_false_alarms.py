@@ -18,8 +18,9 @@ captures for the real footage; bench/recipes.py train_bootstrap_defaults), no CL
 
 Printed: per footage kind and per check, the share of clean frames the check marked (shaped
 spans, as curation discards them; `scene_cut`: transition spans where there is no cut), the
-share marked by any check and the retention (clean frames in kept clips over whole clip windows
-in the clean runs); then which clean events trigger which check. Goals: each check <= 0.5 % of
+share marked by any check, the retention (clean frames in kept clips over whole clip windows in
+the clean runs) and the share of the curator's clips that were kept; then which clean events
+trigger which check. Goals: each check <= 0.5 % of
 clean frames, all together <= 2 %.
 """
 
@@ -114,7 +115,7 @@ def main() -> None:
     shown = [c for c in checks if total.marked.get(c, 0)] or checks[:1]
     w = max(12, *(len(c) for c in shown))
     print("\nshare of clean frames marked, per footage kind and check (* = above the goal)")
-    print(f"{'footage':15s} {'frames':>6s} " + " ".join(f"{c:>{w}s}" for c in shown) + f" {'any':>8s} {'retention':>9s}")
+    print(f"{'footage':15s} {'frames':>6s} " + " ".join(f"{c:>{w}s}" for c in shown) + f" {'any':>8s} {'retention':>9s} {'clips kept':>10s}")
 
     def cell(x: float, goal: float) -> str:
         return f"{x:.2%}" + ("*" if x > goal else " ")
@@ -124,9 +125,9 @@ def main() -> None:
         if a is None:
             continue
         print(f"{kind:15s} {a.clean_frames:6d} " + " ".join(f"{cell(a.check_rate(c), CHECK_GOAL):>{w}s}" for c in shown)
-              + f" {cell(a.false_alarm_rate, TOTAL_GOAL):>8s} {a.retention:9.3f}")
+              + f" {cell(a.false_alarm_rate, TOTAL_GOAL):>8s} {a.retention:9.3f} {a.clean_clip_keep_rate:10.3f}")
     print(f"{'ALL':15s} {total.clean_frames:6d} " + " ".join(f"{cell(total.check_rate(c), CHECK_GOAL):>{w}s}" for c in shown)
-          + f" {cell(total.false_alarm_rate, TOTAL_GOAL):>8s} {total.retention:9.3f}")
+          + f" {cell(total.false_alarm_rate, TOTAL_GOAL):>8s} {total.retention:9.3f} {total.clean_clip_keep_rate:10.3f}")
     print("\nwhich clean events trigger which check (share of each event's frames +-8, all recordings)")
     print(total.event_table())
     print("\ndiscarded frames by reason:", ", ".join(f"{k} {v}" for k, v in sorted(total.spans.items())))

@@ -199,3 +199,22 @@ def test_evaluate_counts_faults_kept_out_retention_and_false_marks_by_check_and_
     b = evaluate(result, t, 8)
     a.add(b)
     assert a.recordings == 2 and a.retention == pytest.approx(35 / 72) and a.marked["overlay"] == 8
+
+
+def test_procedural_source_is_the_clean_simulation_with_its_hard_negatives():
+    from capture.errors import InputError
+    from capture.simulate import SimConfig, simulate_sequence
+    from capture.simulate.corpus import procedural_source
+
+    cfg = SimConfig(width=64, height=36, fps=15, seconds=3.0, faults="cut", cuts=1, clean_events="flash",
+                    clean_event_rate=20.0, seed=8)
+    src = procedural_source(cfg)
+    seq = simulate_sequence(cfg)
+    frames = list(src.frames())
+    assert len(frames) == src.n_frames == 45
+    assert all(np.array_equal(f[0], seq.rgb[i]) and np.array_equal(f[1], seq.depth_m[i]) for i, f in enumerate(frames))
+    assert {e["class"] for e in src.events} == {"clean", "cut"}
+    assert [e["start_frame"] for e in src.events if e["class"] == "cut"] == [
+        e["start_frame"] for e in seq.faults if e["kind"] == "cut"]
+    with pytest.raises(InputError, match="clean footage"):
+        procedural_source(cfg.model_copy(update={"faults": ["menu"]}))
