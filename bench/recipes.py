@@ -166,7 +166,7 @@ def external_corpus(cache: Path, footage: str, n: int, seconds: float, seed: int
             tp = 0
         fmt = "obs_sbs_gray8" if i % 2 == 0 else ("png16" if footage == "procedural" else "float")
         plan = FaultPlan(per_kind=per_kind, teleports=tp, seed=s)
-        out.append(make_recording(cache / f"external-{footage}-{seconds:g}s", src, plan, fmt, 18,
+        out.append(make_recording(cache / f"external-{footage}-{seconds:g}s-k{per_kind}-t{tp}", src, plan, fmt, 18,
                                   recording_id=f"ext-{footage[:4]}-{s:05d}"))
     return out
 

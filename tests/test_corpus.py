@@ -108,6 +108,9 @@ def test_teleports_skip_ahead_and_are_labelled_cuts(real):
     assert np.array_equal(out[c][0], rgb[c + j]) and np.array_equal(out[c - 1][1], depth[c - 1])
     _, _, cuts = labels_from_events(len(idx), events)
     assert c in cuts
+    # The jump skips none of the source's clean events or cuts: they all stay in the recording.
+    kept = [(e["kind"], e["end_frame"] - e["start_frame"]) for e in events if e["class"] != "fault" and not e.get("teleport")]
+    assert sorted(kept) == sorted((e["kind"], e["end_frame"] - e["start_frame"]) for e in src.events)
 
 
 @needs_real

@@ -98,23 +98,32 @@ def plan_faults(source: FootageSource, plan: FaultPlan) -> tuple[np.ndarray, lis
     fps, n_src = source.fps, source.n_frames
     sc = fps / 30.0
     margin, clear = int(round(plan.margin * sc)), int(round(plan.keep_clear * sc))
-    # Teleports first: they decide how long the output is.
-    skips = [int(round(rng.uniform(*plan.teleport_seconds) * fps)) for _ in range(plan.teleports)]
-    n_out = n_src - sum(skips)
+    # Teleports first: they decide how long the output is. Each skips a stretch of the source
+    # that holds none of its clean events or cuts (those stay in the recording, where they count).
+    src_busy = np.zeros(n_src, bool)
+    for e in source.events:
+        if e.get("class") in ("clean", "cut") and e["end_frame"] - e["start_frame"] <= n_src // 2:
+            src_busy[max(0, e["start_frame"] - clear):min(n_src, e["end_frame"] + clear)] = True
+    jumps: list[tuple[int, int]] = []  # (source frame of the cut, frames skipped)
+    for _ in range(plan.teleports):
+        j = int(round(rng.uniform(*plan.teleport_seconds) * fps))
+        for _ in range(200):
+            p = int(rng.integers(margin, max(margin + 1, n_src - j - margin)))
+            if src_busy[max(0, p - clear):p + j + clear].any():
+                continue
+            if any(p < q + k + 2 * margin and q < p + j + 2 * margin for q, k in jumps):
+                continue
+            jumps.append((p, j))
+            break
+    jumps.sort()
+    n_out = n_src - sum(j for _, j in jumps)
     if n_out < 2 * margin:
         raise InputError(None, f"{source.recording_id}: {n_src} frames are too few for {plan.teleports} teleports")
-    tele: list[int] = []
-    for _ in range(plan.teleports):
-        for _ in range(100):
-            c = int(rng.integers(margin, n_out - margin))
-            if all(abs(c - t) > 2 * margin for t in tele):
-                tele.append(c)
-                break
-    skips = skips[:len(tele)]
-    order = np.argsort(tele)
-    tele = [tele[i] for i in order]
-    skips = [skips[i] for i in order]
-    n_out = n_src - sum(skips)
+    tele, skips, skipped = [], [], 0
+    for p, j in jumps:
+        tele.append(p - skipped)
+        skips.append(j)
+        skipped += j
     src_index = np.arange(n_out)
     for c, j in zip(tele, skips, strict=True):
         src_index[c:] += j
