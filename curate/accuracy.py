@@ -1,5 +1,10 @@
 """Fault-detection accuracy of a curation run against ground-truth per-frame labels.
 
+`evaluate(result, truth, clip_length)` is the one definition the benches share (issue 11):
+per fault kind the events kept out, the clean clips kept, retention of clean frames against an
+ideal curator, and the clean frames each check marked (in total and per kind of clean event).
+The older `recording_accuracy` / `Accuracy` (frame and clip recall per kind) stay below it.
+
 Labels are comma-joined fault kinds per frame ("" = clean), as `capture.simulate.load_ground_truth`
 gives them, or as any fault-injection tool can write them. Kinds to drop default to menu,
 depth_lag, frozen_depth, loading, fade; "cut" is a scene boundary; anything else (hud) is clean.
@@ -24,6 +29,11 @@ import numpy as np
 from common.records import Clip
 
 DROP_KINDS = ("menu", "depth_lag", "frozen_depth", "loading", "fade")
+# Clean frames this close to a fault are its padding when a check marks them (reported apart).
+NEAR_FAULT = 10
+# Frames on each side of a clean event still attributed to it (a check may fire just after a flash).
+EVENT_PAD = 8
+TRANSITION_CHECK = "scene_cut"  # transition spans at no true cut: the scene detector's false alarms
 
 
 @dataclass
@@ -184,3 +194,211 @@ def ground_truth_accuracy(results, drop_kinds: Sequence[str] = DROP_KINDS) -> tu
         per[r.info.recording_id] = a
         total.add(a)
     return total, per
+
+
+# ---- issue 11: one definition for every bench ----------------------------------------------------
+
+
+def ideal_frames(clean: np.ndarray, cuts: Sequence[int], length: int) -> int:
+    """Frames an ideal curator keeps: whole `length`-frame windows inside the runs of clean frames
+    between faults and scene cuts (sum of floor(run / length) * length)."""
+    f = np.asarray(clean, bool).copy()
+    total = 0
+    bounds = sorted({0, len(f), *[c for c in cuts if 0 < c < len(f)]})
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        seg = np.concatenate([[False], f[a:b], [False]])
+        d = np.flatnonzero(np.diff(seg.astype(np.int8)))
+        for s, e in zip(d[0::2], d[1::2], strict=True):
+            total += (int(e - s) // length) * length
+    return total
+
+
+@dataclass
+class CurationAccuracy:
+    """Accuracy of curation against ground truth, summed over recordings (see `evaluate`)."""
+
+    clip_length: int = 150
+    recordings: int = 0
+    frames: int = 0
+    kinds: dict[str, KindAccuracy] = field(default_factory=dict)  # per fault kind
+    caught_by: dict[str, dict[str, int]] = field(default_factory=dict)  # fault kind -> check -> its frames marked
+    clean_frames: int = 0
+    clean_frames_kept: int = 0
+    ideal: int = 0
+    clean_clips: int = 0  # curator's clips holding no fault frame
+    clean_clips_kept: int = 0
+    fault_clips: int = 0
+    fault_clips_kept: int = 0
+    marked: dict[str, int] = field(default_factory=dict)  # check -> clean frames it marked
+    marked_near: dict[str, int] = field(default_factory=dict)  # ... of which within NEAR_FAULT of a fault
+    marked_any: int = 0
+    # per kind of clean event ("plain" = none): clean frames, and frames each check marked
+    event_frames: dict[str, int] = field(default_factory=dict)
+    event_marked: dict[str, dict[str, int]] = field(default_factory=dict)
+    event_marked_any: dict[str, int] = field(default_factory=dict)
+    spans: dict[str, int] = field(default_factory=dict)  # discarded frames by span reason
+    cuts: int = 0
+    cuts_straddled: int = 0
+
+    def add(self, o: CurationAccuracy) -> None:
+        for f in ("recordings", "frames", "clean_frames", "clean_frames_kept", "ideal", "clean_clips",
+                  "clean_clips_kept", "fault_clips", "fault_clips_kept", "marked_any", "cuts", "cuts_straddled"):
+            setattr(self, f, getattr(self, f) + getattr(o, f))
+        for k, v in o.kinds.items():
+            a = self.kinds.setdefault(k, KindAccuracy())
+            for f in ("frames", "frames_excluded", "events", "events_excluded", "clips", "clips_dropped"):
+                setattr(a, f, getattr(a, f) + getattr(v, f))
+        for mine, theirs in ((self.marked, o.marked), (self.marked_near, o.marked_near), (self.spans, o.spans),
+                             (self.event_frames, o.event_frames), (self.event_marked_any, o.event_marked_any)):
+            for k, v in theirs.items():
+                mine[k] = mine.get(k, 0) + v
+        for mine, theirs in ((self.caught_by, o.caught_by), (self.event_marked, o.event_marked)):
+            for k, d in theirs.items():
+                m = mine.setdefault(k, {})
+                for c, v in d.items():
+                    m[c] = m.get(c, 0) + v
+
+    @staticmethod
+    def _r(a: float, b: float) -> float:
+        return a / b if b else float("nan")
+
+    @property
+    def retention(self) -> float:
+        """Clean frames in kept clips over what an ideal curator keeps."""
+        return self._r(self.clean_frames_kept, self.ideal)
+
+    @property
+    def clean_clip_keep_rate(self) -> float:
+        return self._r(self.clean_clips_kept, self.clean_clips)
+
+    @property
+    def false_alarm_rate(self) -> float:
+        """Share of clean frames marked by any check."""
+        return self._r(self.marked_any, self.clean_frames)
+
+    def check_rate(self, check: str) -> float:
+        return self._r(self.marked.get(check, 0), self.clean_frames)
+
+    def summary(self) -> dict[str, float]:
+        out = {"retention": self.retention, "clean_clips_kept": self.clean_clip_keep_rate,
+               "clean_frames_marked": self.false_alarm_rate, "clip_length": float(self.clip_length)}
+        for k, v in sorted(self.kinds.items()):
+            out[f"{k}.kept_out"] = v.event_recall
+        for c in sorted(self.marked):
+            out[f"marked.{c}"] = self.check_rate(c)
+        return out
+
+    def table(self) -> str:
+        L = self.clip_length
+        lines = [f"clip length {L}: {self.recordings} recordings, {self.frames} frames, {self.clean_frames} clean",
+                 f"{'fault kind':13s} {'events':>6s} {'kept out':>8s}   caught by (frames of the kind each check marked)"]
+        for k, v in sorted(self.kinds.items()):
+            by = sorted(self.caught_by.get(k, {}).items(), key=lambda x: -x[1])
+            by_s = ", ".join(f"{c} {n / v.frames:.0%}" for c, n in by if n) if v.frames else ""
+            lines.append(f"{k:13s} {v.events:6d} {v.event_recall:8.3f}   {by_s}")
+        lines.append(f"clean clips kept {self.clean_clip_keep_rate:.3f} ({self.clean_clips_kept} of {self.clean_clips} "
+                     f"curator's clips with no fault frame); fault clips kept {self.fault_clips_kept} of {self.fault_clips}")
+        lines.append(f"retention {self.retention:.3f}: {self.clean_frames_kept} clean frames in kept clips, ideal "
+                     f"{self.ideal} (whole {L}-frame windows in the clean runs between faults and cuts)")
+        lines.append(f"clean frames marked as faults: {self.marked_any} ({self.false_alarm_rate:.2%} of clean frames)")
+        for c, n in sorted(self.marked.items(), key=lambda x: -x[1]):
+            if n:
+                lines.append(f"  {c:16s} {n:6d} {self.check_rate(c):7.2%}  ({self.marked_near.get(c, 0)} within "
+                             f"{NEAR_FAULT} frames of a fault)")
+        lines.append(f"kept clips straddling a cut: {self.cuts_straddled} of {self.cuts} cuts")
+        lines.append("discarded frames by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(self.spans.items())))
+        return "\n".join(lines)
+
+    def event_table(self) -> str:
+        """Which hard negatives trigger which check: share of each clean-event kind's frames marked."""
+        checks = sorted({c for d in self.event_marked.values() for c, n in d.items() if n})
+        head = f"{'clean event':13s} {'frames':>7s} {'any':>7s} " + " ".join(f"{c[:12]:>12s}" for c in checks)
+        lines = [head]
+        for k in sorted(self.event_frames):
+            n = self.event_frames[k]
+            row = f"{k:13s} {n:7d} {self._r(self.event_marked_any.get(k, 0), n):7.2%} "
+            row += " ".join(f"{self._r(self.event_marked.get(k, {}).get(c, 0), n):12.2%}" for c in checks)
+            lines.append(row)
+        return "\n".join(lines)
+
+
+def _transition_false_alarms(result, n: int, cuts: Sequence[int], tol: int = 4) -> np.ndarray:
+    """Frames of transition spans that are not at a true cut (the scene detector fired on clean footage)."""
+    m = np.zeros(n, bool)
+    near = np.zeros(n, bool)
+    for c in cuts:
+        near[max(0, c - tol):min(n, c + tol)] = True
+    for s in result.spans:
+        if s.reason == "transition":
+            m[s.start_frame:min(n, s.end_frame)] = True
+    return m & ~near
+
+
+def evaluate(result, truth, clip_length: int, drop_kinds: Sequence[str] = DROP_KINDS) -> CurationAccuracy:
+    """Accuracy of one curated recording (`curate.pipeline.RecordingResult`) against its ground
+    truth (`capture.simulate.truth.GroundTruth`) when curated with clips of `clip_length` frames."""
+    n = truth.n_frames
+    acc = CurationAccuracy(clip_length=clip_length, recordings=1, frames=n)
+    fault = truth.fault_mask(drop_kinds)
+    clean = ~fault
+    kept = np.zeros(n, bool)
+    for c in result.clips:
+        if c.decision == "kept":
+            kept[c.start_frame:min(c.end_frame, n)] = True
+    kinds = [set(lab.split(",")) for lab in truth.labels]
+    for kind in drop_kinds:
+        mask = np.array([kind in k for k in kinds], bool)
+        evs = [(e["start_frame"], e["end_frame"]) for e in truth.fault_events(kind)]
+        if not evs and not mask.any():
+            continue
+        a = KindAccuracy(frames=int(mask.sum()), frames_excluded=int((mask & ~kept).sum()), events=len(evs),
+                         events_excluded=sum(not kept[s:e].any() for s, e in evs))
+        for c in result.clips:
+            if mask[c.start_frame:c.end_frame].any():
+                a.clips += 1
+                a.clips_dropped += c.decision != "kept"
+        acc.kinds[kind] = a
+        acc.caught_by[kind] = {name: int((m[:n] & mask).sum()) for name, m in result.check_masks.items()}
+    acc.clean_frames = int(clean.sum())
+    acc.clean_frames_kept = int((clean & kept).sum())
+    acc.ideal = ideal_frames(clean, truth.cuts, clip_length)
+    for c in result.clips:
+        has_fault = bool(fault[c.start_frame:c.end_frame].any())
+        if has_fault:
+            acc.fault_clips += 1
+            acc.fault_clips_kept += c.decision == "kept"
+        else:
+            acc.clean_clips += 1
+            acc.clean_clips_kept += c.decision == "kept"
+    near = np.zeros(n, bool)
+    for e in truth.fault_events():
+        near[max(0, e["start_frame"] - NEAR_FAULT):min(n, e["end_frame"] + NEAR_FAULT)] = True
+    masks = {name: np.asarray(m[:n], bool) for name, m in result.check_masks.items()}
+    masks[TRANSITION_CHECK] = _transition_false_alarms(result, n, truth.cuts)
+    any_mark = np.zeros(n, bool)
+    for name, m in masks.items():
+        acc.marked[name] = int((m & clean).sum())
+        acc.marked_near[name] = int((m & clean & near).sum())
+        any_mark |= m
+    acc.marked_any = int((any_mark & clean).sum())
+    # Attribution to clean events: each event's frames plus EVENT_PAD on each side.
+    windows: dict[str, np.ndarray] = {}
+    for e in truth.events:
+        if e.get("class") != "clean":
+            continue
+        w = windows.setdefault(e["kind"], np.zeros(n, bool))
+        w[max(0, e["start_frame"] - EVENT_PAD):min(n, e["end_frame"] + EVENT_PAD)] = True
+    plain = clean.copy()
+    for w in windows.values():
+        plain &= ~w
+    for kind, w in [*windows.items(), ("plain", plain)]:
+        sel = w & clean
+        acc.event_frames[kind] = int(sel.sum())
+        acc.event_marked[kind] = {name: int((m & sel).sum()) for name, m in masks.items()}
+        acc.event_marked_any[kind] = int((any_mark & sel).sum())
+    for s in result.spans:
+        acc.spans[s.reason] = acc.spans.get(s.reason, 0) + s.end_frame - s.start_frame
+    for c in truth.cuts:
+        acc.cuts += 1
+        acc.cuts_straddled += any(k.decision == "kept" and k.start_frame < c < k.end_frame for k in result.clips)
+    return acc

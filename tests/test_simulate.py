@@ -281,3 +281,133 @@ def test_recording_reads_back_to_the_sidecar_depth(tmp_path):
         checked += 1
     assert checked > 20
     assert math.isclose(gt["fps"], 15.0)
+
+
+# ---- hard negatives (clean events): the picture changes, the depth still matches it -------------
+
+HN = dict(width=W, height=H, fps=15, seconds=6.0, faults="none", seed=21)
+
+
+def _luma(rgb):
+    return (rgb.astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32)) / 255
+
+
+def test_clean_events_leave_the_faults_and_clocks_of_a_plain_config_alone():
+    plain = build_timeline(SimConfig(width=W, height=H, seconds=14.0, seed=3))
+    assert np.array_equal(plain.camera_time, plain.world_time) and not plain.yaw_offset.any()
+    assert plain.clean_events == [] and set(plain.clean_labels) == {""}
+    with_hn = build_timeline(SimConfig(width=W, height=H, seconds=14.0, seed=3, clean_events="all"))
+    assert with_hn.fault_list() == plain.fault_list()  # its own random stream
+    assert {e.kind for e in with_hn.clean_events} >= {"dark", "fog", "soft_depth"}
+    fault_frames = {i for e in plain.events for i in range(e.start_frame, e.end_frame)}
+    for e in with_hn.clean_events:
+        if e.kind in ("still", "flash", "light_switch", "fast_turn"):
+            assert not fault_frames & set(range(e.start_frame, e.end_frame)), e  # in the clean gaps
+            assert with_hn.clean_labels[e.start_frame].split(",").count(e.kind) == 1
+
+
+def test_still_camera_stands_while_walkers_move_and_depth_follows_them():
+    seq = simulate_sequence(SimConfig(**HN, kinds=["room"], clean_events="still", clean_event_rate=10.0, characters=1))
+    e = next(e for e in seq.timeline.clean_events if e.kind == "still")
+    a, b = e.start_frame, e.end_frame
+    assert b - a >= 20 and all(seq.clean_labels[i] == "still" for i in range(a, b))
+    assert np.array_equal(seq.poses[a], seq.poses[b - 1])  # the camera stands still ...
+    assert not np.array_equal(seq.poses[a - 1], seq.poses[a - 2])  # ... and moved before
+    moved = np.abs(seq.rgb[b - 1].astype(int) - seq.rgb[a]).max(axis=-1) > 30
+    assert moved.mean() > 0.002  # ... while something in the picture moves
+    assert (seq.depth_m[b - 1] != seq.depth_m[a])[moved].mean() > 0.5  # and its depth moves with it
+    np.testing.assert_array_equal(seq.depth_m, seq.true_depth_m)
+
+
+def _pair(kind, **kw):
+    """The same recording without and with one kind of clean event."""
+    base = SimConfig(**HN, **kw)
+    return simulate_sequence(base), simulate_sequence(base.model_copy(update={"clean_events": [kind]}))
+
+
+def test_flash_brightens_the_picture_for_a_few_frames_only():
+    plain, hn = _pair("flash", kinds=["street"], clean_event_rate=20.0)
+    events = [e for e in hn.timeline.clean_events if e.kind == "flash"]
+    assert events and all(1 <= e.end_frame - e.start_frame <= 4 for e in events)
+    inside = np.zeros(len(plain.rgb), bool)
+    for e in events:
+        inside[e.start_frame:e.end_frame] = True
+        i = e.start_frame
+        gain = _luma(hn.rgb[i]) - _luma(plain.rgb[i])
+        assert gain.max() > 0.1 and gain.min() >= -1 / 255  # light added, nowhere removed
+    assert np.array_equal(hn.rgb[~inside], plain.rgb[~inside])
+    np.testing.assert_array_equal(hn.depth_m, plain.depth_m)  # picture only
+
+
+def test_light_switch_is_a_step_that_lasts_and_leaves_depth():
+    plain, hn = _pair("light_switch", kinds=["room"], clean_event_rate=10.0)
+    e = next(e for e in hn.timeline.clean_events if e.kind == "light_switch")
+    a, b = e.start_frame, e.end_frame
+    assert b - a >= 1.5 * 15 - 1
+    ratio = [(_luma(hn.rgb[i]).mean() + 1e-3) / (_luma(plain.rgb[i]).mean() + 1e-3) for i in range(a, b)]
+    assert min(ratio) > 0.0 and (max(ratio) < 0.95 or min(ratio) > 1.05)  # one way for its whole span
+    assert np.array_equal(hn.rgb[a - 1], plain.rgb[a - 1]) and np.array_equal(hn.rgb[b], plain.rgb[b])
+    np.testing.assert_array_equal(hn.depth_m, plain.depth_m)
+
+
+def test_fast_turn_turns_the_view_about_the_eye_and_blurs_the_picture():
+    plain, hn = _pair("fast_turn", kinds=["street"], clean_event_rate=10.0)
+    e = next(e for e in hn.timeline.clean_events if e.kind == "fast_turn")
+    a, b = e.start_frame, e.end_frame
+    turned = hn.timeline.yaw_offset[b - 1]
+    assert abs(turned) > 0.5  # > ~30 degrees
+    np.testing.assert_allclose(hn.poses[:, :3, 3], plain.poses[:, :3, 3])  # same eye path
+    fwd0, fwd1 = plain.poses[b - 1, :3, 2], hn.poses[b - 1, :3, 2]
+    ang = math.atan2(fwd1[0], fwd1[2]) - math.atan2(fwd0[0], fwd0[2])
+    assert abs((ang - turned + math.pi) % (2 * math.pi) - math.pi) < 1e-6
+    mid = (a + b) // 2
+    gx = np.abs(np.diff(_luma(hn.rgb[mid]), axis=1)).mean()
+    gy = np.abs(np.diff(_luma(hn.rgb[mid]), axis=0)).mean()
+    gx0 = np.abs(np.diff(_luma(plain.rgb[mid]), axis=1)).mean()
+    gy0 = np.abs(np.diff(_luma(plain.rgb[mid]), axis=0)).mean()
+    assert gx / gy < 0.8 * gx0 / gy0  # blurred along the turn
+    np.testing.assert_array_equal(hn.depth_m, hn.true_depth_m)
+
+
+def test_dark_scene_is_low_key_and_fog_greys_the_distance_only_in_the_picture():
+    plain, dark = _pair("dark", kinds=["street"])
+    assert (_luma(dark.rgb) < 0.15).mean() > 0.9 and (_luma(plain.rgb) < 0.15).mean() < 0.5
+    np.testing.assert_array_equal(dark.depth_m, plain.depth_m)
+    plain, fog = _pair("fog", kinds=["street"])
+    np.testing.assert_array_equal(fog.depth_m, plain.depth_m)
+    colour = np.asarray(next(e for e in fog.timeline.clean_events if e.kind == "fog").params["colour"]) * 255
+    z = plain.depth_m[10]
+    dist = np.abs(fog.rgb[10].astype(float) - colour).mean(axis=-1)
+    near, far = np.isfinite(z) & (z < 4), ~np.isfinite(z) | (z > 80)
+    assert near.sum() > 50 and far.sum() > 50
+    assert np.median(dist[far]) < 0.5 * np.median(dist[near])
+
+
+def test_soft_depth_blurs_moving_objects_depth_but_not_their_picture():
+    plain, soft = _pair("soft_depth", kinds=["room"], characters=2)
+    np.testing.assert_array_equal(soft.rgb, plain.rgb)
+    np.testing.assert_array_equal(soft.true_depth_m, plain.depth_m)  # ground truth stays exact
+    changed = soft.depth_m != plain.depth_m
+    assert changed.any(axis=(1, 2)).mean() > 0.5  # walkers are in view most of the time
+    assert changed.mean() < 0.1  # only around them
+    i = int(np.argmax(changed.sum(axis=(1, 2))))
+    # A blob: the depth where it changed is smooth (smaller steps than at the sharp silhouette).
+    d_plain, d_soft = np.log(plain.depth_m[i]), np.log(soft.depth_m[i])
+    step = lambda d: np.abs(np.diff(d, axis=1))[changed[i][:, 1:]]  # noqa: E731
+    assert np.percentile(step(d_soft), 99) < 0.7 * np.percentile(step(d_plain), 99)
+
+
+def test_simulated_recording_carries_clean_events_in_its_truth(tmp_path):
+    from capture.simulate.truth import load_truth
+
+    cfg = SimConfig(width=64, height=36, fps=15, seconds=4.0, faults="menu,cut", clean_events="flash,dark",
+                    clean_event_rate=20.0, seed=5)
+    manifest = simulate_recording(tmp_path, cfg, "hn")
+    truth = load_truth(manifest)
+    tl = build_timeline(cfg)
+    assert truth.n_frames == 60 and truth.labels[tl.events[0].start_frame] != ""
+    assert [e["kind"] for e in truth.fault_events()] == ["menu"]
+    assert truth.cuts == [e.start_frame for e in tl.events if e.kind == "cut"]
+    flash = truth.event_mask("flash")
+    assert flash.any() and truth.event_mask("dark").all()
+    assert not (flash & truth.fault_mask()).any()

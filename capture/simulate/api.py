@@ -8,6 +8,8 @@ Sidecar (in the recording's own folder, next to the manifest):
   poses_c2w (T,4,4) float64 (OpenCV camera axes, world y up), K (3,3), labels (T,) str
   (comma-joined fault kinds, "" = clean), segment (T,) int, hud_mask (H,W) bool, fps.
 - faults.json: [{kind, start_frame, end_frame (half-open), ...kind parameters}].
+- truth.json: per-frame fault labels, clean-event (hard-negative) labels, cuts and events
+  (`capture.simulate.truth`; the format every evaluation recording shares).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,20 @@ from capture.reshade import metres_to_linear
 from capture.simulate.camera import intrinsics_from_fov
 from capture.simulate.config import SimConfig
 from capture.simulate.faults import apply_fade, draw_hud, draw_loading, draw_menu, hud_mask
+from capture.simulate.hard_negatives import (
+    MOVING_NAMES,
+    apply_dark,
+    apply_flash,
+    apply_fog,
+    apply_light,
+    light_region_world,
+    motion_blur,
+    soft_depth,
+)
 from capture.simulate.render import Renderer
-from capture.simulate.scenes import Scene, build_scene
+from capture.simulate.scenes import Scene, add_walker, build_scene
 from capture.simulate.timeline import RGB_LOADING, RGB_MENU, Timeline, build_timeline
+from capture.simulate.truth import GroundTruth, labels_from_events, write_truth
 
 GROUND_TRUTH = "ground_truth.npz"
 FAULTS = "faults.json"
@@ -49,6 +62,7 @@ class SimulatedSequence:
     hud_mask: np.ndarray | None
     fps: float
     timeline: Timeline
+    clean_labels: list[str] = field(default_factory=list)  # hard-negative kinds per frame
 
 
 @dataclass
@@ -59,34 +73,56 @@ class SimFrame:
     true_depth_m: np.ndarray
     pose: np.ndarray
     label: str
+    clean: str = ""  # clean-event (hard-negative) kinds of this frame
+
+
+def _turned(pose: np.ndarray, yaw: float) -> np.ndarray:
+    """`pose` turned by `yaw` about the world's up axis through the eye (a fast turn)."""
+    if yaw == 0.0:
+        return pose
+    c, s = np.cos(yaw), np.sin(yaw)
+    out = pose.copy()
+    out[:3, :3] = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]]) @ pose[:3, :3]
+    return out
 
 
 class _WorldCache:
     """Renders of the world per output frame, kept only until the last frame that needs them."""
 
-    def __init__(self, tl: Timeline, renderer: Renderer, scenes: list[Scene]):
+    def __init__(self, tl: Timeline, renderer: Renderer, scenes: list[Scene], soft_sigma: float | None = None):
         self.tl, self.renderer, self.scenes = tl, renderer, scenes
+        self.soft_sigma = soft_sigma
         n = tl.n_frames
         self.last_use = np.arange(n)
         for i, src in enumerate(tl.depth_src):
             if src >= 0:
                 self.last_use[src] = max(self.last_use[src], i)
         self.depth: dict[int, np.ndarray] = {}
-        self._last_key: tuple[int, float] | None = None
-        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._last_key: tuple | None = None
+        self._last: tuple | None = None
 
     def world(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rgb, depth, pose) of the world at output frame i (a paused world is not re-rendered)."""
+        """(rgb, true depth, pose) of the world at output frame i (a paused world is not re-rendered);
+        the depth channel's view of it is kept for `depth_of`."""
         tl = self.tl
-        key = (int(tl.segment[i]), round(float(tl.world_time[i]), 9))
+        cam_t = float(tl.camera_time[i]) if tl.camera_time is not None else float(tl.world_time[i])
+        yaw = float(tl.yaw_offset[i]) if tl.yaw_offset is not None else 0.0
+        key = (int(tl.segment[i]), round(float(tl.world_time[i]), 9), round(cam_t, 9), round(yaw, 9))
         if key != self._last_key:
             scene = self.scenes[key[0]]
             t = float(tl.world_time[i])
-            pose = scene.camera.pose(t)
-            rgb, depth = self.renderer.render(scene, pose, t)
-            self._last_key, self._last = key, (rgb, depth, pose)
-        rgb, depth, pose = self._last
-        self.depth[i] = depth
+            pose = _turned(scene.camera.pose(cam_t), yaw)
+            if self.soft_sigma is not None:
+                rgb, depth, ids = self.renderer.render(scene, pose, t, with_ids=True)
+                names = [p.name in MOVING_NAMES for p in scene.primitives]
+                moving = np.asarray(names + [False], bool)[ids]  # id -1 (sky) picks the last: False
+                channel = soft_depth(depth, moving, self.soft_sigma)
+            else:
+                rgb, depth = self.renderer.render(scene, pose, t)
+                channel = depth
+            self._last_key, self._last = key, (rgb, depth, channel, pose)
+        rgb, depth, channel, pose = self._last
+        self.depth[i] = channel  # what the game's depth buffer shows (a proxy with soft_depth)
         return rgb, depth, pose
 
     def depth_of(self, src: int) -> np.ndarray:
@@ -98,22 +134,85 @@ class _WorldCache:
 
 
 def build_scenes(cfg: SimConfig, tl: Timeline) -> list[Scene]:
-    """One scene per segment (objects placed clear of the camera path for the segment's length)."""
-    return [build_scene(s.kind, s.seed, (s.end_frame - s.start_frame) / cfg.fps + 1.0) for s in tl.segments]
+    """One scene per segment (objects placed clear of the camera path for the segment's length),
+    with `cfg.characters` walkers each: one in view of every still, the rest spread out."""
+    scenes = [build_scene(s.kind, s.seed, (s.end_frame - s.start_frame) / cfg.fps + 1.0) for s in tl.segments]
+    if cfg.characters <= 0 and not any(e.kind == "still" for e in tl.clean_events):
+        return scenes
+    rng = np.random.default_rng([cfg.seed, 0xC4A2])
+    for j, (seg, scene) in enumerate(zip(tl.segments, scenes, strict=True)):
+        duration = (seg.end_frame - seg.start_frame) / cfg.fps + 1.0
+        frames = [(e.start_frame + e.end_frame) // 2 for e in tl.clean_events
+                  if e.kind == "still" and seg.start_frame <= e.start_frame < seg.end_frame]
+        spread = max(0, cfg.characters - len(frames))
+        frames += [int(f) for f in np.linspace(seg.start_frame, seg.end_frame - 1, spread + 2)[1:-1]]
+        for f in frames:
+            cam_t = float(tl.camera_time[f]) if tl.camera_time is not None else float(tl.world_time[f])
+            add_walker(scene, rng, scene.camera.pose(cam_t), float(tl.world_time[f]), duration)
+        assert tl.segment[seg.start_frame] == j
+    return scenes
+
+
+def _clean_picture(rgb: np.ndarray, depth: np.ndarray, pose: np.ndarray, K: np.ndarray, rays: np.ndarray,
+                   tl: Timeline, i: int, whole: dict[str, dict], fps: float) -> np.ndarray:
+    """The world picture with frame i's clean events on it (depth untouched: picture only)."""
+    if "dark" in whole:
+        rgb = apply_dark(rgb, whole["dark"])
+    for e in tl.clean_of[i] if tl.clean_of else []:
+        if e.kind == "light_switch":
+            region = None
+            if e.params["local"]:
+                # A lamp in the world, placed where the camera looked when it switched.
+                centre = np.asarray(e.params["centre_world"])
+                with np.errstate(invalid="ignore"):
+                    pts = (rays * np.where(np.isfinite(depth), depth, np.nan)[..., None]) @ pose[:3, :3].T + pose[:3, 3]
+                region = light_region_world(pts, centre, e.params["radius"])
+            rgb = apply_light(rgb, e.params, region)
+        elif e.kind == "flash":
+            rgb = apply_flash(rgb, e.params, i - e.start_frame, e.end_frame - e.start_frame)
+    if "fog" in whole:
+        rgb = apply_fog(rgb, depth, whole["fog"], i, fps)
+    if tl.yaw_rate is not None and tl.yaw_rate[i] != 0.0:
+        rgb = motion_blur(rgb, float(tl.yaw_rate[i]), fps, float(K[0, 0]))
+    return rgb
+
+
+def _place_lights(tl: Timeline, scenes: list[Scene]) -> None:
+    """World position of each local light switch: in front of the camera at its start."""
+    for e in tl.clean_events:
+        if e.kind != "light_switch" or not e.params.get("local") or "centre_world" in e.params:
+            continue
+        i = e.start_frame
+        scene = scenes[int(tl.segment[i])]
+        cam_t = float(tl.camera_time[i]) if tl.camera_time is not None else float(tl.world_time[i])
+        pose = _turned(scene.camera.pose(cam_t), float(tl.yaw_offset[i]) if tl.yaw_offset is not None else 0.0)
+        dx, dy = e.params["offset"]
+        d = np.array([dx, dy, 1.0])
+        d /= np.linalg.norm(d)
+        e.params["centre_world"] = [float(v) for v in pose[:3, :3] @ (d * e.params["distance"]) + pose[:3, 3]]
 
 
 def iter_frames(cfg: SimConfig, timeline: Timeline | None = None,
                 scenes: list[Scene] | None = None) -> Iterator[SimFrame]:
     """Frames of the recording `cfg` describes, one at a time (memory does not grow with length)."""
+    from capture.simulate.camera import camera_rays
+
     tl = timeline or build_timeline(cfg)
     K = intrinsics_from_fov(cfg.width, cfg.height, cfg.fov_y_deg)
     renderer = Renderer(cfg.width, cfg.height, K)
     scenes = scenes or build_scenes(cfg, tl)
-    cache = _WorldCache(tl, renderer, scenes)
+    _place_lights(tl, scenes)
+    whole = {e.kind: e.params for e in tl.clean_events if e.kind in ("dark", "fog", "soft_depth")}
+    # The blob's blur is given in pixels of a 320-wide frame.
+    soft = whole["soft_depth"]["sigma"] * cfg.width / 320 if "soft_depth" in whole else None
+    cache = _WorldCache(tl, renderer, scenes, soft)
+    rays = camera_rays(K, cfg.width, cfg.height) if tl.clean_events else None
     sky = np.full((cfg.height, cfg.width), np.inf, np.float32)
     nan = np.full((cfg.height, cfg.width), np.nan, np.float32)
     for i in range(tl.n_frames):
         world_rgb, world_depth, pose = cache.world(i)
+        if tl.clean_events:
+            world_rgb = _clean_picture(world_rgb, world_depth, pose, K, rays, tl, i, whole, cfg.fps)
         src = int(tl.depth_src[i])
         depth = sky if src < 0 else cache.depth_of(src)
         mode = tl.rgb_mode[i]
@@ -133,7 +232,8 @@ def iter_frames(cfg: SimConfig, timeline: Timeline | None = None,
                 rgb = draw_hud(rgb, i, cfg.fps, yaw)
         if tl.fade[i] < 1.0:
             rgb = apply_fade(rgb, float(tl.fade[i]))
-        yield SimFrame(i, rgb, depth, true_depth, pose, tl.labels[i])
+        clean = tl.clean_labels[i] if tl.clean_labels else ""
+        yield SimFrame(i, rgb, depth, true_depth, pose, tl.labels[i], clean)
         cache.release(i)
 
 
@@ -151,7 +251,7 @@ def simulate_sequence(config: SimConfig) -> SimulatedSequence:
         rgb=rgb, depth_m=depth, true_depth_m=true, poses=poses,
         K=intrinsics_from_fov(W, H, config.fov_y_deg), labels=list(tl.labels), faults=tl.fault_list(),
         segment=tl.segment.copy(), hud_mask=hud_mask(W, H) if config.draws_hud else None, fps=config.fps,
-        timeline=tl,
+        timeline=tl, clean_labels=list(tl.clean_labels),
     )
 
 
@@ -201,7 +301,18 @@ def simulate_recording(out_dir: str | Path, config: SimConfig, recording_id: str
         segment=tl.segment, hud_mask=mask if mask is not None else np.zeros((H, W), bool), fps=np.float64(config.fps),
     )
     (manifest.parent / FAULTS).write_text(json.dumps(tl.fault_list(), indent=1))
+    write_truth(manifest.parent, timeline_truth(config, tl, rid))
     return manifest
+
+
+def timeline_truth(config: SimConfig, tl: Timeline, recording_id: str) -> GroundTruth:
+    """The ground truth of a simulated recording: faults (HUD is clean footage), clean events, cuts."""
+    events = [{**f, "class": "cut" if f["kind"] == "cut" else "fault"} for f in tl.fault_list() if f["kind"] != "hud"]
+    events += [{**c, "class": "clean"} for c in tl.clean_list()]
+    labels, clean, cuts = labels_from_events(tl.n_frames, events)
+    return GroundTruth(recording_id=recording_id, n_frames=tl.n_frames, fps=config.fps, labels=labels,
+                       clean_events=clean, cuts=cuts, events=events, footage="procedural",
+                       source={"simulator": config.model_dump(mode="json")})
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

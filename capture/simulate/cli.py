@@ -21,6 +21,9 @@ def simulate(
     encoding: str = typer.Option("gray8", help="Depth encoding: gray8, gray16, rgb24_packed, float."),
     codec: str = typer.Option("h264", help="h264, lossless or yuv444_lossless."),
     seed: int = typer.Option(0, help="Seed of the first recording (recording r uses seed + r)."),
+    clean_events: str = typer.Option("none", help="Hard negatives: 'all', 'none' or a comma list of: still, flash, "
+                                                  "light_switch, fast_turn, dark, fog, soft_depth."),
+    characters: int = typer.Option(0, help="Walkers per scene crossing the camera's view."),
 ) -> None:
     """Simulate recordings with exact depth, poses and labelled faults; print the manifest paths."""
     from capture.errors import InputError
@@ -29,7 +32,8 @@ def simulate(
 
     try:
         cfg = SimConfig(seconds=seconds, width=width, height=height, fps=fps, faults=faults, kinds=kinds,
-                        layout=layout, encoding=encoding, codec=codec, seed=seed)
+                        layout=layout, encoding=encoding, codec=codec, seed=seed,
+                        clean_events=clean_events, characters=characters)
     except ValueError as e:
         errs = getattr(e, "errors", None)
         msg = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errs()) if errs else str(e)

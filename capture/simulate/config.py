@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from capture.config import StageConfig
 from capture.manifest import Projection, ReshadeSettings
 from capture.simulate.faults import FAULT_KINDS
+from capture.simulate.hard_negatives import CLEAN_KINDS
 from capture.simulate.scenes import SCENE_KINDS
 
 SPAN_KINDS = ("menu", "depth_lag", "frozen_depth", "loading", "fade")
@@ -22,6 +23,12 @@ class SimConfig(StageConfig):
     drawn when "hud" is among them and `hud` is true. Each span fault happens once per
     recording with the duration from `fault_seconds` (shrunk to fit when the recording is
     too short); "cut" adds `cuts` scene changes.
+
+    `clean_events`: hard negatives (see `hard_negatives.py`), "all", "none", a comma-separated
+    string or a list. Span kinds (still, flash, light_switch, fast_turn) happen
+    `clean_event_rate` times per minute each; dark, fog and soft_depth hold for the whole
+    recording. `characters` walkers per scene stroll across the camera's view (placed in view
+    of every still, and spread over the rest).
     """
 
     width: int = Field(320, ge=16, le=4096)
@@ -54,6 +61,21 @@ class SimConfig(StageConfig):
     pts_jitter: float = Field(0.0, ge=0.0)
     depth_pts_offset: float = 0.0
     seed: int = 0
+    clean_events: list[Literal["still", "flash", "light_switch", "fast_turn", "dark", "fog", "soft_depth"]] = []
+    clean_event_rate: float = Field(6.0, gt=0.0)
+    characters: int = Field(0, ge=0, le=20)
+
+    @field_validator("clean_events", mode="before")
+    @classmethod
+    def _clean_words(cls, v):
+        if isinstance(v, str):
+            w = v.strip().lower()
+            if w == "all":
+                return list(CLEAN_KINDS)
+            if w in ("none", ""):
+                return []
+            return [s.strip() for s in w.split(",") if s.strip()]
+        return v
 
     @field_validator("faults", mode="before")
     @classmethod

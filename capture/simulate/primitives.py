@@ -43,6 +43,7 @@ class Motion:
     bounce: float = 0.0
     spin: float = 0.0  # yaw rate, rad/s (boxes)
     period: float = 0.0
+    swing: tuple[float, float, float] = (0.0, 0.0, 0.0)  # amplitude of a straight to-and-fro (sin on every axis)
 
     def offset(self, t: float) -> np.ndarray:
         tt = t % self.period if self.period > 0 else t
@@ -53,6 +54,8 @@ class Motion:
         a = self.amplitude
         off = off + np.array([a[0] * s, a[1] * s, a[2] * c])
         off[1] += self.bounce * abs(math.sin(w * t + self.phase))
+        if any(self.swing):
+            off = off + np.asarray(self.swing, np.float64) * s
         return off
 
 

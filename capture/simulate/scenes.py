@@ -304,3 +304,41 @@ def build_scene(kind: str, seed: int, duration: float) -> Scene:
     if kind not in BUILDERS:
         raise InputError(None, f"unknown scene kind {kind!r}; choose from {', '.join(SCENE_KINDS)}")
     return BUILDERS[kind](np.random.default_rng(seed), duration)
+
+
+def add_walker(scene: Scene, rng: np.random.Generator, pose: np.ndarray, t: float, duration: float) -> bool:
+    """Add a walking character in view of the camera `pose` (at world time t) that strolls
+    across the view and back; True when a place clear of the camera path was found."""
+    eye = pose[:3, 3]
+    fwd = pose[:3, 2] * np.array([1.0, 0.0, 1.0])
+    if np.linalg.norm(fwd) < 1e-6:
+        return False
+    fwd /= np.linalg.norm(fwd)
+    lat = np.array([fwd[2], 0.0, -fwd[0]])
+    clear = _Clearance(scene.camera, duration, margin=0.4)
+    room = next((p for p in scene.primitives if isinstance(p, RoomBox)), None)
+    s = 1.0 if scene.kind != "terrain" else 1.3
+    for _ in range(30):
+        dist = rng.uniform(2.2, 6.0 if room is not None else 12.0)
+        base = eye + fwd * dist + lat * rng.uniform(-1.0, 1.0) * dist * 0.3
+        if room is not None:
+            base[0] = np.clip(base[0], room.lo[0] + 0.5, room.hi[0] - 0.5)
+            base[2] = np.clip(base[2], room.lo[2] + 0.5, room.hi[2] - 0.5)
+        base[1] = 0.0
+        freq = rng.uniform(0.12, 0.3)
+        amp = rng.uniform(0.6, 1.6)
+        # Walk across the view (along `lat`) and back, at the centre of the swing at time t.
+        phase = -2 * math.pi * freq * t
+        motion = Motion(freq=freq, phase=phase, bounce=0.04, swing=tuple(lat * amp))
+        cloth = _mat(rng, rng.choice(["noise", "stripes"]), _colour(rng, 0.15, 0.9), tpm=48)
+        skin = _mat(rng, "noise", (0.8, 0.62, 0.5), tpm=64)
+        legs = Box([_mat(rng, "noise", _colour(rng, 0.1, 0.5), tpm=48)], motion=motion,
+                   centre=(base[0], 0.42 * s, base[2]), half=(0.16 * s, 0.42 * s, 0.11 * s), name="character")
+        torso = Box([cloth], motion=motion, centre=(base[0], 1.12 * s, base[2]),
+                    half=(0.22 * s, 0.3 * s, 0.13 * s), name="character")
+        head = Sphere([skin], motion=motion, centre=(base[0], 1.58 * s, base[2]), radius=0.12 * s, name="character")
+        parts = [legs, torso, head]
+        if all(clear.ok(p) for p in parts):
+            scene.primitives.extend(parts)
+            return True
+    return False

@@ -6,6 +6,12 @@ The plan says, for every output frame i: which segment and world time the pictur
 the picture (`rgb_mode`, `fade`, `hud`), which frame's world depth the depth channel shows
 (`depth_src`: i itself when clean, i - k for depth lag, the event's first frame when frozen,
 -1 for a cleared buffer) and the frame's fault labels.
+
+Clean events (hard negatives, `capture/simulate/hard_negatives.py`) are laid out after the faults,
+with their own random stream (so a config without them gives the same timeline as before), in
+the clean gaps: `camera_time` is the camera's clock (it stops while the camera stands still; the
+world clock runs on), `yaw_offset` / `yaw_rate` the extra heading of fast turns, `clean_labels`
+the clean-event kinds of every frame.
 """
 
 from __future__ import annotations
@@ -16,6 +22,13 @@ import numpy as np
 
 from capture.simulate.config import SPAN_KINDS, SimConfig
 from capture.simulate.faults import FaultEvent, fade_gain, loading_params, menu_params
+from capture.simulate.hard_negatives import (
+    CLEAN_SECONDS,
+    FLASH_FRAMES,
+    SPAN_CLEAN_KINDS,
+    WHOLE_CLEAN_KINDS,
+    clean_params,
+)
 
 RGB_WORLD, RGB_MENU, RGB_LOADING = 0, 1, 2
 
@@ -42,6 +55,16 @@ class Timeline:
     depth_src: np.ndarray  # (T,) int: frame whose world depth the depth channel shows; -1 = cleared (sky)
     event_of: list[FaultEvent | None] = field(default_factory=list)  # menu/loading event per frame
     labels: list[str] = field(default_factory=list)
+    camera_time: np.ndarray | None = None  # (T,) float: the camera path's clock (stops while still)
+    yaw_offset: np.ndarray | None = None  # (T,) float rad: extra heading from fast turns
+    yaw_rate: np.ndarray | None = None  # (T,) float rad/s
+    clean_events: list[FaultEvent] = field(default_factory=list)  # hard negatives, incl. whole-recording ones
+    clean_of: list[list[FaultEvent]] = field(default_factory=list)  # span clean events per frame
+    clean_labels: list[str] = field(default_factory=list)
+
+    def clean_list(self) -> list[dict]:
+        """Clean events as JSON records (half-open frame ranges), in frame order."""
+        return sorted((e.as_json() for e in self.clean_events), key=lambda r: (r["start_frame"], r["kind"]))
 
     def fault_list(self) -> list[dict]:
         """Events as JSON records (half-open frame ranges), HUD spans included, in frame order."""
@@ -181,6 +204,8 @@ def build_timeline(cfg: SimConfig) -> Timeline:
         elif i > 0 and not paused[i]:
             clock += 1.0 / fps
         world_time[i] = clock
+    camera_time, yaw_offset, yaw_rate, clean_events, clean_of, clean_labels = _clean_plan(
+        cfg, events, seg, paused, world_time)
     hud = np.zeros(n, bool)
     if cfg.draws_hud:
         hud = rgb_mode == RGB_WORLD  # menus and loading screens hide the HUD
@@ -189,5 +214,73 @@ def build_timeline(cfg: SimConfig) -> Timeline:
     return Timeline(
         n_frames=n, fps=fps, segments=segments, events=events, segment=seg, world_time=world_time,
         rgb_mode=rgb_mode, fade=fade, hud=hud, depth_src=depth_src, event_of=event_of,
-        labels=[",".join(sorted(s)) for s in labels],
+        labels=[",".join(sorted(s)) for s in labels], camera_time=camera_time, yaw_offset=yaw_offset,
+        yaw_rate=yaw_rate, clean_events=clean_events, clean_of=clean_of, clean_labels=clean_labels,
     )
+
+
+def _clean_plan(cfg: SimConfig, faults: list[FaultEvent], seg: np.ndarray, paused: np.ndarray,
+                world_time: np.ndarray):
+    """Clean events in the gaps between faults and away from cuts, and the camera clock/heading."""
+    n, fps = len(seg), cfg.fps
+    rng = np.random.default_rng([cfg.seed, 0xC1EA])
+    gap = int(round(cfg.min_gap_seconds * fps))
+    busy = np.zeros(n, bool)
+    for e in faults:
+        busy[max(0, e.start_frame - gap):min(n, e.end_frame + gap)] = True
+    events: list[FaultEvent] = []
+    span_kinds = [k for k in SPAN_CLEAN_KINDS if k in cfg.clean_events]
+    per_kind = max(1, int(round(cfg.clean_event_rate * n / fps / 60.0)))
+    items = [k for k in span_kinds for _ in range(per_kind)]
+    items = [items[i] for i in rng.permutation(len(items))]
+    for kind in items:
+        if kind == "flash":
+            d = int(rng.integers(FLASH_FRAMES[0], FLASH_FRAMES[1] + 1))
+        else:
+            lo, hi = CLEAN_SECONDS[kind]
+            d = max(2, int(round(rng.uniform(lo, hi) * fps)))
+        for _ in range(50):
+            if n - d - 2 * gap <= gap:
+                break
+            a = int(rng.integers(gap, n - d - gap))
+            b = a + d
+            # Inside one segment (a cut inside a clean event would blur what the event is).
+            if busy[a - gap:b + gap].any() or seg[a] != seg[b - 1]:
+                continue
+            busy[a:b] = True
+            events.append(FaultEvent(kind, a, b, clean_params(kind, rng)))
+            break
+    events.sort(key=lambda e: (e.start_frame, e.kind))
+    for kind in WHOLE_CLEAN_KINDS:
+        if kind in cfg.clean_events:
+            events.append(FaultEvent(kind, 0, n, clean_params(kind, rng)))
+    still = np.zeros(n, bool)
+    rate = np.zeros(n, np.float64)
+    clean_of: list[list[FaultEvent]] = [[] for _ in range(n)]
+    labels: list[set[str]] = [set() for _ in range(n)]
+    for e in events:
+        a, b = e.start_frame, e.end_frame
+        for i in range(a, b):
+            labels[i].add(e.kind)
+            if e.kind in SPAN_CLEAN_KINDS:
+                clean_of[i].append(e)
+        if e.kind == "still":
+            still[a:b] = True
+        elif e.kind == "fast_turn":
+            u = (np.arange(a, b) - a + 0.5) / (b - a)
+            rate[a:b] = e.params["peak_rate"] * np.sin(np.pi * u)
+    # Camera clock: like the world clock, but standing still during "still" events.
+    camera_time = np.zeros(n, np.float64)
+    clock = 0.0
+    for i in range(n):
+        if i > 0 and seg[i] != seg[i - 1]:
+            clock = 0.0
+        elif i > 0 and not paused[i] and not still[i]:
+            clock += 1.0 / fps
+        camera_time[i] = clock
+    yaw_offset = np.cumsum(rate / fps)
+    # A new scene starts facing its own way.
+    for i in range(1, n):
+        if seg[i] != seg[i - 1]:
+            yaw_offset[i:] -= yaw_offset[i]
+    return camera_time, yaw_offset, rate, events, clean_of, [",".join(sorted(s)) for s in labels]
