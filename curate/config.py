@@ -77,6 +77,9 @@ class _FrameCheckShared(_Part):
     # over as many frames while the picture moves.
     settle_frames: int = Field(6, ge=2)
     settle_fraction: float = 0.25
+    # Nearly still: a one-frame change under this x the usual one. Where the picture moves and the
+    # depth often is nearly still (8-bit depth of slow or far content), short repeats are no evidence.
+    nearly_still: float = 0.15
     # span shaping
     pad_frames: int = Field(3, ge=0)  # discarded on each side of a found fault
     merge_gap: int = Field(8, ge=0)  # two faults this close become one span

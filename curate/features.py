@@ -32,6 +32,7 @@ from curate.config import FrameCheckConfig
 # Fields with one row of J values per frame, and with the 4 similarity parameters per frame.
 _MATRIX = {"depth_dist", "depth_top", "rgb_dist"}
 _SIM = {"pic_sim", "dep_sim"}
+PERSIST = 6  # frames after a change at which it is judged to stay or to go
 
 
 @dataclass
@@ -57,6 +58,11 @@ class FrameFeatures:
     dep_inliers: np.ndarray
     dep_static: np.ndarray
     struct: np.ndarray
+    # For a change at frame t - P (P = PERSIST): the share of blocks of frame t changed since the frame
+    # before it (`after_before`) and since the frame of the change itself (`after_step`); a change that
+    # stays has the first high and the second low, a flash the other way round.
+    after_before: np.ndarray
+    after_step: np.ndarray
     work_size: tuple[int, int] = (160, 90)
     bootstrap: object | None = None  # curate.bootstrap_checks.BootstrapTrack when a model ran
 
@@ -157,6 +163,7 @@ class FrameFeatureExtractor:
         self._pic = motion.Tracker()
         self._dep = motion.Tracker()
         self._prev_hp: np.ndarray | None = None
+        self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=PERSIST + 2)  # (hp, sim) per frame
         self._prev_means: np.ndarray | None = None
         self._prev_depth: np.ndarray | None = None
         self._prev_lohi: tuple[float, float] | None = None
@@ -165,7 +172,7 @@ class FrameFeatureExtractor:
     def history(self) -> int:
         """Frames before t that frame t's features depend on: a reader that starts this many frames
         before a chunk (its warm-up) gives the chunk exactly the features of one pass."""
-        return self.config.history_frames
+        return max(self.config.history_frames, PERSIST + 1)
 
     def _work_size(self, h: int, w: int) -> tuple[int, int]:
         if self._size is None:
@@ -211,6 +218,15 @@ class FrameFeatureExtractor:
         hp = motion.highpass(gray8)
         r["struct"].append(motion.structure_change(self._prev_hp, hp, sim) if self._prev_hp is not None else np.nan)
         self._prev_hp = hp
+        self._recent.append((hp, sim))
+        if len(self._recent) == PERSIST + 2:
+            rec = list(self._recent)
+            before, step = rec[0][0], rec[1][0]
+            r["after_before"].append(motion.structure_change(before, hp, motion.compose([s for _, s in rec[1:]])))
+            r["after_step"].append(motion.structure_change(step, hp, motion.compose([s for _, s in rec[2:]])))
+        else:
+            r["after_before"].append(np.nan)
+            r["after_step"].append(np.nan)
 
         # Depth is drawn with the previous frame's range for the pair, then with its own for the next.
         logd, lohi = motion.log_depth(d)
@@ -239,6 +255,7 @@ class FrameFeatureExtractor:
         self._pic.reset()
         self._dep.reset()
         self._prev_hp = self._prev_means = self._prev_depth = self._prev_lohi = None
+        self._recent.clear()
 
     def result(self) -> FrameFeatures:
         J = self.config.history_frames

@@ -11,7 +11,9 @@ transform, how many tracks survived and fitted, and the share of tracks that did
 (a static layer: a menu over a moving world, or a depth that stopped).
 `structure_change(prev_hp, hp, transform)` is the share of textured blocks whose fine structure
 changed beyond what the motion explains: a menu or a loading screen appearing, not a light
-switching (a gain leaves normalised structure alone) or a flash (a smooth blob).
+switching (a gain leaves normalised structure alone) or a flash (a smooth blob). Measured a few
+frames later against the frames before and after a change, it tells a change that stays (an
+overlay opened) from one that goes (a flash that burnt part of the picture white for a frame).
 """
 
 from __future__ import annotations
@@ -93,12 +95,28 @@ def _blocks(a: np.ndarray, bs: int) -> np.ndarray:
     return a[: gh * bs, : gw * bs].reshape(gh, bs, gw, bs)
 
 
-def structure_change(prev_hp: np.ndarray, hp: np.ndarray, sim: np.ndarray, block: int = 16,
+def compose(sims: list[np.ndarray]) -> np.ndarray:
+    """The 2x3 matrix of consecutive similarities applied in order; a frame that could not be
+    tracked is taken to move as the frame before it did (the camera's motion is smooth)."""
+    M = np.eye(3)
+    last = np.array([1.0, 0.0, 0.0, 0.0])
+    for s in sims:
+        if np.isfinite(s).all():
+            last = s
+        step = np.eye(3)
+        step[:2] = as_matrix(last)
+        M = step @ M
+    return M[:2]
+
+
+def structure_change(prev_hp: np.ndarray, hp: np.ndarray, motion: np.ndarray | None, block: int = 16,
                      min_energy: float = 4.0, min_blocks: int = 6) -> float:
-    """Share of textured blocks whose high-pass content no longer matches the previous frame moved
-    by `sim` (normalised cross-correlation < 0.5); NaN when too few blocks are textured."""
-    if np.isfinite(sim).all():
-        prev_hp = cv2.warpAffine(prev_hp, as_matrix(sim).astype(np.float32), (hp.shape[1], hp.shape[0]),
+    """Share of textured blocks whose high-pass content no longer matches `prev_hp` moved by
+    `motion` (a similarity [a, b, tx, ty] or a 2x3 matrix; normalised cross-correlation < 0.5);
+    NaN when too few blocks are textured."""
+    if motion is not None and np.isfinite(motion).all():
+        M = motion if motion.shape == (2, 3) else as_matrix(motion)
+        prev_hp = cv2.warpAffine(prev_hp, M.astype(np.float32), (hp.shape[1], hp.shape[0]),
                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     a, b = _blocks(hp, block), _blocks(prev_hp, block)
     sab, saa, sbb = (a * b).sum((1, 3)), (a * a).sum((1, 3)), (b * b).sum((1, 3))

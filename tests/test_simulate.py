@@ -400,12 +400,13 @@ def test_soft_depth_blurs_moving_objects_depth_but_not_their_picture():
 def test_simulated_recording_carries_clean_events_in_its_truth(tmp_path):
     from capture.simulate.truth import load_truth
 
-    cfg = SimConfig(width=64, height=36, fps=15, seconds=4.0, faults="menu,cut", clean_events="flash,dark",
+    # 6 s: events keep a gap from faults and cuts, so a 4 s recording may have no room for a flash.
+    cfg = SimConfig(width=64, height=36, fps=15, seconds=6.0, faults="menu,cut", clean_events="flash,dark",
                     clean_event_rate=20.0, seed=5)
     manifest = simulate_recording(tmp_path, cfg, "hn")
     truth = load_truth(manifest)
     tl = build_timeline(cfg)
-    assert truth.n_frames == 60 and truth.labels[tl.events[0].start_frame] != ""
+    assert truth.n_frames == 90 and truth.labels[tl.events[0].start_frame] != ""
     assert [e["kind"] for e in truth.fault_events()] == ["menu"]
     assert truth.cuts == [e.start_frame for e in tl.events if e.kind == "cut"]
     flash = truth.event_mask("flash")

@@ -61,20 +61,17 @@ class MotionSummary:
     depth_tracked: np.ndarray  # enough depth structure was tracked to trust `depth`
     repeat: np.ndarray  # the depth repeats the previous frame (at its noise floor, or all tracks static)
     settled: np.ndarray  # the depth barely changed over the last `settle_frames` while usual motion changes it a lot
+    nearly_still: np.ndarray  # the depth's one-frame change is a small fraction of its usual one
     usual_depth_change: float  # median pooled one-frame depth change while the picture moves
     depth_noise: float  # median pooled one-frame depth change while the picture stands still (0: unknown)
 
     def background_repeats(self, a: int, b: int, reach: int = 45) -> float:
-        """Share of moving frames around [a, b) (within `reach`, the run itself left out) that repeat
-        the previous depth in runs of one or two frames. An 8-bit depth of far, slow-moving content
-        does that now and then by itself (no pixel crosses a grey level); there a short repeat is
-        no evidence. Long runs (a freeze) are not counted, so a freeze does not hide its own pieces."""
-        from curate.series import keep_runs
-
-        short = self.repeat & self.moving & ~keep_runs(self.repeat & self.moving, 3)
+        """Share of moving frames around [a, b) (within `reach`, the run itself left out) whose depth
+        hardly changed (`nearly_still`). An 8-bit depth of slowly moving content stands still now and
+        then by itself (no pixel crosses a grey level); there a short repeat is no evidence."""
         lo, hi = max(0, a - reach), min(len(self.repeat), b + reach)
         mov = np.concatenate([self.moving[lo:a], self.moving[b:hi]])
-        rep = np.concatenate([short[lo:a], short[b:hi]])
+        rep = np.concatenate([self.nearly_still[lo:a], self.nearly_still[b:hi]])
         return float(rep[mov].mean()) if mov.sum() >= 10 else 0.0
 
 

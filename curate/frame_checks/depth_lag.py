@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
-from curate.series import around, keep_runs, runs_of, window_median
+from curate.series import around, keep_runs, pad, runs_of, window_median
 
 
 class DepthLagConfig(CheckConfig):
@@ -33,7 +33,7 @@ class DepthLagConfig(CheckConfig):
     max_span: int = 300
     # Short repeats start a lag only where the depth does not repeat by itself (at most this share
     # of the moving frames around them repeat: 8-bit depth of slow, far content does).
-    max_background: float = 0.02
+    max_background: float = 0.05
 
 
 class DepthLag(FrameCheck):
@@ -62,6 +62,7 @@ class DepthLag(FrameCheck):
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
             onset_k = np.where(best <= c.weak_rewind, best_k + 2, 0)
+            onset_k[pad(ctx.cut_mask, 1)] = 0  # a cut is a jump of its own, not a rewind
             weak |= (best > c.rewind) & (onset_k > 0)
 
         # Short repeats while the picture moves: a lag of k = run length starts, unless the run
@@ -101,10 +102,13 @@ class DepthLag(FrameCheck):
             hits = np.flatnonzero(stops[lo:hi])
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
-            end = self._end(jump, smooth, freeze, m.moving, lo, lim, k)
-            # A lagging depth moves on normally between its start and its end; one that keeps
-            # repeating frames is an 8-bit staircase, not a lag.
-            if weak[a] and (end is None or (end > lo and m.repeat[lo:end].mean() > c.max_background)):
+            end = self._end(jump, smooth, freeze, m.moving, lo, lim, k, fitting_only=bool(weak[a]))
+            # A weak start needs the end that fits it, and a depth that moves on normally in between;
+            # one that keeps repeating frames, or stands nearly still now and then around, is an
+            # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
+            staircase = m.background_repeats(a, a + 1) > c.max_background
+            if (weak[a] or staircase) and (end is None or (end > lo and m.repeat[lo:end].mean() > c.max_background)
+                                           or staircase):
                 onset_k[a] = 0
                 continue
             if end is None:
@@ -115,16 +119,19 @@ class DepthLag(FrameCheck):
         ev = onset_k > 0
         return Evidence(ev, span | ev, onset_k.astype(float))
 
-    def _end(self, jump, smooth, freeze, moving, lo: int, lim: int, k: int) -> int | None:
+    def _end(self, jump, smooth, freeze, moving, lo: int, lim: int, k: int, fitting_only: bool = False) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
-        the strongest jump; not the end of a freeze, and only while the picture moves."""
+        (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
+        picture moves."""
         if lo >= lim:
             return None
         ok = (jump[lo:lim] >= self.config.jump) & smooth[lo:lim] & ~freeze[lo - 1 : lim - 1]
         ok &= moving[lo:lim] & moving[lo - 1 : lim - 1]
-        strong = np.flatnonzero(ok & (jump[lo:lim] >= max(self.config.jump, 0.5 * (k + 1))))
-        if strong.size:
-            return lo + int(strong[0])
+        fits = np.flatnonzero(ok & (jump[lo:lim] >= max(self.config.jump, 0.5 * (k + 1))))
+        if fits.size:
+            return lo + int(fits[0])
+        if fitting_only:
+            return None
         cand = np.where(ok, jump[lo:lim], -np.inf)
         return lo + int(np.argmax(cand)) if np.isfinite(cand).any() else None
 

@@ -23,7 +23,7 @@ class FrozenDepthConfig(CheckConfig):
     # Where the depth repeats by itself now and then (8-bit depth of slow, far content) a run counts
     # only when it is this long, or when at most `max_background` of the frames around it repeat.
     long_run: int = 15
-    max_background: float = 0.1
+    max_background: float = 0.05
     # A settled depth (hardly changed over several frames: a lossy codec keeps re-encoding a frozen
     # 8-bit depth beside a moving picture) counts from this many frames on: a camera turning back
     # over open ground settles the depth for up to ~10 frames by itself.

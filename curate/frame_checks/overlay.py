@@ -5,7 +5,8 @@ When a menu opens, the fine structure of much of the picture changes from one fr
 beyond what the picture's motion explains (`FrameFeatures.struct`: panels, text and blur appear),
 while the depth (which the menu does not touch) changes as it usually does. Light switching and
 muzzle flashes change brightness, not normalised structure; scene cuts change the depth as well.
-Such a *step* opens a span that the next step closes: another step with the depth going on (the
+A step that is gone a few frames later (a flash burning part of the picture white) opens
+nothing. Such a *step* opens a span that the next step closes: another step with the depth going on (the
 menu closing), or a complete change of the picture (a cut); a cut under a menu (the depth jumps
 but the menu's part of the picture stays) does not close it. A complete change with the depth
 going on (a full-screen menu or loading screen) opens a span only when the picture inside is
@@ -28,6 +29,7 @@ class OverlayConfig(CheckConfig):
     still_share: float = 0.5  # share of still or flat frames inside a span opened by a complete change
     max_span: int = 600  # longest overlay looked for (frames)
     window: int = 6  # frames each side that give the usual structure change
+    stay: float = 0.5  # a change stays when, a few frames later, at least this share of it still differs
 
 
 class Overlay(FrameCheck):
@@ -45,7 +47,7 @@ class Overlay(FrameCheck):
         dark = pad(ctx.spans_of(("black", "fade")), 2)  # structure in a dark frame is noise
         step = (st >= c.step) & (st - np.nan_to_num(around(st, c.window)) >= c.step_rise) & ~dark
         depth_goes_on = np.nan_to_num(dstep, nan=1.0) <= c.depth_step
-        opens = step & depth_goes_on
+        opens = step & depth_goes_on & self._stays(f, st, n)
         closes = opens | ((step | ctx.cut_mask) & (st >= c.complete))
         flat = np.nan_to_num(f.flat_frac) >= 0.6
         quiet = m.still | flat | ctx.spans_of(("black",))
@@ -63,3 +65,18 @@ class Overlay(FrameCheck):
                 span[a:b] = True
                 t = b + 1
         return Evidence(opens, span, st)
+
+    def _stays(self, f, st: np.ndarray, n: int) -> np.ndarray:
+        """Changes that are still there `PERSIST` frames later: the picture then differs from the
+        frame before the change and matches the frame of the change (an overlay opened); a flash
+        that burnt the picture for a frame or two is gone by then. Unknown at the very end: kept."""
+        from curate.features import PERSIST
+
+        out = np.ones(n, bool)
+        if n > PERSIST:
+            ab = f.after_before[PERSIST:]
+            ast = f.after_step[PERSIST:]
+            with np.errstate(invalid="ignore"):
+                gone = (ab < self.config.stay * st[: n - PERSIST]) | (ast > 0.5 * ab)
+            out[: n - PERSIST] = ~np.nan_to_num(gone, nan=False).astype(bool)
+        return out

@@ -59,7 +59,8 @@ def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
     # The depth's noise while the picture stands still; a low quantile, since a still picture may be
     # an overlay over a depth that moves on.
     noise = min(float(np.percentile(quiet, 25)), 0.2 * usual) if quiet.size > 10 else 0.0
-    return MotionSummary(mp, md, moving, still, depth_tracked, repeat, settled, usual, noise)
+    nearly_still = np.nan_to_num(d1, nan=np.inf) <= cfg.nearly_still * usual
+    return MotionSummary(mp, md, moving, still, depth_tracked, repeat, settled, nearly_still, usual, noise)
 
 
 def enabled_checks(cfg, bootstrap_trusted: bool = False) -> list:
