@@ -11,7 +11,8 @@ Each mode runs in its own process (so its peak RSS is its own), in rounds, modes
             (thread_type AUTO): the baseline users compare against;
   full      Recording.stream(): full-resolution FramePairs (RGB half with the bt709/limited
             matrix, depth half decoded and projected to metres, NaN sky), as sharding reads them;
-  analysis  Recording.stream(analysis_width=W): both halves at width W from the decoded planes.
+  analysis  Recording.stream(analysis_width=W): both halves at width W from the decoded planes;
+  decode    (reference) PyAV decode only, no conversion: the floor no reader can beat.
 Printed: frames/s (median over rounds), the ratio to `plain` measured in the same round (median),
 CPU time per frame (all threads), peak RSS. The machine is shared: CPU ms/frame is the steadier
 figure; wall-clock ratios move with the load.
@@ -105,14 +106,15 @@ def run_mode(mode: str, manifest: Path, width: int, threads: int) -> dict:
 
     t0, c0 = time.perf_counter(), time.process_time()
     k = 0
-    if mode == "plain":
+    if mode in ("plain", "decode"):
         m = json.loads(manifest.read_text())
         with av.open(str(manifest.parent / m["media"]["video"])) as c:
             s = c.streams.video[0]
             s.thread_type = "AUTO"
             s.thread_count = threads
             for f in c.decode(s):
-                f.to_ndarray(format="rgb24")
+                if mode == "plain":
+                    f.to_ndarray(format="rgb24")
                 k += 1
     else:
         rec = open_recording(manifest, threads=threads)
@@ -142,7 +144,7 @@ def main() -> None:
     ap.add_argument("--analysis-width", type=int, default=256)
     ap.add_argument("--threads", type=int, default=0, help="decoder threads (0: FFmpeg's choice)")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--modes", default="plain,full,analysis")
+    ap.add_argument("--modes", default="plain,full,analysis,decode")
     ap.add_argument("--out", type=Path, default=Path("/tmp/synthdepth-bench-capture"))
     ap.add_argument("--run", help=argparse.SUPPRESS)  # internal: one mode in this process
     ap.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)

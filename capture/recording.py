@@ -139,7 +139,8 @@ class Recording:
         self.threads, self.hwaccel = threads, hwaccel
         m = self.manifest
         self._dups: set[int] = set()
-        self._checked: set[int] = set()
+        self._checked = bytearray()  # 1 where frame i was compared with its predecessor (sized below)
+        self._n_checked = 0
         self.nonfinite_depth: dict[int, int] = {}  # frame -> NaN/inf pixels in its float depth file
         self._nonfinite_warning: int | None = None  # its slot in `warnings`
         self.unreadable: dict[int, ErrorRecord] = {}  # frames found unreadable by the passes so far
@@ -150,6 +151,7 @@ class Recording:
         else:
             self._src = _ImageSequence(self)
         self.width, self.height = self._src.width, self._src.height
+        self._checked = bytearray(self._src.n)  # a byte a frame: flat for hours of video
         self._hud = self._load_hud()
         self._luts: dict[tuple, np.ndarray] = {}
 
@@ -223,12 +225,12 @@ class Recording:
                 continue
             i, pts, rgb, L = item
             depth = self._to_depth(L, how)
-            if prev is not None:
-                self._checked.add(i)
-                if _same_frame(prev, rgb, L):
+            if prev is not None or i == 0 or (i - 1) in self.unreadable:  # else: not compared yet
+                if not self._checked[i]:
+                    self._checked[i] = 1
+                    self._n_checked += 1
+                if prev is not None and _same_frame(prev, rgb, L):
                     self._dups.add(i)
-            elif i == 0 or (i - 1) in self.unreadable:  # nothing readable before it to repeat
-                self._checked.add(i)
             prev = (rgb, L)
             if i >= start:
                 self.unreadable.pop(i, None)
@@ -250,7 +252,7 @@ class Recording:
         """Frames whose RGB and depth equal the previous frame's (the recorder repeated it).
         Complete after a full pass; if none was made yet, this makes one (decodes everything).
         A pass at analysis width judges at that width."""
-        if len(self._checked) < len(self):
+        if self._n_checked < len(self):
             for _ in self.stream():
                 pass
         return sorted(self._dups)

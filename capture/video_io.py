@@ -415,6 +415,7 @@ class _RangeDecoder:
 
     def __init__(self, index: VideoIndex, start: int, stop: int):
         self.ix, self.expected, self.stop = index, start, stop
+        self.first_key = 0  # slot of the keyframe decoding starts from
         self.pos, self.dpos, self.order = index.position, index.decode_position, index.decode_order
         self.keys = index.keyframe_decode_positions
         self.decided: dict[int, av.VideoFrame | DecodeFailure] = {}
@@ -440,8 +441,10 @@ class _RangeDecoder:
             raise CaptureError(self.ix.path, f"decoded a frame with timestamp {t} that no packet has (corrupt timeline)")
         d = int(self.dpos[i])
         self.pending.discard(d)
-        if frame.is_corrupt:
+        if frame.is_corrupt and i >= self.first_key:
             self.damage(d, f"frame {i} holds corrupt data (the decoder concealed it)")
+        elif frame.is_corrupt:
+            pass  # a leading picture of the keyframe we sought to (open GOP): its references lie before the seek
         elif self.expected <= i < self.stop and i not in self.decided:
             self.held[i] = frame
         # A frame this far behind will not come out any more: the decoder dropped it.
@@ -501,7 +504,7 @@ def decode_range(index: VideoIndex, start: int, stop: int, threads: int = 0, hwa
     path = index.path
     st = _RangeDecoder(index, start, stop)
     key_pts = index.keyframe_at_or_before(start)
-    key_index = st.pos[key_pts]
+    key_index = st.first_key = st.pos[key_pts]
     container = open_container(path, hwaccel, warn)
     try:
         stream = container.streams.video[0]
@@ -551,6 +554,7 @@ def decode_range(index: VideoIndex, start: int, stop: int, threads: int = 0, hwa
                     return
             if restart:
                 st.pending.clear()
+                st.first_key = 0
                 continue
             if not flushed and started:
                 try:
