@@ -354,17 +354,22 @@ def open_recording(manifest_path: str | Path, *, threads: int = 0, hwaccel: str 
     return Recording(manifest_path, threads=threads, hwaccel=hwaccel)
 
 
-def _same_frame(prev: tuple[np.ndarray, np.ndarray | Coded], rgb: np.ndarray, D: np.ndarray | Coded) -> bool:
+def _mad(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two same-shape integer images (one pass in OpenCV)."""
     import cv2
 
+    return cv2.norm(a, b, cv2.NORM_L1) / a.size
+
+
+def _same_frame(prev: tuple[np.ndarray, np.ndarray | Coded], rgb: np.ndarray, D: np.ndarray | Coded) -> bool:
     prgb, pD = prev
-    if float(np.mean(cv2.absdiff(prgb, rgb))) > DUP_RGB_MAD:
+    if _mad(prgb, rgb) > DUP_RGB_MAD:
         return False
     if isinstance(D, Coded) and isinstance(pD, Coded) and D.key == pD.key:
         a, b = pD.codes, D.codes
-        if a.dtype == np.uint8:
-            return float(np.mean(cv2.absdiff(a, b))) * D.step <= DUP_DEPTH_MAD
-        return float(np.abs(a.astype(np.int32) - b.astype(np.int32)).mean()) * D.step <= DUP_DEPTH_MAD
+        if a.dtype in (np.uint8, np.uint16):
+            return _mad(a, b) * D.step <= DUP_DEPTH_MAD
+        return float(np.abs(a.astype(np.int64) - b.astype(np.int64)).mean()) * D.step <= DUP_DEPTH_MAD
     a = pD.to_unit() if isinstance(pD, Coded) else pD
     b = D.to_unit() if isinstance(D, Coded) else D
     return float(np.abs(a - b).mean()) <= DUP_DEPTH_MAD
