@@ -12,9 +12,11 @@ Decoding rules (see README "Decoding accuracy" for the bounds):
 - `reshade.upside_down` means the stored depth image is upside down with respect to the RGB
   (the buffer as the game wrote it); it is flipped back either way, as `linear_to_metres`
   does (it inverts GetLinearizedDepth, which flips). HUD-mask pixels are NaN.
-- Timeline: frames are counted by demuxing packets (a truncated file counts what it has);
-  a non-constant frame rate, timestamp drift between separate files and recorder-duplicated
-  frames are reported (warnings / duplicated_frames), never silently absorbed.
+- Timeline: frames are counted by demuxing packets (a truncated file counts what it has); a
+  frame's index is its slot on the pts timeline, so a hole left by packets a damaged container
+  lost keeps the frames after it in place (the hole's frames are unreadable); a non-constant
+  frame rate, timestamp drift between separate files and recorder-duplicated frames are
+  reported (warnings / duplicated_frames), never silently absorbed.
 Decoding streams: one frame (pair) at a time, so memory does not grow with length.
 
 Damage costs only what is damaged: `Recording.stream()` yields, in timeline order, a FramePair
