@@ -102,11 +102,12 @@ class VideoIndex:
     Frames are slots on the file's timeline: packet k (in pts order) sits at slot `slots[k]`. In a
     constant-rate stream those are 0, 1, 2, ...; where the packets leave a hole of whole frame
     intervals (a damaged container lost them, or they were never written) the hole's slots have
-    no packet (`missing`) and the frames after it keep their place on the timeline."""
+    no packet (`missing`) and the frames after it keep their place on the timeline.
+    Timestamps are kept in int64 arrays (a few bytes a frame: hours of video index in megabytes)."""
 
     path: Path
-    pts: list[int]  # presentation timestamps of the packets present, in stream time base, sorted
-    keyframe_pts: list[int]  # sorted
+    pts: np.ndarray  # presentation timestamps of the packets present, in stream time base, sorted
+    keyframe_pts: np.ndarray  # sorted
     time_base: Fraction
     width: int
     height: int
@@ -115,18 +116,20 @@ class VideoIndex:
     color_range: int
     colorspace: int
     duration_s: float | None = None  # what the container header claims
-    decode_pts: list[int] = field(default_factory=list)  # pts of the packets in demux (= decode) order
-    slots: list[int] = field(default_factory=list)  # timeline slot of each entry of `pts`
+    decode_pts: np.ndarray | None = None  # pts of the packets in demux (= decode) order
+    slots: np.ndarray | None = None  # timeline slot of each entry of `pts`
 
     def __post_init__(self) -> None:
-        if not self.slots:
-            self.slots = timeline_slots(self.pts)
+        self.pts = np.asarray(self.pts, dtype=np.int64)
+        self.keyframe_pts = np.asarray(self.keyframe_pts, dtype=np.int64)
+        self.decode_pts = self.pts if self.decode_pts is None else np.asarray(self.decode_pts, dtype=np.int64)
+        self.slots = timeline_slots(self.pts) if self.slots is None else np.asarray(self.slots, dtype=np.int64)
 
     def truncation_warning(self, fps: float) -> str | None:
         """A header that claims more time than the packets cover means a cut-off file."""
         if not self.duration_s:
             return None
-        covered = (self.pts[-1] - self.pts[0]) * float(self.time_base) + 1.0 / fps
+        covered = float(self.pts[-1] - self.pts[0]) * float(self.time_base) + 1.0 / fps
         if self.duration_s - covered > 0.5 / fps:  # at least one whole frame is missing
             return (f"{self.path.name}: the container says {self.duration_s:.3f} s but its frames cover only "
                     f"{covered:.3f} s ({len(self.pts)} frames): truncated file? reading the frames present")
@@ -148,38 +151,39 @@ class VideoIndex:
                 "place on the timeline")
 
     def __len__(self) -> int:
-        return self.slots[-1] + 1
+        return int(self.slots[-1]) + 1
 
     def seconds(self) -> np.ndarray:
         """Time of every slot (interpolated for slots without a packet)."""
-        t = np.asarray(self.pts, dtype=np.float64) * float(self.time_base)
+        t = self.pts.astype(np.float64) * float(self.time_base)
         if len(self.slots) == len(self):
             return t
-        return np.interp(np.arange(len(self)), np.asarray(self.slots, dtype=np.float64), t)
+        return np.interp(np.arange(len(self)), self.slots.astype(np.float64), t)
+
+    def slot_of(self, pts: int | None) -> int | None:
+        """Frame index (timeline slot) of a packet/frame timestamp, None if no packet has it."""
+        if pts is None:
+            return None
+        k = int(np.searchsorted(self.pts, pts))
+        return int(self.slots[k]) if k < len(self.pts) and self.pts[k] == pts else None
 
     def keyframe_at_or_before(self, index: int) -> int:
         """pts of the last keyframe at or before frame `index` (or the first frame's pts)."""
-        k = bisect.bisect_right(self.slots, index) - 1
+        k = int(np.searchsorted(self.slots, index, side="right")) - 1
         target = self.pts[max(k, 0)]
-        k = bisect.bisect_right(self.keyframe_pts, target) - 1
-        return self.keyframe_pts[k] if k >= 0 else self.pts[0]
-
-    @cached_property
-    def position(self) -> dict[int, int]:
-        """pts -> frame index (slot on the timeline)."""
-        return dict(zip(self.pts, self.slots, strict=True))
+        k = int(np.searchsorted(self.keyframe_pts, target, side="right")) - 1
+        return int(self.keyframe_pts[k]) if k >= 0 else int(self.pts[0])
 
     @cached_property
     def missing(self) -> list[int]:
-        have = set(self.slots)
-        return [i for i in range(len(self)) if i not in have]
+        if len(self.slots) == len(self):
+            return []
+        return np.setdiff1d(np.arange(len(self)), self.slots).tolist()
 
     @cached_property
     def decode_order(self) -> np.ndarray:
         """decode position -> frame index."""
-        pos = self.position
-        dp = self.decode_pts or self.pts
-        return np.fromiter((pos[t] for t in dp), dtype=np.int64, count=len(dp))
+        return self.slots[np.searchsorted(self.pts, self.decode_pts)]
 
     @cached_property
     def decode_position(self) -> np.ndarray:
@@ -190,8 +194,8 @@ class VideoIndex:
 
     @cached_property
     def keyframe_decode_positions(self) -> list[int]:
-        pos, dpos = self.position, self.decode_position
-        return sorted(int(dpos[pos[t]]) for t in self.keyframe_pts if t in pos)
+        slots = [self.slot_of(int(t)) for t in self.keyframe_pts]
+        return sorted(int(self.decode_position[s]) for s in slots if s is not None)
 
     @cached_property
     def hole_damage(self) -> list[int]:
@@ -203,12 +207,13 @@ class VideoIndex:
         order, dpos = self.decode_order, self.decode_position
         keys = set(self.keyframe_decode_positions)
         anchors, top = [], -1
-        for d, slot in enumerate(order):  # an anchor is shown after everything decoded before it
+        for d, slot in enumerate(order.tolist()):  # an anchor is shown after everything decoded before it
             if d in keys:
                 top = -1
             if slot > top:
-                anchors.append(int(slot))
+                anchors.append(slot)
                 top = slot
+        anchors.sort()
         key_slots = sorted(int(order[d]) for d in keys)
         out = []
         miss = self.missing
@@ -219,25 +224,26 @@ class VideoIndex:
             q = bisect.bisect_right(key_slots, j)
             hi = key_slots[q] if q < len(key_slots) else len(self)
             floor = dpos[a] if a >= 0 else -1
-            after = [int(dpos[s]) for s in range(a + 1, hi) if dpos[s] > floor]
-            if after:
-                out.append(min(after))
+            after = dpos[a + 1:hi]
+            after = after[after > floor]
+            if after.size:
+                out.append(int(after.min()))
         return out
 
 
-def timeline_slots(pts: list[int], window: int = 16) -> list[int]:
+def timeline_slots(pts: np.ndarray | list[int], window: int = 16) -> np.ndarray:
     """Slot of each (sorted) timestamp: consecutive, except across a hole of whole frame intervals,
     which leaves empty slots. Where an interval is over 1.5 typical intervals, the frames after it
     are placed on the grid fitted to the `window` frames before it, so timestamps rounded to the
     time base or wobbling by up to ~0.3 of an interval are not mistaken for a hole."""
     n = len(pts)
     if n < 3:
-        return list(range(n))
+        return np.arange(n, dtype=np.int64)
     t = np.asarray(pts, dtype=np.float64)
     d = np.diff(t)
     step = float(np.median(d))
     if step <= 0:
-        return list(range(n))
+        return np.arange(n, dtype=np.int64)
     typical = d[(d > 0.5 * step) & (d < 1.5 * step)]
     b = float(typical.mean()) if len(typical) else step  # the frame interval, to sub-tick precision
     slots = np.arange(n, dtype=np.int64)
@@ -252,7 +258,7 @@ def timeline_slots(pts: list[int], window: int = 16) -> list[int]:
         late = float(np.mean((t[k + 1 : hi] - a) / b - (slots[k] + 1 + np.arange(hi - k - 1))))
         if round(late) >= 1 and abs(late - round(late)) < 0.3:
             slots[k + 1 :] += round(late)
-    return slots.tolist()
+    return slots
 
 
 def frame_from_planes(planes: list[np.ndarray], width: int, height: int, pix_fmt: str) -> av.VideoFrame:
@@ -379,13 +385,13 @@ def index_video(path: str | Path) -> VideoIndex:
             # A damaged tail: keep the packets read so far; decoding will name the bad frame.
         if not pts:
             raise CaptureError(path, "video has no frames (empty or truncated)")
-        decode_pts = list(pts)
-        pts.sort()
-        if len(set(pts)) != len(pts):
+        decode_pts = np.asarray(pts, dtype=np.int64)
+        pts = np.sort(decode_pts)
+        if len(pts) > 1 and not (np.diff(pts) > 0).all():
             raise CaptureError(path, "video has repeated timestamps (corrupt timeline)")
         keys.sort()
         dur = container.duration / 1e6 if container.duration else None
-        return VideoIndex(path, pts, keys or [pts[0]], stream.time_base, cc.width, cc.height,
+        return VideoIndex(path, pts, keys or [int(pts[0])], stream.time_base, cc.width, cc.height,
                           cc.pix_fmt or "", cc.name, int(cc.color_range), int(cc.colorspace), dur, decode_pts)
     finally:
         container.close()
@@ -416,7 +422,7 @@ class _RangeDecoder:
     def __init__(self, index: VideoIndex, start: int, stop: int):
         self.ix, self.expected, self.stop = index, start, stop
         self.first_key = 0  # slot of the keyframe decoding starts from
-        self.pos, self.dpos, self.order = index.position, index.decode_position, index.decode_order
+        self.dpos, self.order = index.decode_position, index.decode_order
         self.keys = index.keyframe_decode_positions
         self.decided: dict[int, av.VideoFrame | DecodeFailure] = {}
         self.held: dict[int, av.VideoFrame] = {}
@@ -429,7 +435,7 @@ class _RangeDecoder:
             self.damage(d, "packets before it are missing from the file")
 
     def index_of(self, pts: int | None) -> int | None:
-        return self.pos.get(pts) if pts is not None else None
+        return self.ix.slot_of(pts)
 
     def sent(self, i: int) -> None:
         self.pending.add(int(self.dpos[i]))
@@ -504,14 +510,14 @@ def decode_range(index: VideoIndex, start: int, stop: int, threads: int = 0, hwa
     path = index.path
     st = _RangeDecoder(index, start, stop)
     key_pts = index.keyframe_at_or_before(start)
-    key_index = st.first_key = st.pos[key_pts]
+    key_index = st.first_key = index.slot_of(key_pts)
     container = open_container(path, hwaccel, warn)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         stream.thread_count = max(0, int(threads))
         for attempt in range(2):
-            seek_to = index.pts[0] if attempt else key_pts
+            seek_to = int(index.pts[0]) if attempt else key_pts
             if seek_to > index.pts[0] or attempt:
                 container.seek(seek_to, stream=stream, backward=True)
             started, flushed, restart = False, False, False
