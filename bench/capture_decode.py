@@ -98,7 +98,7 @@ def make_recording(out: Path, seconds: float, fps: int, w: int, h: int) -> Path:
     return manifest
 
 
-def run_mode(mode: str, manifest: Path, width: int, threads: int) -> dict:
+def run_mode(mode: str, manifest: Path, width: int, threads: int, convert_threads: int) -> dict:
     """One timed pass (in this process); returns frames, wall, cpu, peak RSS."""
     import av
 
@@ -117,7 +117,7 @@ def run_mode(mode: str, manifest: Path, width: int, threads: int) -> dict:
                     f.to_ndarray(format="rgb24")
                 k += 1
     else:
-        rec = open_recording(manifest, threads=threads)
+        rec = open_recording(manifest, threads=threads, convert_threads=convert_threads)
         for item in rec.stream(analysis_width=width if mode == "analysis" else None):
             assert item.depth.dtype == np.float32
             k += 1
@@ -143,6 +143,7 @@ def main() -> None:
     ap.add_argument("--eye", default="1920x1080", help="size of each half (WxH)")
     ap.add_argument("--analysis-width", type=int, default=256)
     ap.add_argument("--threads", type=int, default=0, help="decoder threads (0: FFmpeg's choice)")
+    ap.add_argument("--convert-threads", type=int, default=1, help="reader threads converting decoded frames")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--modes", default="plain,full,analysis,decode")
     ap.add_argument("--out", type=Path, default=Path("/tmp/synthdepth-bench-capture"))
@@ -150,19 +151,21 @@ def main() -> None:
     ap.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run:
-        print(json.dumps(run_mode(args.run, args.manifest, args.analysis_width, args.threads)))
+        print(json.dumps(run_mode(args.run, args.manifest, args.analysis_width, args.threads, args.convert_threads)))
         return
     w, h = (int(v) for v in args.eye.split("x"))
     manifest = make_recording(args.out, args.seconds, args.fps, w, h)
     modes = args.modes.split(",")
     print(f"recording {manifest.parent.name}: {2 * w}x{h} side-by-side, {args.fps} fps, H.264; "
           f"analysis width {args.analysis_width}; decoder threads {args.threads or 'auto'}; "
+          f"reader convert threads {args.convert_threads}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     rows: dict[str, list[dict]] = {m: [] for m in modes}
     for r in range(args.rounds):
         for mode in modes:
             cmd = [sys.executable, __file__, "--run", mode, "--manifest", str(manifest),
-                   "--analysis-width", str(args.analysis_width), "--threads", str(args.threads)]
+                   "--analysis-width", str(args.analysis_width), "--threads", str(args.threads),
+                   "--convert-threads", str(args.convert_threads)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT,
                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
             res = json.loads(out.stdout.strip().splitlines()[-1])

@@ -77,6 +77,7 @@ class _Read:
 
     threads: int = 0
     hwaccel: str | None = None
+    convert_threads: int = 1  # frames converted beside the decoder (0: in the calling thread)
     size: tuple[int, int] | None = None  # (w, h) at analysis width; None: full resolution
     rows: np.ndarray | None = None  # depth source rows, in stored orientation
     cols: np.ndarray | None = None
@@ -86,6 +87,36 @@ class _Read:
 
 
 _FULL_READ = _Read()
+
+
+def _pipelined(items: Iterator, convert, workers: int, ahead: int = 4) -> Iterator:
+    """convert(item) for every item, in order. With workers > 0 the conversions run in a thread
+    pool while the calling thread goes on pulling items (decoding: the decoder's pipeline stays
+    fed); at most `ahead` items are in flight, so memory stays flat."""
+    try:
+        if workers <= 0:
+            for x in items:
+                yield convert(x)
+            return
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        queue: deque = deque()
+        with ThreadPoolExecutor(workers, thread_name_prefix="capture-convert") as pool:
+            try:
+                for x in items:
+                    queue.append(pool.submit(convert, x))
+                    if len(queue) > ahead:
+                        yield queue.popleft().result()
+                while queue:
+                    yield queue.popleft().result()
+            finally:
+                for f in queue:
+                    f.cancel()
+    finally:  # conversions are done (or cancelled): now the decoder may close its file
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 class _Bad:
@@ -130,15 +161,18 @@ class Recording:
       timeline order, a FramePair or an UnreadableFrame; reading goes on after damage.
     - iterating, `frames(...)`, `read(start, stop)`: FramePairs only; they raise CaptureError at the
       first unreadable frame (the behaviour callers had before `stream`).
-    `threads` (decoder threads, 0 = FFmpeg's choice) and `hwaccel` (e.g. "cuda": FFmpeg hardware
-    decoding, falling back to software with a warning) are defaults for every pass."""
+    `threads` (decoder threads, 0 = FFmpeg's choice), `hwaccel` (e.g. "cuda": FFmpeg hardware
+    decoding, falling back to software with a warning) and `convert_threads` (threads that turn
+    decoded frames into arrays beside the decoder, in order; 0: in the calling thread) are
+    defaults for every pass."""
 
-    def __init__(self, manifest_path: str | Path, *, threads: int = 0, hwaccel: str | None = None):
+    def __init__(self, manifest_path: str | Path, *, threads: int = 0, hwaccel: str | None = None,
+                 convert_threads: int = 1):
         self.path = Path(manifest_path)
         self.manifest: Manifest = load_manifest(self.path)
         self.root = self.path.parent
         self.warnings: list[str] = []
-        self.threads, self.hwaccel = threads, hwaccel
+        self.threads, self.hwaccel, self.convert_threads = threads, hwaccel, convert_threads
         m = self.manifest
         self._dups: set[int] = set()
         self._checked = bytearray()  # 1 where frame i was compared with its predecessor (sized below)
@@ -204,7 +238,8 @@ class Recording:
         return sample(self._hud, rows, cols)
 
     def stream(self, start: int = 0, stop: int | None = None, *, analysis_width: int | None = None,
-               threads: int | None = None, hwaccel: str | None = None) -> Iterator[FrameItem]:
+               threads: int | None = None, hwaccel: str | None = None,
+               convert_threads: int | None = None) -> Iterator[FrameItem]:
         """Every frame of [start, stop) in timeline order: a FramePair, or an UnreadableFrame whose
         `error` names the file and the problem. With `analysis_width`, RGB (area) and depth (nearest,
         see `analysis_grid`) come at that width, made from the decoded planes without a full-size
@@ -213,7 +248,7 @@ class Recording:
         stop = n if stop is None else stop
         if not (0 <= start <= stop <= n):
             raise IndexError(f"{self.path}: frame range [{start}, {stop}) outside [0, {n})")
-        how = self._read_options(analysis_width, threads, hwaccel)
+        how = self._read_options(analysis_width, threads, hwaccel, convert_threads)
         first = max(start - 1, 0)  # one frame before, to test `start` for duplication
         prev = None
         for item in self._src.frames(first, stop, how):
@@ -292,17 +327,19 @@ class Recording:
         else:
             self.warnings[self._nonfinite_warning] = msg
 
-    def _read_options(self, width: int | None, threads: int | None, hwaccel: str | None) -> _Read:
+    def _read_options(self, width: int | None, threads: int | None, hwaccel: str | None,
+                      convert_threads: int | None = None) -> _Read:
         threads = self.threads if threads is None else threads
         hwaccel = self.hwaccel if hwaccel is None else (hwaccel or None)
+        conv = self.convert_threads if convert_threads is None else convert_threads
         if width is None or width >= self.width:
-            return _Read(threads, hwaccel)
+            return _Read(threads, hwaccel, conv)
         if width < 1:
             raise ValueError(f"analysis_width must be positive, got {width}")
         rows, cols = self.analysis_grid(width)
         if self.manifest.depth.reshade.upside_down:
             rows = (self.height - 1 - rows)  # sample the stored (upside-down) image where it lands
-        return _Read(threads, hwaccel, self.analysis_size(width), rows, cols)
+        return _Read(threads, hwaccel, conv, self.analysis_size(width), rows, cols)
 
     def _load_hud(self) -> np.ndarray | None:
         if not self.manifest.hud_mask:
@@ -350,10 +387,11 @@ class Recording:
         return d
 
 
-def open_recording(manifest_path: str | Path, *, threads: int = 0, hwaccel: str | None = None) -> Recording:
-    """Open a recording from its manifest; errors name the file and the problem. `threads`
-    and `hwaccel` are the decoder defaults (see `Recording`)."""
-    return Recording(manifest_path, threads=threads, hwaccel=hwaccel)
+def open_recording(manifest_path: str | Path, *, threads: int = 0, hwaccel: str | None = None,
+                   convert_threads: int = 1) -> Recording:
+    """Open a recording from its manifest; errors name the file and the problem. `threads`,
+    `hwaccel` and `convert_threads` are the defaults of every pass (see `Recording`)."""
+    return Recording(manifest_path, threads=threads, hwaccel=hwaccel, convert_threads=convert_threads)
 
 
 def _mad(a: np.ndarray, b: np.ndarray) -> float:
@@ -561,19 +599,20 @@ class _PackedVideo(_Source):
         rec.warnings += [w for w in [ix.truncation_warning(m.fps), ix.missing_warning()] if w]
 
     def frames(self, start, stop, how):
-        for i, frame in decode_range(self.index, start, stop, how.threads, how.hwaccel, self.rec.warn):
+        def convert(item):
+            i, frame = item
             pts = float(self.secs[i] - self.secs[0])
             if isinstance(frame, DecodeFailure):
-                yield _Bad(i, pts, frame.message, self.index.path)
-                continue
+                return _Bad(i, pts, frame.message, self.index.path)
             try:
-                rgb = self.dec.rgb(frame, self.rgb_region, how)
-                L = self.dec.depth(frame, i, self.depth_region, how)
+                return i, pts, self.dec.rgb(frame, self.rgb_region, how), self.dec.depth(frame, i, self.depth_region, how)
             except CaptureError:
                 raise  # the recording as described cannot be read (e.g. packed depth in 4:2:0)
             except Exception as e:  # pixel data that does not fit the declared format
                 raise CaptureError(self.index.path, f"frame {i}: cannot convert: {e}") from None
-            yield i, pts, rgb, L
+
+        frames = decode_range(self.index, start, stop, how.threads, how.hwaccel, self.rec.warn)
+        yield from _pipelined(frames, convert, how.convert_threads)
 
 
 def _printf_regex(pattern: str) -> tuple[re.Pattern, str]:
@@ -705,7 +744,7 @@ class _ImageSequence(_Source):
         _check_same_size(self.rgb_seq.path(0), (self.height, self.width), dseq.path(0), (self.depth.height, self.depth.width))
 
     def frames(self, start, stop, how):
-        for i in range(start, stop):
+        def convert(i):
             p = self.rgb_seq.path(i)
             try:
                 img = _read_image(p, i)
@@ -717,9 +756,10 @@ class _ImageSequence(_Source):
                     rgb = np.ascontiguousarray(area_resize(rgb, how.size))
                 L = _read_depth_file(self.depth, i, how, (self.height, self.width))
             except CaptureError as e:  # this frame only; the next one may be fine
-                yield _Bad(i, i / self.fps, e.problem, e.path)
-                continue
-            yield i, i / self.fps, rgb, L
+                return _Bad(i, i / self.fps, e.problem, e.path)
+            return i, i / self.fps, rgb, L
+
+        yield from _pipelined(iter(range(start, stop)), convert, how.convert_threads)
 
 
 def _read_depth_file(depth: _ImageDepth, i: int, how: _Read, size: tuple[int, int]) -> np.ndarray | Coded:
@@ -802,28 +842,31 @@ class _SeparateFiles(_Source):
         rgb_iter = decode_range(self.rgb_index, start, stop, how.threads, how.hwaccel, warn)
         dep_iter = (decode_range(self.depth_index, start, stop, how.threads, how.hwaccel, warn)
                     if self.depth_index is not None else None)
-        for i, frame in rgb_iter:
+
+        def pairs():
+            for i, frame in rgb_iter:
+                dframe = None
+                if dep_iter is not None:
+                    j, dframe = next(dep_iter)
+                    assert j == i
+                yield i, frame, dframe
+
+        def convert(item):
+            i, frame, dframe = item
             pts = float(self.secs[i] - self.secs[0])
-            dframe = None
-            if dep_iter is not None:
-                j, dframe = next(dep_iter)
-                assert j == i
             if isinstance(frame, DecodeFailure):
-                yield _Bad(i, pts, frame.message, self.rgb_index.path)
-                continue
+                return _Bad(i, pts, frame.message, self.rgb_index.path)
             if isinstance(dframe, DecodeFailure):
-                yield _Bad(i, pts, dframe.message, self.depth_index.path)
-                continue
+                return _Bad(i, pts, dframe.message, self.depth_index.path)
             rgb = self.rgb_dec.rgb(frame, _FULL, how)
             if dframe is not None:
-                L = self.depth_dec.depth(dframe, j, _FULL, how)
-            else:
-                try:
-                    L = _read_depth_file(self.depth_files, i, how, (self.height, self.width))
-                except CaptureError as e:
-                    yield _Bad(i, pts, e.problem, e.path)
-                    continue
-            yield i, pts, rgb, L
+                return i, pts, rgb, self.depth_dec.depth(dframe, i, _FULL, how)
+            try:
+                return i, pts, rgb, _read_depth_file(self.depth_files, i, how, (self.height, self.width))
+            except CaptureError as e:
+                return _Bad(i, pts, e.problem, e.path)
+
+        yield from _pipelined(pairs(), convert, how.convert_threads)
 
 
 __all__ = ["FramePair", "Recording", "UnreadableFrame", "open_recording"]
