@@ -170,12 +170,21 @@ def test_damaged_packet_costs_frames_up_to_next_keyframe(tmp_path, bframes, wher
     assert {it.index for it in small if isinstance(it, UnreadableFrame)} == lost
 
 
-def test_decoder_threads_do_not_change_what_is_lost(tmp_path):
+def test_threads_do_not_change_what_is_read(tmp_path):
+    """Decoder threads and reader convert threads change speed, never frames or verdicts."""
     mp = _write_video(tmp_path, 3)
     _damage(tmp_path / "v.mkv", 75, "payload")
-    lost = [{it.index for it in open_recording(mp, threads=t).stream() if isinstance(it, UnreadableFrame)}
-            for t in (0, 1, 3)]
-    assert lost[0] == lost[1] == lost[2] and 75 in lost[0]
+    runs = [list(open_recording(mp, threads=t, convert_threads=c).stream(analysis_width=w))
+            for t, c, w in ((0, 0, None), (1, 1, None), (3, 2, None), (0, 0, 32), (2, 1, 32))]
+    lost = [{it.index for it in r if isinstance(it, UnreadableFrame)} for r in runs]
+    assert all(x == lost[0] for x in lost) and 75 in lost[0]
+    for r in runs[1:]:
+        ref = runs[0] if r[0].rgb.shape == runs[0][0].rgb.shape else runs[3]
+        for a, b in zip(ref, r, strict=True):
+            assert a.index == b.index
+            if isinstance(a, FramePair):
+                np.testing.assert_array_equal(a.rgb, b.rgb)
+                np.testing.assert_array_equal(a.depth, b.depth)
 
 
 # --- transient I/O errors are raised for the task to retry, never recorded ----------------------
