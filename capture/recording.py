@@ -254,6 +254,9 @@ class Recording:
         for item in self._src.frames(first, stop, how):
             if isinstance(item, _Bad):
                 prev = None
+                if not self._checked[item.i]:  # an unreadable frame is no duplicate: nothing to compare
+                    self._checked[item.i] = 1
+                    self._n_checked += 1
                 if item.i >= start:
                     err = ErrorRecord("capture", "unreadable_frame",
                                       f"{item.path}: {item.message}" if item.path else item.message)

@@ -268,3 +268,14 @@ def test_inspect_lists_unreadable_frames(tmp_path):
     s = inspect_recording(mp)
     assert s["unreadable_frames"] == [2] and s["frames"] == 6
     assert any("000002.png" in r and "empty" in r for r in s["unreadable_reasons"])
+
+
+def test_duplicates_after_a_pass_with_unreadable_frames_need_no_second_pass(tmp_path, monkeypatch):
+    frames = list(_frames(8))
+    frames[6] = frames[5]  # the recorder repeated frame 5
+    mp = write_recording(tmp_path, "w", frames, layout="image_sequence", encoding="gray16")
+    (tmp_path / "w_rgb/000002.png").write_bytes(b"")
+    rec = open_recording(mp)
+    assert [it.index for it in rec.stream() if isinstance(it, UnreadableFrame)] == [2]
+    monkeypatch.setattr(rec, "stream", lambda *a, **k: pytest.fail("decoded the recording again"))
+    assert rec.duplicated_frames == [6]
