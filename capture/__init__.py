@@ -1,10 +1,11 @@
 """Recordings in, (rgb, depth) frame pairs out; plus the recording simulator."""
 
-from capture.errors import CaptureError, InputError, ManifestError
+from capture.errors import CaptureError, InputError, ManifestError, TransientError
 from capture.manifest import Manifest, load_manifest
-from capture.records import FramePair
+from capture.records import FrameItem, FramePair, UnreadableFrame
 
-__all__ = ["CaptureError", "FramePair", "InputError", "Manifest", "ManifestError", "load_manifest", "open_recording", "Recording"]
+__all__ = ["CaptureError", "FrameItem", "FramePair", "InputError", "Manifest", "ManifestError", "TransientError",
+           "UnreadableFrame", "load_manifest", "open_recording", "Recording"]
 
 
 def __getattr__(name: str):

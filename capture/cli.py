@@ -47,14 +47,26 @@ def inspect(
         ("depth min / median / max", f"{fmt(s['depth_min'])} / {fmt(s['depth_median'])} / {fmt(s['depth_max'])}"),
         ("invalid fraction", f"{s['invalid_fraction']:.3%}"),
         ("duplicated frames", ", ".join(map(str, s["duplicated_frames"])) or "none"),
+        ("unreadable frames", _ranges(s["unreadable_frames"]) or "none"),
         ("preview", s.get("preview", "-")),
     ]
     for k, v in rows:
         t.add_row(k, str(v))
     out = Console()
     out.print(t)
-    for w in s["warnings"]:
+    for w in s["warnings"] + s["unreadable_reasons"]:
         out.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+
+
+def _ranges(frames: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    out: list[str] = []
+    for i in frames:
+        if out and out[-1][1] == i - 1:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in out)
 
 
 try:  # the simulator lives in capture/simulate (optional while it is being written)

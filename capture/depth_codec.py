@@ -4,7 +4,7 @@
   rounded with independent dither per channel; decoding averages the channels (or reads luma).
 - gray16: one 16-bit channel, round(L * 65535).
 - rgb24_packed: v = round(L * (2^24 - 1)) split into R = v >> 16, G = (v >> 8) & 255, B = v & 255.
-- float: L itself as float32 (npy / EXR / TIFF); NaN or inf is an error, not a value.
+- float: L itself as float32 (npy / EXR / TIFF); NaN or inf in a file is read as invalid depth (NaN).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capture.errors import CaptureError
+from capture.errors import CaptureError, raise_if_transient
 
 FLOAT_EXTS = {"npy": ".npy", "exr": ".exr", "tiff": ".tiff"}
 
@@ -36,8 +36,10 @@ def write_float(path: str | Path, depth: np.ndarray) -> None:
         raise CaptureError(path, f"unknown float depth extension {ext!r} (expected .npy, .exr, .tif, .tiff)")
 
 
-def read_float(path: str | Path, frame: int | None = None) -> np.ndarray:
-    """HxW float32; NaN or inf in the file is an error naming the file and the frame."""
+def read_float(path: str | Path, frame: int | None = None, nonfinite: str = "error") -> np.ndarray:
+    """HxW float32. NaN or inf in the file: with nonfinite="error" an error naming the file and the
+    frame; with "nan" they are returned as they are (the reader makes them invalid pixels, NaN).
+    A transient OSError is raised as TransientError, an unreadable file as CaptureError."""
     path = Path(path)
     where = f"frame {frame}: " if frame is not None else ""
     if not path.exists():
@@ -64,13 +66,14 @@ def read_float(path: str | Path, frame: int | None = None) -> np.ndarray:
     except CaptureError:
         raise
     except Exception as e:  # each reader has its own error types; all mean "unreadable"
+        raise_if_transient(e, path, f"{where}cannot read float depth")
         raise CaptureError(path, f"{where}cannot read float depth (truncated or corrupt?): {e}") from None
     if a.ndim == 3:
         a = a[..., 0]
     if a.ndim != 2 or not np.issubdtype(a.dtype, np.floating):
         raise CaptureError(path, f"{where}float depth must be a 2-D float array, got {a.dtype} {a.shape}")
     bad = ~np.isfinite(a)
-    if bad.any():
+    if nonfinite == "error" and bad.any():
         kind = "NaN" if np.isnan(a).any() else "inf"
         raise CaptureError(path, f"{where}float depth contains {kind} at {int(bad.sum())} pixels "
                                  "(store sky/invalid as 1.0, not NaN/inf)")

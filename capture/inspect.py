@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from capture.recording import open_recording
+from capture.records import UnreadableFrame
 from capture.visual import colourise_depth, contact_sheet, save_png
 
 PREVIEW_FRAMES = 6
@@ -16,8 +17,8 @@ _SAMPLE_PER_FRAME = 4096  # valid depth values kept per frame for the median
 def inspect_recording(manifest_path: str | Path, preview_path: str | Path | None = None,
                       max_frames: int | None = None) -> dict:
     """Frames, fps, duration, resolution, depth unit and range over valid pixels, invalid
-    fraction, duplicated frames, warnings; writes an RGB|depth preview of ~6 frames when
-    `preview_path` is given. Raises CaptureError/ManifestError on bad input."""
+    fraction, duplicated and unreadable frames, warnings; writes an RGB|depth preview of ~6 frames
+    when `preview_path` is given. Raises CaptureError/ManifestError on bad input."""
     rec = open_recording(manifest_path)
     n = len(rec) if max_frames is None else min(len(rec), max_frames)
     picks = set(np.linspace(0, n - 1, min(PREVIEW_FRAMES, n)).round().astype(int).tolist()) if n else set()
@@ -31,7 +32,12 @@ def inspect_recording(manifest_path: str | Path, preview_path: str | Path | None
 
     with Progress(transient=True) as bar:
         task = bar.add_task(f"inspect {rec.id}", total=n)
-        for fp in rec.frames(0, n):
+        unreadable: list[int] = []
+        for fp in rec.stream(0, n):
+            if isinstance(fp, UnreadableFrame):
+                unreadable.append(fp.index)
+                bar.advance(task)
+                continue
             d = fp.depth
             ok = np.isfinite(d)
             invalid += int(d.size - ok.sum())
@@ -64,6 +70,8 @@ def inspect_recording(manifest_path: str | Path, preview_path: str | Path | None
         "depth_max": float(dmax) if samples else None,
         "invalid_fraction": invalid / total if total else 1.0,
         "duplicated_frames": dups,
+        "unreadable_frames": unreadable,
+        "unreadable_reasons": sorted({rec.unreadable[i].message for i in unreadable[:20] if i in rec.unreadable}),
         "warnings": list(rec.warnings),
     }
     if preview_path is not None and kept:

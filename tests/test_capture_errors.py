@@ -150,9 +150,11 @@ def test_manifest_errors(tmp_path):
     _raises(tmp_path / "m4.json", "m4.json", "JSON", exc=ManifestError)
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("fmt", ["npy", "tiff"])
-def test_nan_inf_in_float_depth(tmp_path, bad, fmt):
+def test_nan_inf_in_float_depth_is_invalid_depth(tmp_path, bad, fmt):
+    """NaN is the pipeline's own marker for invalid depth: NaN/inf in a float file are invalid pixels,
+    counted and reported, and reading goes on (it used to stop the recording)."""
     mp = write_recording(tmp_path, "f", frames(4), layout="image_sequence", encoding="float", float_format=fmt)
     from capture.float_io import write_float
 
@@ -160,7 +162,49 @@ def test_nan_inf_in_float_depth(tmp_path, bad, fmt):
     d = np.full((H, W), 0.5, np.float32)
     d[3, 4] = bad
     write_float(p, d)
-    _raises(mp, p.name, "frame 2", "nan" if np.isnan(bad) else "inf", read=True)
+    rec = open_recording(mp)
+    got = list(rec)
+    assert len(got) == 4 and np.isnan(got[2].depth[3, 4]) and np.isnan(got[2].depth).sum() == 1
+    assert rec.nonfinite_depth == {2: 1}
+    assert any("f_depth" in w and "NaN/inf at 1 pixels" in w and p.name in w for w in rec.warnings), rec.warnings
+
+
+def _audio_only(path):
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("pcm_s16le", rate=8000)
+        s.layout = "mono"
+        for i in range(4):
+            f = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+            f.sample_rate, f.pts = 8000, i * 800
+            for pk in s.encode(f):
+                c.mux(pk)
+        for pk in s.encode():
+            c.mux(pk)
+
+
+def test_unopenable_media_say_why(tmp_path):
+    """An empty file, a text file, audio only, a directory, a missing file: each says which."""
+    mp = write_recording(tmp_path, "e", frames(), layout="side_by_side")
+    video = tmp_path / "e.mkv"
+    cases = {
+        "empty": (lambda: video.write_bytes(b""), "file is empty (0 bytes)"),
+        "text": (lambda: video.write_text("frame,depth\n1,2\nthis is a CSV, not a video\n"), "not a video file: it holds text"),
+        "audio": (lambda: _audio_only(video), "not a video file: it holds only audio"),
+        "directory": (lambda: video.mkdir(), "is a directory"),
+        "missing": (lambda: None, "media file not found"),
+        "noise": (lambda: video.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8))),
+                  "not a video file, or a video corrupt or cut off"),
+    }
+    messages = {}
+    for name, (make, words) in cases.items():
+        if video.is_dir():
+            video.rmdir()
+        elif video.exists():
+            video.unlink()
+        make()
+        msg = _raises(mp, "e.mkv", words)
+        messages[name] = msg
+    assert len(set(messages.values())) == len(messages), messages  # all distinct
 
 
 def test_hud_mask_wrong_size(tmp_path):
