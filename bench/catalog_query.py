@@ -7,7 +7,9 @@ folder per recording, and ROOT/shards/shard-NNNNNN.parquet for the kept clips (~
 tars are not written, the catalog reads only Parquet). Rows are synthetic, columns are exactly
 common.schema's (so a column added there is generated too).
 
-Each step runs in its own process, so its peak RSS is its own:
+A query's time is until its result is an Arrow table (as dataset.query.run_query, `synthdepth
+query` and the loader's --where fetch it). Each step runs in its own process, so its peak RSS is
+its own:
   build    first catalog.open(root): reads every file into ROOT/catalog.duckdb
   query    catalog.open(root) of the fresh file, then the typical queries (median of --repeat)
   refresh  one new recording folder and one new shard appear (a curate and a shard stage ran):
@@ -164,7 +166,7 @@ def _queries(con, cid: str, rid: str, repeat: int) -> dict[str, tuple[float, int
         times, n = [], 0
         for _ in range(repeat):
             t = time.perf_counter()
-            n = len(con.execute(sql).fetchall())
+            n = con.sql(sql).to_arrow_table().num_rows  # as run_query / `synthdepth query` / the loader fetch
             times.append(time.perf_counter() - t)
         out[name] = (1000 * statistics.median(times), n)
     return out

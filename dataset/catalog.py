@@ -113,8 +113,7 @@ def open(root: str | Sequence[str] = ".", *, refresh: bool = True, progress: boo
     files = _scan_local(str(r))
     if path.exists():
         con = _attach(path)
-        old = D.read_manifest(con)
-        if old is not None and not any(D.diff(old, files)):
+        if D.is_current(con, files):
             return con
         D.detach(con)  # a refresh in place needs every reader gone
     try:
