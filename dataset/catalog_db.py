@@ -37,7 +37,7 @@ from dataset import catalog_sql as S
 
 DB_NAME = "catalog.duckdb"
 # Bump when the tables' layout changes: an older file is rebuilt from scratch.
-FORMAT = "3"
+FORMAT = "4"
 # Above this share of changed files, derived tables are rebuilt whole (cheaper than keyed deletes).
 _FULL_REBUILD_SHARE = 0.3
 _BATCH_FILES = 500  # files per read_parquet call (memory stays bounded, progress moves)
@@ -102,9 +102,7 @@ def is_current(con: duckdb.DuckDBPyConnection, files: dict[str, FileStat]) -> bo
         return False
     if meta.get("fingerprint") != fingerprint():
         return False
-    stats = list(files.values())
-    con.register("_scan", pa.table({"path": list(files), "kind": [f.kind for f in stats], "size": [f.size for f in stats],
-                                    "mtime_ns": [f.mtime_ns for f in stats], "ino": [f.ino for f in stats]}))  # fmt: skip
+    con.register("_scan", _stat_table(files))
     try:
         ((n,),) = con.execute("""
             SELECT count(*) FROM _scan s FULL OUTER JOIN _files f ON s.path = f.path
@@ -113,6 +111,14 @@ def is_current(con: duckdb.DuckDBPyConnection, files: dict[str, FileStat]) -> bo
     finally:
         con.unregister("_scan")
     return n == 0
+
+
+def _stat_table(files: dict[str, FileStat]) -> pa.Table:
+    stats = list(files.values())
+    return pa.table({"path": pa.array(list(files), pa.string()), "kind": pa.array([f.kind for f in stats], pa.string()),
+                     "size": pa.array([f.size for f in stats], pa.int64()),
+                     "mtime_ns": pa.array([f.mtime_ns for f in stats], pa.int64()),
+                     "ino": pa.array([f.ino for f in stats], pa.int64())})  # fmt: skip
 
 
 def diff(old: dict[str, FileStat], new: dict[str, FileStat]) -> tuple[list[str], list[str], list[str]]:
@@ -317,10 +323,12 @@ def sync(con: duckdb.DuckDBPyConnection, files: dict[str, FileStat], progress: b
     _derive(con, None if full else sorted(recs), sorted(tars))
     con.execute(f"DELETE FROM _files WHERE {in_list('path', gone)}")
     con.execute(f"DELETE FROM _unreadable WHERE {in_list('path', gone)}")
-    stats = [files[p] for p in fresh]
-    _put(con, "_files", {"path": fresh, "kind": [f.kind for f in stats], "size": [f.size for f in stats],
-                         "mtime_ns": [f.mtime_ns for f in stats], "ino": [f.ino for f in stats]})  # fmt: skip
-    _put(con, "_unreadable", {"path": [p for p, _ in res.unreadable], "error": [e for _, e in res.unreadable]})
+    if fresh:
+        con.register("_new", _stat_table({p: files[p] for p in fresh}))
+        con.execute("INSERT INTO _files BY NAME SELECT * FROM _new")
+        con.unregister("_new")
+    for path, problem in res.unreadable:
+        con.execute("INSERT INTO _unreadable VALUES (?, ?)", [path, problem])
     return res
 
 
@@ -373,14 +381,6 @@ def in_list(column: str, values: list[str]) -> str:
 
 def _values(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
     return [r[0] for r in con.execute(sql).fetchall() if r[0] is not None]
-
-
-def _put(con: duckdb.DuckDBPyConnection, table: str, cols: dict[str, list]) -> None:
-    """Append columns of Python values (through Arrow: executemany is row by row)."""
-    if cols and len(next(iter(cols.values()))):
-        con.register("_put", pa.table(cols))
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _put")
-        con.unregister("_put")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, kind: str, paths: list[str]) -> list[tuple[str, str]]:

@@ -55,7 +55,7 @@ def clips_sql(con: duckdb.DuckDBPyConnection, where: str = "") -> str:
     clip_cols = [c for c in columns(con, "_clips_raw") if c != "_file"]
     shard_cols = [c for c in columns(con, "_shard_raw") if c != "_file"]
     from_shard = ", ".join(ident(c) for c in clip_cols if c in shard_cols)
-    shard_only = [c for c in shard_cols if c not in clip_cols and c not in REC_FACTS]
+    shard_only = [c for c in shard_cols if c not in clip_cols and c not in REC_FACTS]  # incl. tar_path
     only = f" WHERE {where}" if where else ""
     curated, sharded = f"(SELECT * FROM _clips_raw{only})", f"(SELECT * FROM _shard_raw{only})"
     return f"""
@@ -68,7 +68,7 @@ def clips_sql(con: duckdb.DuckDBPyConnection, where: str = "") -> str:
                coalesce(r.game, s.game, 'unknown') AS game, coalesce(r.tags, s.tags) AS tags,
                coalesce(s.width, r.width) AS width, coalesce(s.height, r.height) AS height,
                coalesce(r.depth_unit, s.depth_unit) AS depth_unit,
-               {"".join(f"s.{ident(c)}, " for c in shard_only)}s._file AS parquet_path
+               {", ".join(f"s.{ident(c)}" for c in shard_only)}
         FROM base b
         LEFT JOIN recordings r USING (recording_id)
         LEFT JOIN s USING (clip_id)  -- a clip is in one shard set (rerun = same keys)
