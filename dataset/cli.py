@@ -48,14 +48,19 @@ def query(
     root: Annotated[str, typer.Option(help="Catalog root (local path or fsspec URL).")] = ".",
     format: Annotated[str, typer.Option("--format", help="table | csv | json | parquet")] = "table",  # noqa: A002
     out: Annotated[Path | None, typer.Option(help="Output file (required for parquet).")] = None,
+    parquet: Annotated[bool, typer.Option("--parquet", help="Query the live Parquet views instead of "
+                                          "ROOT/catalog.duckdb (slow on big roots; for ad-hoc checks).")] = False,  # fmt: skip
 ) -> None:
-    """Run read-only SQL over the DuckDB catalog; write statements are refused."""
+    """Run read-only SQL over the catalog (ROOT/catalog.duckdb, brought up to date first). Only the
+    catalog can be read: writes, other files, ATTACH, COPY and INSTALL are refused."""
     import pyarrow.parquet as pq
 
+    from dataset import catalog
     from dataset.query import run_query, to_text
 
     try:
-        table = run_query(sql, root)
+        con = catalog.open_parquet(root) if parquet else catalog.open(root, progress=True)
+        table = run_query(sql, con=con)
         if format == "parquet":
             if out is None:
                 raise InputError(None, "--format parquet needs --out FILE")

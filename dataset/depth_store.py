@@ -54,18 +54,20 @@ def encode_depth(depth: np.ndarray, encoding: str = "ffv1_f16") -> bytes:
 
 
 def decode_depth(
-    data: bytes, encoding: str = "ffv1_f16", indices: Sequence[int] | None = None, name: str = "depth"
+    data: bytes, encoding: str = "ffv1_f16", indices: Sequence[int] | None = None, name: str = "depth",
+    dtype: type = np.float32,
 ) -> np.ndarray:
-    """bytes -> (T,H,W) float32 with NaN where invalid (frames `indices` only, when given)."""
+    """bytes -> (T,H,W) float32 (or `dtype`, e.g. the stored float16) with NaN where invalid
+    (frames `indices` only, when given)."""
     try:
         if encoding.startswith("npz"):
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 arr = z["depth"]
             if indices is not None:
                 arr = arr[np.asarray(indices, dtype=np.int64)]
-            return arr.astype(np.float32)
+            return arr.astype(dtype, copy=False)
         if encoding == "ffv1_f16":
-            return _decode_ffv1(data, indices, name).view(np.float16).astype(np.float32)
+            return _decode_ffv1(data, indices, name).view(np.float16).astype(dtype, copy=False)
     except (av.error.FFmpegError, ValueError, KeyError, OSError, IndexError) as e:
         raise InputError(name, f"depth clip ({encoding}) cannot be decoded: {e}") from None
     raise InputError(name, f"unknown depth encoding {encoding!r}")

@@ -7,7 +7,7 @@ import re
 import duckdb
 import pyarrow as pa
 
-from capture.errors import InputError
+from common.errors import CatalogAccessError, InputError
 from dataset import catalog
 
 READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -27,16 +27,21 @@ def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     for st in statements:
         if st.type not in READ_ONLY:
             kind = st.type.name if hasattr(st.type, "name") else str(st.type)
-            raise QueryError(None, f"refused: the catalog is read-only and this is a {kind} statement "
-                             f"({st.query.strip()[:60]!r}); only SELECT/WITH/EXPLAIN queries are allowed")  # fmt: skip
+            raise CatalogAccessError(None, f"refused: the catalog is read-only and this is a {kind} statement "
+                                     f"({st.query.strip()[:60]!r}); only SELECT/WITH/EXPLAIN queries are allowed")  # fmt: skip
 
 
 def run_query(sql: str, root: str | list[str] | None = None, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
-    """Run a read-only query; returns an Arrow table. Unknown columns/tables -> QueryError naming them."""
+    """Run a read-only query on the catalog's own relations; returns an Arrow table. A write, or a
+    read of anything outside the catalog (another file, ATTACH, INSTALL) -> CatalogAccessError;
+    unknown columns/tables -> QueryError naming them."""
     con = con or catalog.open(root or ".")
     check_read_only(con, sql)
     try:
         return con.sql(sql).to_arrow_table()
+    except duckdb.PermissionException as e:
+        raise CatalogAccessError(None, f"refused: a catalog query reads only the catalog's own tables and "
+                                 f"files ({_first_line(e).removeprefix('Permission Error: ')})") from None  # fmt: skip
     except duckdb.BinderException as e:
         raise QueryError(None, _explain_binder(con, str(e))) from None
     except duckdb.CatalogException as e:

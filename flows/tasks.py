@@ -363,24 +363,8 @@ def evaluate_task(config: PipelineConfig, name: str, checkpoint: str, kind: str)
 
 
 def write_catalog_file(config: PipelineConfig) -> Path:
-    """ROOT/catalog.duckdb: the catalog views materialised as tables (a snapshot of this run),
-    written to a temp file and renamed, readable by any DuckDB client."""
-    import duckdb
-
+    """ROOT/catalog.duckdb brought up to date with ROOT's Parquet files (only new or changed files
+    are read; see dataset.catalog_db), readable by any DuckDB client."""
     from dataset import catalog
 
-    path = config.layout.catalog
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    live = catalog.open(str(config.layout.root))
-    con = duckdb.connect(str(tmp))
-    try:
-        for view in catalog.VIEWS:
-            con.register("_src", live.sql(f"SELECT * FROM {view}").to_arrow_table())
-            con.execute(f"CREATE TABLE {view} AS SELECT * FROM _src")
-            con.unregister("_src")
-    finally:
-        con.close()
-        live.close()
-    tmp.replace(path)
-    return path
+    return Path(catalog.refresh(config.layout.root).path)

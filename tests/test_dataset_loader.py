@@ -136,3 +136,71 @@ def test_cycle_epochs_restarts_passes_and_refuses_an_empty_loader():
     with pytest.raises(InputError, match="no batches") as e:
         next(cycle_epochs(Passes(0), "shards/x-000000.tar"))
     assert "shards/x-000000.tar" in str(e.value)
+
+
+def test_resized_batches_match_the_stored_frames(data):
+    """At half size (24x32 from 64x48: no crop) depth is the stored float16 at the nearest pixels,
+    bit for bit, and RGB is within one level of a float antialiased resize of the decoded frames."""
+    import torch.nn.functional as F
+
+    from dataset.rgb_store import decode_rgb
+
+    root, _, clips = data
+    half = BucketTable([Bucket(24, 32, 4, 2)])
+    mp4 = {s["__key__"]: s["mp4"] for tar in sorted((root / "shards").glob("*.tar")) for s in iter_tar_samples(tar)}
+    n = 0
+    for b in make_loader(str(root / "shards"), half, seed=2, shuffle_buffer=0):
+        for i, cid in enumerate(b["clip_id"]):
+            fi = b["frame_indices"][i].numpy()
+            ref_d = torch.from_numpy(clips[cid][1].astype(np.float16).astype(np.float32)[fi][:, 1::2, 1::2])
+            assert torch.equal(b["valid"][i], torch.isfinite(ref_d))
+            assert torch.equal(b["depth"][i][b["valid"][i]], ref_d[torch.isfinite(ref_d)])
+            full = torch.from_numpy(decode_rgb(mp4[cid], fi)).permute(0, 3, 1, 2).float()
+            ref_rgb = F.interpolate(full, size=(24, 32), mode="bilinear", antialias=True, align_corners=False)
+            got = (b["rgb"][i] + 1.0) * 127.5
+            assert (got - ref_rgb).abs().max() <= 1.0 + 1e-3
+            n += 1
+    assert n == 9
+
+
+@pytest.mark.parametrize("shape", [(48, 64, 24, 32), (37, 53, 20, 24), (50, 60, 80, 96), (144, 256, 72, 100)])
+def test_depth_resize_is_nearest_exact(shape):
+    """crop_resize's depth (indexing at stored precision) equals torch's nearest-exact on the crop."""
+    import torch.nn.functional as F
+
+    from dataset.loader import crop_resize
+
+    h, w, th, tw = shape
+    rng = np.random.default_rng(5)
+    depth = rng.random((3, h, w)).astype(np.float16)
+    depth[0, 0, :] = np.nan
+    rgb = rng.integers(0, 256, (3, h, w, 3), dtype=np.uint8)
+    _, got = crop_resize(rgb, depth, th, tw, np.random.default_rng(9))
+    # the same crop as crop_resize draws it
+    scale = max(th / h, tw / w)
+    ch, cw = min(h, round(th / scale)), min(w, round(tw / scale))
+    r = np.random.default_rng(9)
+    y0, x0 = int(r.integers(0, h - ch + 1)), int(r.integers(0, w - cw + 1))
+    crop = torch.from_numpy(depth[:, y0 : y0 + ch, x0 : x0 + cw].astype(np.float32))[:, None]
+    ref = F.interpolate(crop, size=(th, tw), mode="nearest-exact")[:, 0] if (ch, cw) != (th, tw) else crop[:, 0]
+    assert got.dtype == torch.float32 and torch.equal(torch.isnan(got), torch.isnan(ref))
+    assert torch.equal(torch.nan_to_num(got), torch.nan_to_num(ref))
+
+
+def test_in_process_loading_runs_torch_on_one_thread_and_gives_the_trainer_its_threads_back(data, monkeypatch):
+    """With num_workers=0 the per-sample tensor work runs on one torch thread (the trainer's pool
+    made every small op a contended fork-join), and the trainer's thread count is back after."""
+    import dataset.loader as L
+
+    root, _, _ = data
+    seen = []
+    real = L.crop_resize
+    monkeypatch.setattr(L, "crop_resize", lambda *a: (seen.append(torch.get_num_threads()), real(*a))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for _ in make_loader(str(root / "shards"), TABLE, num_workers=0):
+            assert torch.get_num_threads() == 2  # what the trainer sees between batches
+    finally:
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {1}
