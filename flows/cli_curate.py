@@ -37,8 +37,11 @@ def curate(
     OUT/report.html covers every recording. A recording that cannot be read is reported with its
     manifest file and the problem, and the others go on.
 
-    Exit codes: 0 all recordings processed; 1 some recordings failed or were not processed (listed
-    in the summary); 2 bad usage; 3 the run did not complete (OUT locked by another run).
+    Exit codes:
+    0 all recordings processed;
+    1 some recordings failed or were not processed (listed in the summary);
+    2 bad usage;
+    3 the run did not complete (OUT locked by another run).
     """
     from rich.console import Console
 

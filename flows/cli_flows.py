@@ -57,9 +57,11 @@ def run(
 
         synthdepth run recordings/ --root data --set curate.clips.length=60 --stages curate,shard
 
-    Exit codes: 0 all recordings processed; 1 some recordings failed or were not processed (listed
-    in the summary); 2 bad usage; 3 the run did not complete (root locked by another run, or a
-    stage failed).
+    Exit codes:
+    0 all recordings processed;
+    1 some recordings failed or were not processed (listed in the summary);
+    2 bad usage;
+    3 the run did not complete (root locked by another run, or a stage failed).
     """
     from common.errors import InputError, RunLockedError
     from flows.outcome import ExitCode, exit_code, problem_lines

@@ -24,13 +24,6 @@ class ExitCode(IntEnum):
     INCOMPLETE = 3
 
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 all recordings processed; 1 some recordings failed or were not processed (listed "
-    "in the summary); 2 bad usage; 3 the run did not complete (data root locked by another run, or a "
-    "stage failed)."
-)
-
-
 def exit_code(run: dict) -> ExitCode:
     """The exit code of a finished run summary (a curate_flow / pipeline_flow result)."""
     if run.get("stage_errors"):
