@@ -73,10 +73,12 @@ def curate(
             "[bold red]No --bootstrap model given: the depth score is UNAVAILABLE; clips are judged by the "
             "cheap checks and CLIP only.[/bold red] Train one with `synthdepth bootstrap train`."
         )
+    from flows.lock import root_lock
     from flows.pipeline import curate_recordings_flow
 
     try:
-        run = curate_recordings_flow([str(m) for m in manifests], pcfg)
+        with root_lock(pcfg.layout.root, pcfg.layout.lock):  # refused here, before a flow run starts
+            run = curate_recordings_flow([str(m) for m in manifests], pcfg)
     except RunLockedError as e:
         console.print(f"[red]synthdepth curate: {e}[/red]", highlight=False)
         raise typer.Exit(ExitCode.INCOMPLETE) from None

@@ -78,10 +78,12 @@ def run(
         raise typer.Exit(ExitCode.USAGE)
     cfg = _config(config, set_, root=root, runner=runner, workers=workers, address=address,
                   **{"bootstrap.picks": picks, "bootstrap.checkpoint": bootstrap})
+    from flows.lock import root_lock
     from flows.pipeline import pipeline_flow
 
     try:
-        result = pipeline_flow(str(recordings), cfg, want)
+        with root_lock(cfg.layout.root, cfg.layout.lock):  # refused here, before a flow run starts
+            result = pipeline_flow(str(recordings), cfg, want)
     except RunLockedError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(ExitCode.INCOMPLETE) from None

@@ -176,6 +176,7 @@ def curate_flow(recordings: str | list[str], config: PipelineConfig, keep_result
                 _register_problem(row, config, item["key"] if status == "failed" else None)
                 continue
             result = f.result()
+            result.info.recording_id = item["recording_id"]  # an unreadable manifest is named by its path
             if keep_results:
                 results.append(result)
             publishing.append((item, _opts(publish_recording_task, config).submit(item, config, [result])))
@@ -201,7 +202,10 @@ def curate_flow(recordings: str | list[str], config: PipelineConfig, keep_result
     not_processed.sort(key=lambda r: order.get(r["manifest"], 0))
     summary = {"recordings": len(plan), "curated": curated, "skipped": skipped, "failed": failed,
                "not_processed": not_processed, "clips_kept": kept, "clips_dropped": dropped,
-               "seconds": round(time.perf_counter() - t0, 1)}
+               "seconds": round(time.perf_counter() - t0, 1),
+               # the folder of each recording, in manifest order (a duplicate has none of its own)
+               "folders": list(dict.fromkeys(p["recording_id"] for p in plan if p["problem"] != "failed"
+                                             or p["recording_id"] == fallback_id(p["manifest"])))}
     if keep_results:
         results.sort(key=lambda r: order.get(r.info.manifest, 0))
         summary["results"] = results
@@ -342,11 +346,10 @@ def curate_recordings_flow(recordings: str | list[str], config: PipelineConfig) 
         run = curate_flow.with_options(task_runner=runner)(recordings, config, keep_results=True)
         fresh = {r.info.recording_id: r for r in run.pop("results")}
         results, notes = [], []
-        for item in plan_recordings(find_manifests(recordings), config):
-            r = fresh.get(item["recording_id"])
-            if r is None:
-                r = read_published(lay.curated_dir(item["recording_id"]))
-            if r is not None and all(x.info.recording_id != r.info.recording_id for x in results):
+        for rid in run["folders"]:
+            r = fresh.get(rid) or read_published(lay.curated_dir(rid))
+            if r is not None:
+                r.info.recording_id = rid
                 results.append(r)
                 notes.extend(n for n in r.notes if n not in notes)
         tmp = lay.report.with_name(f".{lay.report.name}.tmp")

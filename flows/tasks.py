@@ -294,11 +294,17 @@ def train_task(config: PipelineConfig) -> dict:
     torch.manual_seed(t.seed)
     mc = ModelConfig.preset_named(t.preset)
     pipe = None
-    if latest_checkpoint(out) is None:
+    resume = latest_checkpoint(out)
+    if resume is None:
         pipe = DepthPipeline.from_config(mc)
         if t.preset == "tiny" and t.vae_steps:
             _logger().info("fitting the tiny VAE (%d steps)", t.vae_steps)
             fit_vae(pipe.codec, _batches_forever(shards, t, t.seed + 1), steps=t.vae_steps, progress=True)
+            # The config the checkpoints record must say the scale the codec now uses (a resumed run
+            # reads it back from there); model/train.py's checkpoint writer does not sync it yet.
+            pipe.config.vae_scaling_factor = pipe.codec.scaling_factor
+    else:  # a killed run's checkpoint: the model is the one it holds (its fitted VAE scale included)
+        mc = ModelConfig.from_dict(json.loads((resume / "model_config.json").read_text())["model"])
     tc = TrainConfig(model=mc, out_dir=str(out), max_steps=t.steps, lr=t.lr, warmup_steps=min(20, t.steps // 5),
                      checkpoint_every=t.checkpoint_every, seed=t.seed, logger="jsonl", log_every=10)
     _logger().info("training the %s depth model for %d steps on %d shards", t.preset, t.steps, len(shards))

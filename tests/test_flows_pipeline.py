@@ -178,3 +178,15 @@ def test_same_flow_on_a_dask_local_cluster(prefect_harness, recordings, tmp_path
         want = curate_recording(m, cfg.curate, get_scorer(cfg.curate), progress=False)
         assert got == [(c.clip_id, c.decision, c.reasons) for c in want.clips] and got
     assert all(not w.endswith(f":{os.getpid()}") for w in workers), workers  # curated in the cluster's workers
+
+
+@pytest.mark.slow
+def test_same_flow_on_a_local_ray_instance(prefect_harness, recordings, tmp_path):
+    """runner=ray: the same flow on a local Ray instance of 2 CPUs (slow: Ray takes a while to start)."""
+    pytest.importorskip("prefect_ray")
+    from flows.pipeline import pipeline_flow
+
+    cfg = config(tmp_path / "root", "runner=ray", "workers=2")
+    run = pipeline_flow(str(recordings), cfg, ["curate"])
+    assert run["curated"] == 3 and len(run["failed"]) == 2 and run["not_processed"] == []
+    assert run["counts"]["unbalanced_recordings"] == 0 and run["counts"]["clips_kept"] > 0
