@@ -1,6 +1,8 @@
 """Finding recordings, naming them, and registering the ones that cannot be curated.
 
-Plain functions (no Prefect here): the flows in `flows/pipeline.py` wrap them in tasks.
+Plain functions (no Prefect here), used by the flows in `flows/pipeline.py`. Whether a recording
+can be read is found out by curating it (`curate.pipeline.curate_recording` reports bad input in
+its result), so nothing here opens media.
 
 Names. A recording's folder is named by its manifest's `id`. A manifest that cannot be read has
 no id, so it is named from its path (`fallback_id`: the file's stem plus a hash of its full
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from common.errors import ErrorRecord, InputError, error_record, is_transient
+from common.errors import ErrorRecord, InputError, is_transient
 from common.records import RecordingInfo
 
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
@@ -91,34 +93,6 @@ def peek_recording_id(manifest: str | Path) -> str | None:
         return None
     rid = data.get("id") if isinstance(data, dict) else None
     return rid if _usable_id(rid) else None
-
-
-def validate_recording(manifest: str | Path, recording_id: str | None = None) -> RecordingInfo:
-    """Check the manifest and that its media open; bad input -> status 'failed' with the error.
-
-    A transient error (common.errors.is_transient) is raised, so the task retries it."""
-    manifest = Path(manifest)
-    rid = recording_id or peek_recording_id(manifest) or fallback_id(manifest)
-    info = RecordingInfo(recording_id=rid, manifest=str(manifest))
-    try:
-        from capture import load_manifest, open_recording
-
-        m = load_manifest(manifest)
-        rec = open_recording(manifest)
-        try:
-            info.game, info.tags = m.game, dict(m.tags)
-            info.num_frames, info.fps = len(rec), float(rec.fps)
-            info.width, info.height = int(rec.width), int(rec.height)
-            info.depth_unit = rec.depth_unit
-        finally:
-            rec.close()
-        if info.num_frames == 0:
-            raise InputError(manifest, "recording has no frames", stage="capture", kind="media")
-    except Exception as e:
-        if is_transient(e):
-            raise
-        info.status, info.errors = "failed", [str(error_record(e, "capture"))]
-    return info
 
 
 def register(info: RecordingInfo, folder: Path, key: str | None, curate_config) -> None:

@@ -98,20 +98,7 @@ def curate_hash(config: PipelineConfig) -> str:
     return h
 
 
-# ---- ingest + curate -------------------------------------------------------------------------
-
-
-@task(name="ingest", **_TASK)
-def ingest_task(manifest: str, recording_id: str, key: str, config: PipelineConfig) -> dict:
-    """Validate one recording; a failed one is registered (published) with its error."""
-    from flows.ingest import register, validate_recording
-
-    use_threads(config)
-    info = validate_recording(manifest, recording_id)
-    if info.status == "failed":
-        register(info, config.layout.curated_dir(recording_id), key, config.curate)
-        _logger().warning("recording %s FAILED validation: %s", recording_id, "; ".join(info.errors))
-    return info.to_row()
+# ---- curate -------------------------------------------------------------------------
 
 
 @task(name="curate-part", **_TASK)
