@@ -12,6 +12,9 @@ included): `share_api_url` exports its address before they start.
 
 from __future__ import annotations
 
+import logging
+import os
+
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 RUNNERS = ("thread", "process", "dask", "ray")
@@ -20,8 +23,6 @@ RUNNERS = ("thread", "process", "dask", "ray")
 def share_api_url() -> None:
     """Point worker processes at this process's Prefect API (the ephemeral server included), so
     that each process-pool worker does not start an ephemeral server of its own."""
-    import os
-
     if os.environ.get("PREFECT_API_URL"):
         return
     try:
@@ -48,6 +49,9 @@ def make_task_runner(kind: str = "thread", workers: int = 2, address: str | None
         except ImportError:
             raise RuntimeError("the dask runner needs the 'dask' extra: pip install 'synthdepth[dask]'") from None
         share_api_url()
+        # Dask's own INFO lines (scheduler/worker start and stop) drown the run's summary.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # worker processes read it
+        logging.getLogger("distributed").setLevel(logging.WARNING)
         if address:
             return DaskTaskRunner(address=address)
         # Processes, one thread each: curation holds the GIL in numpy/OpenCV glue, so threads in one

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from prefect import flow
 
+from common.errors import RunLockedError
 from flows.config import PipelineConfig
 from flows.incremental import is_done
 from flows.ingest import find_manifests
+from flows.lock import root_lock
 
 
 def pending(folder: str | Path, config: PipelineConfig) -> list[str]:
@@ -38,7 +40,6 @@ def pending(folder: str | Path, config: PipelineConfig) -> list[str]:
 @flow(name="watch-curate", log_prints=True)
 def watch_flow(folder: str, config: PipelineConfig) -> dict:
     """One pass: curate what is new in `folder`, refresh the catalog, report and artifact."""
-    from flows.lock import root_lock
     from flows.pipeline import curate_flow, finish_run
     from flows.runners import make_task_runner
 
@@ -60,10 +61,15 @@ def serve_folder(folder: str | Path, config: PipelineConfig, interval: float = 6
         if todo or passes == 0:
             echo(f"{time.strftime('%H:%M:%S')} {len(todo)} new or changed recording(s) in {folder}: "
                  f"{', '.join(todo[:8])}{' ...' if len(todo) > 8 else ''}")
-            run = watch_flow(str(folder), config)
-            runs.append(run)
-            echo(f"curated {run['curated']}, skipped {run['skipped']}, failed {len(run['failed'])}, "
-                 f"not processed {len(run['not_processed'])}; report {run['report']}")
+            try:
+                with root_lock(config.layout.root, config.layout.lock):  # refused before a flow run starts
+                    run = watch_flow(str(folder), config)
+            except RunLockedError as e:  # another run is writing to the root: try again next pass
+                echo(f"skipped this pass: {e}")
+            else:
+                runs.append(run)
+                echo(f"curated {run['curated']}, skipped {run['skipped']}, failed {len(run['failed'])}, "
+                     f"not processed {len(run['not_processed'])}; report {run['report']}")
         passes += 1
         if once or (max_passes is not None and passes >= max_passes):
             return runs
