@@ -159,27 +159,39 @@ def curate_flow(recordings: str | list[str], config: PipelineConfig, keep_result
             todo.append(item)
         log.info("%d recordings: %d to curate, %d already done", len(plan), len(todo), skipped)
 
-        parts = {}
-        for item in todo:
-            for f in submit_recording(item, config):
-                parts[f] = item
-        publishing, results = [], []
+        parts: dict = {}  # part future -> (recording index in todo, part index)
+        waiting: list[list] = []  # per recording: its parts' results, None until done
+        for r, item in enumerate(todo):
+            futures = submit_recording(item, config)
+            waiting.append([None] * len(futures))
+            for i, f in enumerate(futures):
+                parts[f] = (r, i)
+        publishing, results, given_up = [], [], set()
         for f in as_completed(list(parts)):
-            item = parts[f]
+            r, i = parts[f]
+            item = todo[r]
             f.wait()  # the final state (as_completed only says the run ended)
             st = f.state
-            if not st.is_completed():
+            if r in given_up:
+                continue
+            if not st.is_completed():  # one part lost: the recording is not published this time
+                given_up.add(r)
                 exc = task_error(st)
                 status = _not_processed_or_failed(exc)
                 row = _problem(item, status, error_record(exc, "curate") if exc else st.message)
                 (failed if status == "failed" else not_processed).append(row)
                 _register_problem(row, config, item["key"] if status == "failed" else None)
                 continue
-            result = f.result()
-            result.info.recording_id = item["recording_id"]  # an unreadable manifest is named by its path
-            if keep_results:
-                results.append(result)
-            publishing.append((item, _opts(publish_recording_task, config).submit(item, config, [result])))
+            waiting[r][i] = f.result()
+            if any(x is None for x in waiting[r]):
+                continue
+            done = waiting[r]
+            waiting[r] = []  # the flow need not hold the parts once they are handed to publish
+            for result in done:
+                result.info.recording_id = item["recording_id"]  # an unreadable manifest is named by its path
+            if keep_results and len(done) == 1:
+                results.append(done[0])
+            publishing.append((item, _opts(publish_recording_task, config).submit(item, config, done)))
         curated, kept, dropped = 0, 0, 0
         for item, f in publishing:
             f.wait()
