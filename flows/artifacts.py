@@ -16,7 +16,8 @@ def catalog_counts(root: str | Path) -> dict:
     con = catalog.open(str(root))
     try:
         one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
-        rec = one("SELECT count(*), count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status <> 'ok'),"
+        rec = one("SELECT count(*), count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status = 'failed'),"
+                  " count(*) FILTER (WHERE status = 'not_processed'),"
                   " coalesce(sum(num_frames / NULLIF(fps, 0)) / 3600.0, 0) FROM recordings")
         clips = one("SELECT count(*) FILTER (WHERE decision = 'kept'), count(*) FILTER (WHERE decision <> 'kept'),"
                     " coalesce(sum(hours) FILTER (WHERE decision = 'kept'), 0) FROM clips")
@@ -26,23 +27,36 @@ def catalog_counts(root: str | Path) -> dict:
                         "ORDER BY frames DESC, reason").fetchall()
         shards = one("SELECT count(*), coalesce(sum(num_clips), 0), coalesce(sum(hours), 0) FROM shards")
         acc = one("SELECT count(*) FILTER (WHERE NOT balanced), coalesce(sum(num_frames), 0) FROM frames_accounting")
-        failed = con.execute("SELECT recording_id, errors FROM recordings WHERE status <> 'ok' ORDER BY 1").fetchall()
+        problems = con.execute("SELECT recording_id, manifest, status, errors FROM recordings WHERE status <> 'ok' "
+                               "ORDER BY recording_id, manifest").fetchall()
     finally:
         con.close()
     return {
-        "recordings": rec[0], "recordings_ok": rec[1], "recordings_failed": rec[2], "recording_hours": rec[3],
+        "recordings": rec[0], "recordings_ok": rec[1], "recordings_failed": rec[2], "recordings_not_processed": rec[3],
+        "recording_hours": rec[4],
         "clips_kept": clips[0], "clips_dropped": clips[1], "kept_hours": clips[2],
         "drops_by_reason": dict(reasons), "discarded_frames_by_reason": dict(spans),
         "shards": shards[0], "sharded_clips": shards[1], "sharded_hours": shards[2],
         "unbalanced_recordings": acc[0], "frames": acc[1],
-        "failed": {r: list(e or []) for r, e in failed},
+        "problems": [{"recording_id": r, "manifest": m, "status": st, "error": "; ".join(e or [])}
+                     for r, m, st, e in problems],
     }
+
+
+def problem_rows(counts: dict, run: dict) -> list[dict]:
+    """Every recording that is not curated, once: the catalog's rows plus this run's (a duplicate id
+    or a recording that could not be registered is only in the run), keyed by (id, manifest)."""
+    rows: dict[tuple, dict] = {}
+    for r in [*counts.get("problems", []), *run.get("failed", []), *run.get("not_processed", [])]:
+        rows.setdefault((r["recording_id"], r["manifest"]), r)
+    return [rows[k] for k in sorted(rows)]
 
 
 def markdown_summary(counts: dict, run: dict, report: Path) -> str:
     """The markdown table published as the flow run's artifact."""
     rows = [
-        ("recordings", f"{counts['recordings']} ({counts['recordings_ok']} ok, {counts['recordings_failed']} failed)"),
+        ("recordings", f"{counts['recordings']} ({counts['recordings_ok']} ok, {counts['recordings_failed']} failed, "
+                       f"{counts['recordings_not_processed']} not processed)"),
         ("recorded hours", f"{counts['recording_hours']:.4f}"),
         ("curated this run / skipped", f"{run.get('curated', 0)} / {run.get('skipped', 0)}"),
         ("clips kept", str(counts["clips_kept"])),
@@ -57,11 +71,14 @@ def markdown_summary(counts: dict, run: dict, report: Path) -> str:
          else f"{counts['unbalanced_recordings']} recordings UNBALANCED"),
     ]
     lines = ["| what | count |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
-    problems = {**{r: "; ".join(e) for r, e in counts["failed"].items()},
-                **{e["recording_id"]: e["error"] for e in run.get("errors", [])}}
+    problems = problem_rows(counts, run)
     if problems:
-        lines += ["", "**Failed recordings**", "", "| recording | error |", "|---|---|"]
-        lines += [f"| {r} | {str(e).replace('|', '/')[:300]} |" for r, e in sorted(problems.items())]
+        cell = lambda v: str(v).replace("|", "/")  # noqa: E731
+        lines += ["", "**Recordings not curated**", "", "| recording | status | manifest | error |", "|---|---|---|---|"]
+        lines += [f"| {cell(r['recording_id'])} | {r['status']} | {cell(r['manifest'])} | {cell(r['error'])[:400]} |"
+                  for r in problems]
+    for e in run.get("stage_errors", []):
+        lines += ["", f"**Stage {e['stage']} FAILED**: {e['error']}"]
     evs = [e for e in run.get("evaluation", []) if "abs_rel" in e]
     if evs:
         lines += ["", "**Evaluation**", "", "| model | AbsRel | delta1 |", "|---|---|---|"]
@@ -93,12 +110,13 @@ def write_report(layout: Layout, counts: dict, run: dict) -> Path:
     """ROOT/report.html: counts, failures, evaluation, and a link to every recording's report."""
     esc = html.escape
     rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(_fmt(v))}</td></tr>" for k, v in counts.items()
-                   if not isinstance(v, dict))
+                   if not isinstance(v, (dict, list)))
     for name in ("drops_by_reason", "discarded_frames_by_reason"):
         rows += "".join(f"<tr><td>{esc(name)}: {esc(k)}</td><td>{v}</td></tr>" for k, v in counts[name].items())
-    fails = {**{r: "; ".join(e) for r, e in counts["failed"].items()},
-             **{e["recording_id"]: e["error"] for e in run.get("errors", [])}}
-    fail_html = "".join(f"<tr><td>{esc(r)}</td><td>{esc(str(e))}</td></tr>" for r, e in sorted(fails.items()))
+    fail_html = "".join(f"<tr><td>{esc(r['recording_id'])}</td><td>{esc(r['status'])}</td><td>{esc(r['manifest'])}</td>"
+                        f"<td>{esc(r['error'])}</td></tr>" for r in problem_rows(counts, run))
+    fail_html += "".join(f"<tr><td>stage {esc(e['stage'])}</td><td>FAILED</td><td></td><td>{esc(e['error'])}</td></tr>"
+                         for e in run.get("stage_errors", []))
     evals = "".join(
         f"<tr><td>{esc(e['model'])}</td><td>{e['abs_rel']:.4f}</td><td>{e['delta1']:.4f}</td>"
         f"<td>{_tae(e)}</td></tr>"
@@ -113,7 +131,7 @@ def write_report(layout: Layout, counts: dict, run: dict) -> Path:
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:3px 8px}}
 table{{border-collapse:collapse}}</style></head><body>
 <h1>synthdepth run</h1><h2>Counts</h2><table>{rows}</table>
-<h2>Failed recordings</h2>{f'<table><tr><th>recording</th><th>error</th></tr>{fail_html}</table>' if fail_html else '<p>none</p>'}
+<h2>Recordings not curated</h2>{f'<table><tr><th>recording</th><th>status</th><th>manifest</th><th>error</th></tr>{fail_html}</table>' if fail_html else '<p>none</p>'}
 <h2>Evaluation</h2>{f'<table><tr><th>model</th><th>AbsRel</th><th>delta1</th><th>TAE x100</th></tr>{evals}</table>' if evals else '<p>not run</p>'}
 {card}<h2>Curation reports</h2><ul>{links}</ul></body></html>"""
     path = layout.report

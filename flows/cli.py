@@ -21,7 +21,7 @@ app = typer.Typer(
 # (command or group name, module, attribute, is_group, one-line help)
 _MOUNTS = [
     ("capture", "capture.cli", "app", True, "Inspect recordings and simulate new ones."),
-    ("curate", "curate.cli", "curate", False, "Scenes -> clips -> scores -> keep/drop decisions."),
+    ("curate", "flows.cli_curate", "curate", False, "Scenes -> clips -> scores -> keep/drop decisions."),
     ("bootstrap", "model.bootstrap_cli", "app", True, "Train the small bootstrap depth model used for scoring."),
     ("shard", "dataset.cli", "shard", False, "Write kept clips as WebDataset shards + Parquet."),
     ("query", "dataset.cli", "query", False, "Run read-only SQL over the DuckDB catalog."),

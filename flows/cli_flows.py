@@ -11,20 +11,23 @@ import typer
 
 # Prefect's ephemeral server would try to send usage telemetry; the pipeline runs offline.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The ephemeral server starts in a subprocess; on a busy 2-core machine 20 s (the default) is not enough.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 STAGES = ("bootstrap", "curate", "shard", "train", "evaluate")
 
 
 def _config(config: Path | None, set_: list[str] | None, **fields):
-    from capture.errors import InputError
+    from common.errors import InputError
     from flows.config import PipelineConfig
+    from flows.outcome import ExitCode
 
     overrides = [f"{k}={v}" for k, v in fields.items() if v is not None]
     try:
         return PipelineConfig.load(config, overrides + list(set_ or []))
     except InputError as e:
         typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None
 
 
 def run(
@@ -41,30 +44,60 @@ def run(
     bootstrap: Annotated[Path | None, typer.Option("--bootstrap", help="Existing bootstrap checkpoint to score with.")] = None,
     runner: Annotated[str | None, typer.Option("--runner", help="Task runner: thread (default), process, dask or ray.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Parallel curation tasks.")] = None,
-    address: Annotated[str | None, typer.Option("--address", help="Dask scheduler or Ray cluster address.")] = None,
+    address: Annotated[str | None, typer.Option("--address", "--scheduler", help="Dask scheduler (tcp://HOST:8786, "
+                                                "implies --runner dask) or Ray cluster (ray://HOST:10001).")] = None,
 ) -> None:
-    """Run the whole pipeline as a Prefect flow: bootstrap -> ingest/curate -> shard -> train -> evaluate.
+    """Run the whole pipeline as a Prefect flow: bootstrap -> curate -> shard -> train -> evaluate.
 
     Reruns are incremental: finished recordings (same content, same config) are skipped, so
     after a crash or with new recordings in the folder only the missing work is done. A bad
-    recording is registered as failed with its error and never stops the others. Example:
+    recording is registered as failed with its manifest and error and never stops the others;
+    one that hit a transient error (EIO, timeout) past its retries is recorded as not processed
+    and tried again by the next run. One run per --root at a time. Example:
 
         synthdepth run recordings/ --root data --set curate.clips.length=60 --stages curate,shard
+
+    Exit codes:
+    0 all recordings processed;
+    1 some recordings failed or were not processed (listed in the summary);
+    2 bad usage;
+    3 the run did not complete (root locked by another run, or a stage failed).
     """
+    from common.errors import InputError, RunLockedError
+    from flows.outcome import ExitCode, exit_code, problem_lines
+
     want = [s.strip() for s in stages.split(",") if s.strip()]
     bad = [s for s in want if s not in STAGES]
     if bad:
         typer.echo(f"error: unknown stage(s) {bad}; choose from {', '.join(STAGES)}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
+    if address and runner is None:
+        runner = "ray" if address.startswith("ray://") else "dask"
+    if not recordings.exists():
+        typer.echo(f"error: {recordings}: recordings folder or manifest not found", err=True)
+        raise typer.Exit(ExitCode.USAGE)
     cfg = _config(config, set_, root=root, runner=runner, workers=workers, address=address,
                   **{"bootstrap.picks": picks, "bootstrap.checkpoint": bootstrap})
+    from flows.lock import root_lock
     from flows.pipeline import pipeline_flow
 
-    result = pipeline_flow(str(recordings), cfg, want)
+    try:
+        with root_lock(cfg.layout.root, cfg.layout.lock):  # refused here, before a flow run starts
+            result = pipeline_flow(str(recordings), cfg, want)
+    except RunLockedError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(ExitCode.INCOMPLETE) from None
+    except InputError as e:  # e.g. a picks file that names no readable recording
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(ExitCode.USAGE) from None
     typer.echo(result["markdown"])
     typer.echo(f"\nreport: {result['report']}\ncatalog: {result['catalog']}")
-    if result.get("failed") or result.get("errors"):
-        raise typer.Exit(1)
+    lines = problem_lines(result)
+    for line in lines:
+        typer.echo(line, err=True)
+    code = exit_code(result)
+    if code:
+        raise typer.Exit(code)
 
 
 def demo(

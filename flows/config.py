@@ -12,6 +12,10 @@ Layout of the data root (every path below is derived from `root`):
     ROOT/eval/                     results.json, results.md per model
     ROOT/catalog.duckdb            DuckDB file with the catalog views (re-created after each run)
     ROOT/report.html               run report: counts, links to each recording's curation report
+    ROOT/.synthdepth.lock          held (flock) by the run writing to ROOT; holds its pid
+
+`synthdepth curate MANIFESTS --out DIR` runs the same per-recording flow with `root` = `curated_dir`
+= DIR: DIR/<recording_id>/ per recording, DIR/report.html for all of them.
 """
 
 from __future__ import annotations
@@ -75,19 +79,31 @@ class EvaluateStage(_Part):
 
 class PipelineConfig(StageConfig):
     root: str = "synthdepth-data"
+    curated_dir: str | None = None  # where each recording's folder goes (default ROOT/curated)
     runner: Literal["thread", "process", "dask", "ray"] = "thread"
     workers: int = Field(2, ge=1)
-    address: str | None = None  # Dask scheduler / Ray cluster address
+    address: str | None = None  # Dask scheduler (tcp://...) / Ray cluster address (ray://...)
     # torch threads per task; None = CPU cores // workers. Oversubscribed cores make torch up to 20x
     # slower (threads spin-waiting on each other), so parallel tasks each get their share.
     torch_threads: int | None = Field(None, ge=1)
-    retries: int = Field(2, ge=0)  # retries of a task that hit a transient I/O error (OSError)
+    # Retries of a task that hit a transient error (common.errors.is_transient: EIO, timeouts, ...),
+    # with exponential backoff: delay, 2 x delay, 4 x delay, ... When they run out the recording is
+    # recorded as not_processed and the next run tries it again.
+    retries: int = Field(2, ge=0)
     retry_delay_seconds: float = Field(1.0, ge=0)
     curate: CurateConfig = CurateConfig()
     shard: ShardConfig = ShardConfig()
     bootstrap: BootstrapStage = BootstrapStage()
     train: TrainStage = TrainStage()
     evaluate: EvaluateStage = EvaluateStage()
+
+    def with_bootstrap(self, checkpoint: str | Path | None) -> PipelineConfig:
+        """This config with curation scoring with `checkpoint` (the one place the bootstrap a run
+        trained or was given reaches curation); None keeps `curate.scoring.bootstrap` as it is."""
+        if not checkpoint:
+            return self
+        scoring = self.curate.scoring.model_copy(update={"bootstrap": str(checkpoint)})
+        return self.model_copy(update={"curate": self.curate.model_copy(update={"scoring": scoring})})
 
     def threads_per_task(self) -> int:
         import os
@@ -97,18 +113,23 @@ class PipelineConfig(StageConfig):
 
     @property
     def layout(self) -> Layout:
-        return Layout(Path(self.root))
+        return Layout(Path(self.root), Path(self.curated_dir) if self.curated_dir else None)
 
 
 class Layout:
     """Where each stage writes under the data root."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, curated: Path | None = None):
         self.root = Path(root)
+        self._curated = curated
 
     @property
     def curated(self) -> Path:
-        return self.root / "curated"
+        return self._curated if self._curated is not None else self.root / "curated"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".synthdepth.lock"
 
     @property
     def shards(self) -> Path:

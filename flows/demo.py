@@ -144,14 +144,17 @@ def run_demo(root: str | Path = "synthdepth-demo", recordings: int = 4, seconds:
     console.print(f"[bold]Report:[/bold] {run['report']}")
     console.print(f"[bold]Catalog:[/bold] {run['catalog']} (DuckDB file; live views: synthdepth query --root {root})")
     console.print(
-        f"[bold]Counts:[/bold] {c['recordings']} recordings ({c['recordings_failed']} failed), "
+        f"[bold]Counts:[/bold] {c['recordings']} recordings ({c['recordings_failed']} failed, "
+        f"{c['recordings_not_processed']} not processed), "
         f"{c['clips_kept']} clips kept, {c['clips_dropped']} dropped "
         f"({', '.join(f'{k}={v}' for k, v in c['drops_by_reason'].items()) or 'none'}), "
         f"{sum(c['discarded_frames_by_reason'].values())} frames discarded in spans, {c['shards']} shard(s), "
         f"{c['kept_hours'] * 3600:.1f} s of kept video; frame accounting "
         f"{'balanced' if not c['unbalanced_recordings'] else 'UNBALANCED'}")
-    for e in run.get("errors") or []:
-        console.print(f"[red]NOT PROCESSED {e['recording_id']}: {e['error']} (the next run retries it)", markup=True)
+    from flows.outcome import problem_lines
+
+    for line in problem_lines(run):
+        console.print(line, style="red", markup=False)
     tr = run.get("train") or {}
     if tr.get("loss_first") is not None:
         console.print(f"[bold]Train:[/bold] {tr['steps']} steps of the tiny model, flow-matching loss "

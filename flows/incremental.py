@@ -94,7 +94,8 @@ def publish(tmp: Path, final: Path, key: str, info: dict | None = None) -> None:
     """
     (tmp / MARKER).write_text(json.dumps({"key": key, **(info or {})}, indent=2))
     if final.exists():
-        old = final.with_name(final.name + ".old")
+        # Hidden name: readers (the catalog skips dot-names) never see the old copy twice.
+        old = final.with_name(f".old-{final.name}")
         shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
         tmp.rename(final)
@@ -107,6 +108,7 @@ def fresh_tmp(final: Path) -> Path:
     """A clean temp folder beside `final` (leftovers of a killed run are removed)."""
     tmp = final.with_name(f".tmp-{final.name}")
     shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(final.with_name(f".old-{final.name}"), ignore_errors=True)
     tmp.mkdir(parents=True)
     return tmp
 

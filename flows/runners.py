@@ -1,6 +1,19 @@
-"""Task runners: threads or processes on one machine, Dask or Ray for a cluster, same flow code."""
+"""Task runners: threads or processes on one machine, Dask or Ray for a cluster, same flow code.
+
+- `thread` (default), `process`: one machine; `workers` tasks at a time.
+- `dask`: without an address a `distributed.LocalCluster` of `workers` processes with one thread
+  each (one recording per process, models loaded once per process); with `address`
+  (`tcp://scheduler:8786`) the tasks go to that cluster's workers, which need this package, the
+  recordings and the data root at the same paths, and the Prefect API (`PREFECT_API_URL`).
+- `ray`: a local Ray instance, or the cluster at `address` (`ray://head:10001`).
+Worker processes report task states to this process's Prefect API (its ephemeral server
+included): `share_api_url` exports its address before they start.
+"""
 
 from __future__ import annotations
+
+import logging
+import os
 
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
@@ -10,8 +23,6 @@ RUNNERS = ("thread", "process", "dask", "ray")
 def share_api_url() -> None:
     """Point worker processes at this process's Prefect API (the ephemeral server included), so
     that each process-pool worker does not start an ephemeral server of its own."""
-    import os
-
     if os.environ.get("PREFECT_API_URL"):
         return
     try:
@@ -37,13 +48,23 @@ def make_task_runner(kind: str = "thread", workers: int = 2, address: str | None
             from prefect_dask import DaskTaskRunner
         except ImportError:
             raise RuntimeError("the dask runner needs the 'dask' extra: pip install 'synthdepth[dask]'") from None
+        share_api_url()
+        # Dask's own INFO lines (scheduler/worker start and stop) drown the run's summary.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # worker processes read it
+        logging.getLogger("distributed").setLevel(logging.WARNING)
         if address:
             return DaskTaskRunner(address=address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1})
+        # Processes, one thread each: curation holds the GIL in numpy/OpenCV glue, so threads in one
+        # worker would not scale; no dashboard (its port may be taken, and nobody looks at it here).
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                              "dashboard_address": None})
     if kind == "ray":
         try:
             from prefect_ray import RayTaskRunner
         except ImportError:
             raise RuntimeError("the ray runner needs the 'ray' extra: pip install 'synthdepth[ray]'") from None
-        return RayTaskRunner(address=address) if address else RayTaskRunner()
+        share_api_url()
+        if address:
+            return RayTaskRunner(address=address)
+        return RayTaskRunner(init_kwargs={"num_cpus": workers, "include_dashboard": False})
     raise ValueError(f"unknown task runner {kind!r}; choose one of {', '.join(RUNNERS)}")

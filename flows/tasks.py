@@ -1,25 +1,29 @@
-"""Prefect tasks: one unit of work each, keyed for incremental reruns, retried on transient I/O.
+"""Prefect tasks: one unit of work each, keyed for incremental reruns, retried on transient errors.
 
 Every task checks its completion marker first (flows/incremental.py): the key is the content hash
 of its inputs plus the config hash, so a rerun skips finished work and only new or changed
-inputs are processed. Tasks retry an OSError (a flaky disk or network share) but not an
-InputError (bad input does not get better by retrying; it is reported instead).
+inputs are processed. Tasks retry a transient error (`common.errors.is_transient`: EIO on a
+share, a timeout) with backoff, never bad input (`InputError`: it does not get better by
+retrying; it is reported instead). Errors are told apart by type, never by their text.
+
+One recording is a small task graph (`submit_recording` in flows/pipeline.py): curate parts ->
+publish. Today a recording is one part; long recordings will split into chunks curated as
+separate tasks and merged by the publish task.
 """
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
+import os
 import shutil
-import threading
-import time
+import socket
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from capture.errors import InputError
+from common.errors import InputError, is_transient
 from flows.config import PipelineConfig
 from flows.incremental import (
     combine_keys,
@@ -31,7 +35,6 @@ from flows.incremental import (
     read_marker,
     recording_key,
 )
-from flows.ingest import register_failed, validate_recording
 
 
 def _logger():
@@ -45,120 +48,102 @@ def _logger():
 
 # ---- retries ---------------------------------------------------------------------------------
 
-_OSERROR_NAMES = {"OSError", "IOError"} | {
-    n for n, c in vars(builtins).items() if isinstance(c, type) and issubclass(c, OSError)
-}
 
-
-def is_transient(exc: BaseException | None) -> bool:
-    """An I/O error that may go away on retry; bad input (InputError, a ValueError) never does."""
-    return isinstance(exc, OSError) and not isinstance(exc, InputError)
-
-
-def retry_transient(task, task_run, state) -> bool:
-    """Prefect retry_condition_fn: retry OSError, not InputError or any other exception."""
+def task_error(state) -> BaseException | None:
+    """The exception a failed task state holds (None if it holds none)."""
     exc = state.data if isinstance(state.data, BaseException) else None
     if exc is None:
         try:
             exc = state.result(raise_on_failure=False)
         except Exception as e:  # the result itself cannot be read: treat it as the error
             exc = e
-    return is_transient(exc)
+    return exc if isinstance(exc, BaseException) else None
+
+
+def retry_transient(task, task_run, state) -> bool:
+    """Prefect retry_condition_fn: retry transient errors only (common.errors.is_transient)."""
+    return is_transient(task_error(state))
+
+
+def retry_options(config: PipelineConfig) -> dict:
+    """Task options for a config's retry policy: exponential backoff from retry_delay_seconds."""
+    delays = [config.retry_delay_seconds * 2**i for i in range(config.retries)]
+    return dict(retries=config.retries, retry_delay_seconds=delays or 0)
 
 
 def use_threads(config: PipelineConfig) -> None:
-    """Give torch this task's share of the cores (process-global, so set at every task start)."""
+    """Give torch and OpenCV this task's share of the cores (process-global, so set at every task
+    start): parallel tasks with a thread per core each thrash."""
+    import cv2
     import torch
 
     n = config.threads_per_task()
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    cv2.setNumThreads(n)
 
 
-_TASK = dict(cache_policy=NO_CACHE, retry_condition_fn=retry_transient, retries=2, retry_delay_seconds=1.0)
+_TASK = dict(cache_policy=NO_CACHE, retry_condition_fn=retry_transient, retries=2, retry_delay_seconds=[1.0, 2.0])
 
 
 # ---- keys ------------------------------------------------------------------------------------
 
 
-def curate_config_for(config: PipelineConfig, bootstrap: str | None):
-    """The CurateConfig curation actually runs with (the bootstrap checkpoint filled in)."""
-    cc = config.curate
-    if bootstrap:
-        cc = cc.model_copy(update={"scoring": cc.scoring.model_copy(update={"bootstrap": str(bootstrap)})})
-    return cc
-
-
-def curate_hash(config: PipelineConfig, bootstrap: str | None) -> str:
+def curate_hash(config: PipelineConfig) -> str:
     """Config hash of curation, plus the bootstrap weights' content (a retrained model re-curates)."""
-    h = curate_config_for(config, bootstrap).config_hash()
+    h = config.curate.config_hash()
+    bootstrap = config.curate.scoring.bootstrap
     if bootstrap and Path(bootstrap).is_file():
         h = combine_keys(h, file_fingerprint(Path(bootstrap)))
     return h
 
 
-# ---- ingest + curate -------------------------------------------------------------------------
+# ---- curate -------------------------------------------------------------------------
 
 
-@task(name="ingest", **_TASK)
-def ingest_task(manifest: str, recording_id: str, key: str, config: PipelineConfig) -> dict:
-    """Validate one recording; a failed one is registered (published) with its error."""
+@task(name="curate-part", **_TASK)
+def curate_part_task(item: dict, config: PipelineConfig):
+    """Curate one part of a recording (today: the whole recording) -> RecordingResult.
+
+    Bad input comes back as a result with status "failed"; a transient error is raised, so the
+    task retries it; models are loaded once per worker process (curate.pipeline.get_scorer)."""
+    from curate.pipeline import curate_recording, get_scorer
+
     use_threads(config)
-    item = validate_recording(manifest, recording_id)
-    item.recording_id = recording_id  # the id its folder is keyed on (manifest id or file stem)
-    if item.status == "failed":
-        register_failed(item, config.layout.curated_dir(recording_id), key, config.curate)
-        _logger().warning("recording %s FAILED validation: %s", recording_id, item.error)
-    return item.as_dict()
+    scorer = get_scorer(config.curate, config.workers)
+    result = curate_recording(item["manifest"], config.curate, scorer, progress=False)
+    result.features = None  # per-frame series are not written; keep what travels between workers small
+    return result
 
 
-_SCORERS: dict[str, object] = {}
-_SCORER_LOCK = threading.Lock()
+@task(name="publish-recording", **_TASK)
+def publish_recording_task(item: dict, config: PipelineConfig, parts: list) -> dict:
+    """Write a recording's curated files into a temp folder and rename it into <curated>/<id>/
+    (the commit point: a reader sees the old folder or the complete new one)."""
+    from curate.pipeline import write_results
 
-
-def _scorer(curate_config):
-    """One CurationScorer (models loaded once) per worker process and scoring config."""
-    from curate.scoring import CurationScorer
-
-    k = curate_config.scoring.model_dump_json()
-    with _SCORER_LOCK:
-        if k not in _SCORERS:
-            s = CurationScorer(curate_config.scoring)
-            s.setup()
-            _SCORERS[k] = s
-        return _SCORERS[k]
-
-
-@task(name="curate-recording", **_TASK)
-def curate_task(item: dict, key: str, config: PipelineConfig, bootstrap: str | None) -> dict:
-    """Curate one recording into ROOT/curated/<id>/ (temp folder renamed when complete)."""
-    use_threads(config)
-    from curate.pipeline import curate_recording, write_results
-
+    if len(parts) != 1:
+        raise NotImplementedError("merging chunked parts of a recording arrives with chunked curation")
+    (result,) = parts
     rid = item["recording_id"]
+    result.info.recording_id = rid  # a recording that could not be read is named by its path
     final = config.layout.curated_dir(rid)
-    if is_done(final, key):
-        return {"recording_id": rid, "status": "skipped", **read_marker(final)}
-    t0 = time.perf_counter()
-    cc = curate_config_for(config, bootstrap)
-    scorer = _scorer(cc)
-    result = curate_recording(item["manifest"], cc, scorer, progress=False)
-    result.info.recording_id = rid
-    if result.info.status == "failed":
-        errs = result.info.errors
-        if errs and errs[0].split(":", 1)[0] in _OSERROR_NAMES:
-            raise OSError(f"{item['manifest']}: {errs[0]}")  # transient: let the task retry
-    result.features = None
     tmp = fresh_tmp(final)
-    write_results([result], tmp, cc, list(scorer.notes))
+    notes = list(result.notes)
+    write_results([result], tmp, config.curate, notes)
     kept = sum(c.decision == "kept" for c in result.clips)
     dropped = sum(c.decision == "dropped" for c in result.clips)
-    info = {"recording_id": rid, "status": "curated" if result.info.status == "ok" else "failed",
+    status = "curated" if result.info.status == "ok" else "failed"
+    info = {"recording_id": rid, "manifest": item["manifest"], "status": status,
             "frames": result.info.num_frames, "clips_kept": kept, "clips_dropped": dropped,
-            "errors": result.info.errors, "seconds": round(time.perf_counter() - t0, 2)}
-    publish(tmp, final, key, info)
-    _logger().info("curated %s: %d frames, %d clips kept, %d dropped (%.1f s)", rid,
-                   result.info.num_frames, kept, dropped, info["seconds"])
+            "errors": list(result.info.errors), "seconds": round(result.seconds, 2),
+            "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    publish(tmp, final, item["key"], info)
+    if status == "failed":
+        _logger().warning("recording %s FAILED: %s", rid, "; ".join(result.info.errors))
+    else:
+        _logger().info("curated %s: %d frames, %d clips kept, %d dropped (%.1f s)", rid,
+                       result.info.num_frames, kept, dropped, result.seconds)
     return info
 
 
@@ -212,7 +197,11 @@ def bootstrap_task(config: PipelineConfig) -> str | None:
 
 @task(name="shard", **_TASK)
 def shard_task(config: PipelineConfig) -> dict:
-    """Kept clips of every published curated dir -> ROOT/shards (resumable; skipped when unchanged)."""
+    """Kept clips of every published curated dir -> ROOT/shards (resumable; skipped when unchanged).
+
+    The shard set is keyed on the curated folders' keys and the shard config. A kill leaves the
+    key of the set being written in _STARTED.json: the rerun resumes it (complete shards are
+    kept). When the input changed, the set is written anew from an empty folder."""
     use_threads(config)
     from dataset.shard_writer import shard_curated
 
@@ -225,14 +214,19 @@ def shard_task(config: PipelineConfig) -> dict:
         info = read_marker(out)
         _logger().info("shards up to date: %s shards", len(info.get("shards", [])))
         return {**info, "status": "skipped"}
+    started = out / "_STARTED.json"
     try:
-        res = shard_curated(dirs, out, config.shard, progress=True)
-    except InputError as e:
-        if "other clips" not in str(e) and "another shard config" not in str(e):
-            raise
-        # New recordings sort between old ones: the shard order changed, rewrite the set.
-        _logger().info("input changed (%s); rewriting the shard set", e.problem)
-        res = shard_curated(dirs, out, config.shard, progress=True, overwrite=True)
+        resume = json.loads(started.read_text()).get("key") == key
+    except (OSError, ValueError):
+        resume = False
+    if not resume:
+        # Other input or settings: start from an empty folder (then record what is being written).
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        tmp = out / "._STARTED.json.tmp"
+        tmp.write_text(json.dumps({"key": key}))
+        tmp.replace(started)
+    res = shard_curated(dirs, out, config.shard, progress=True)
     info = {"shards": [Path(s).name for s in res.shards], "written": len(res.written),
             "clips": res.num_clips, "frames": res.num_frames}
     mark_done(out, key, info)
@@ -287,11 +281,17 @@ def train_task(config: PipelineConfig) -> dict:
     torch.manual_seed(t.seed)
     mc = ModelConfig.preset_named(t.preset)
     pipe = None
-    if latest_checkpoint(out) is None:
+    resume = latest_checkpoint(out)
+    if resume is None:
         pipe = DepthPipeline.from_config(mc)
         if t.preset == "tiny" and t.vae_steps:
             _logger().info("fitting the tiny VAE (%d steps)", t.vae_steps)
             fit_vae(pipe.codec, _batches_forever(shards, t, t.seed + 1), steps=t.vae_steps, progress=True)
+            # The config the checkpoints record must say the scale the codec now uses (a resumed run
+            # reads it back from there); model/train.py's checkpoint writer does not sync it yet.
+            pipe.config.vae_scaling_factor = pipe.codec.scaling_factor
+    else:  # a killed run's checkpoint: the model is the one it holds (its fitted VAE scale included)
+        mc = ModelConfig.from_dict(json.loads((resume / "model_config.json").read_text())["model"])
     tc = TrainConfig(model=mc, out_dir=str(out), max_steps=t.steps, lr=t.lr, warmup_steps=min(20, t.steps // 5),
                      checkpoint_every=t.checkpoint_every, seed=t.seed, logger="jsonl", log_every=10)
     _logger().info("training the %s depth model for %d steps on %d shards", t.preset, t.steps, len(shards))

@@ -20,17 +20,21 @@ from pathlib import Path
 
 from prefect import flow
 
+from common.errors import RunLockedError
 from flows.config import PipelineConfig
 from flows.incremental import is_done
 from flows.ingest import find_manifests
+from flows.lock import root_lock
 
 
 def pending(folder: str | Path, config: PipelineConfig) -> list[str]:
     """Recording ids in `folder` whose curation (with this config) is not published yet."""
-    from flows.pipeline import _plan
+    from flows.pipeline import plan_recordings
 
-    plan, errors = _plan(find_manifests(folder), config, config.bootstrap.checkpoint)
-    return [p["recording_id"] for p in plan if not is_done(config.layout.curated_dir(p["recording_id"]), p["key"])]
+    config = config.with_bootstrap(config.bootstrap.checkpoint)
+    plan = plan_recordings(find_manifests(folder), config)
+    return [p["recording_id"] for p in plan
+            if p["key"] and not p["problem"] and not is_done(config.layout.curated_dir(p["recording_id"]), p["key"])]
 
 
 @flow(name="watch-curate", log_prints=True)
@@ -39,9 +43,11 @@ def watch_flow(folder: str, config: PipelineConfig) -> dict:
     from flows.pipeline import curate_flow, finish_run
     from flows.runners import make_task_runner
 
-    runner = make_task_runner(config.runner, config.workers, config.address)
-    run = curate_flow.with_options(task_runner=runner)(folder, config, config.bootstrap.checkpoint)
-    return finish_run(config, run)
+    config = config.with_bootstrap(config.bootstrap.checkpoint)
+    with root_lock(config.layout.root, config.layout.lock):
+        runner = make_task_runner(config.runner, config.workers, config.address)
+        run = curate_flow.with_options(task_runner=runner)(folder, config)
+        return finish_run(config, run)
 
 
 def serve_folder(folder: str | Path, config: PipelineConfig, interval: float = 60.0, once: bool = False,
@@ -55,10 +61,15 @@ def serve_folder(folder: str | Path, config: PipelineConfig, interval: float = 6
         if todo or passes == 0:
             echo(f"{time.strftime('%H:%M:%S')} {len(todo)} new or changed recording(s) in {folder}: "
                  f"{', '.join(todo[:8])}{' ...' if len(todo) > 8 else ''}")
-            run = watch_flow(str(folder), config)
-            runs.append(run)
-            echo(f"curated {run['curated']}, skipped {run['skipped']}, failed {len(run['failed'])}, "
-                 f"errors {len(run['errors'])}; report {run['report']}")
+            try:
+                with root_lock(config.layout.root, config.layout.lock):  # refused before a flow run starts
+                    run = watch_flow(str(folder), config)
+            except RunLockedError as e:  # another run is writing to the root: try again next pass
+                echo(f"skipped this pass: {e}")
+            else:
+                runs.append(run)
+                echo(f"curated {run['curated']}, skipped {run['skipped']}, failed {len(run['failed'])}, "
+                     f"not processed {len(run['not_processed'])}; report {run['report']}")
         passes += 1
         if once or (max_passes is not None and passes >= max_passes):
             return runs

@@ -55,23 +55,26 @@ def config(root: Path, *extra: str) -> PipelineConfig:
 
 def test_good_and_corrupt_recordings_then_incremental_reruns(prefect_harness, recordings, tmp_path):
     from dataset import catalog
+    from flows.ingest import fallback_id
     from flows.pipeline import pipeline_flow
 
     cfg = config(tmp_path / "root")
     run = pipeline_flow(str(recordings), cfg, ["curate", "shard"])
 
-    # every good recording fully processed, every bad one reported with its error
-    assert run["curated"] == 3 and run["skipped"] == 0
-    failed = {f["recording_id"]: f["error"] for f in run["failed"]}
-    assert set(failed) == {"broken-json", "garbage-video"}
-    assert "broken-json.json" in failed["broken-json"] and "JSON" in failed["broken-json"]
-    assert "garbage-video" in failed["garbage-video"]
+    # every good recording fully processed, every bad one reported with its manifest and error
+    broken = fallback_id(recordings / "broken-json" / "broken-json.json")  # no readable id: named by its path
+    assert run["curated"] == 3 and run["skipped"] == 0 and run["not_processed"] == []
+    failed = {f["recording_id"]: f for f in run["failed"]}
+    assert set(failed) == {broken, "garbage-video"}
+    assert failed[broken]["manifest"].endswith("broken-json/broken-json.json") and "JSON" in failed[broken]["error"]
+    assert failed["garbage-video"]["manifest"].endswith("garbage-video.json")
+    assert "garbage-video" in failed["garbage-video"]["error"]
     con = catalog.open(str(cfg.layout.root))
     status = dict(con.execute("SELECT recording_id, status FROM recordings").fetchall())
     assert status == {"sim-00040": "ok", "sim-00041": "ok", "sim-00042": "ok",
-                      "broken-json": "failed", "garbage-video": "failed"}
+                      broken: "failed", "garbage-video": "failed"}
     errs = dict(con.execute("SELECT recording_id, errors[1] FROM recordings WHERE status = 'failed'").fetchall())
-    assert "not valid JSON" in errs["broken-json"]
+    assert "not valid JSON" in errs[broken] and "broken-json.json" in errs[broken]
     # frame accounting adds up for every recording, good or bad
     acc = con.execute("SELECT recording_id, num_frames, accounted_frames, balanced FROM frames_accounting").fetchall()
     assert all(r[3] for r in acc), acc
@@ -82,7 +85,7 @@ def test_good_and_corrupt_recordings_then_incremental_reruns(prefect_harness, re
     assert kept and kept == sharded
     assert run["counts"]["clips_kept"] == len(kept) and run["counts"]["recordings_failed"] == 2
     assert (cfg.layout.root / "report.html").exists() and cfg.layout.catalog.exists()
-    assert "| clips kept |" in run["markdown"] and "broken-json" in run["markdown"]
+    assert "| clips kept |" in run["markdown"] and f"| {broken} | failed |" in run["markdown"]
     con.close()
     # the run published its markdown artifact with the counts and the report path
     from prefect.client.orchestration import get_client
@@ -97,6 +100,7 @@ def test_good_and_corrupt_recordings_then_incremental_reruns(prefect_harness, re
     marker = json.loads((cfg.layout.curated_dir("sim-00040") / "_DONE.json").read_text())
     again = pipeline_flow(str(recordings), cfg, ["curate", "shard"])
     assert (again["curated"], again["skipped"]) == (0, 5)
+    assert {f["recording_id"] for f in again["failed"]} == {broken, "garbage-video"}  # still bad: still reported
     assert again["shard"]["status"] == "skipped"
     assert json.loads((cfg.layout.curated_dir("sim-00040") / "_DONE.json").read_text()) == marker
 
@@ -116,43 +120,73 @@ def test_good_and_corrupt_recordings_then_incremental_reruns(prefect_harness, re
     assert third["counts"]["recordings"] == 6 and third["counts"]["unbalanced_recordings"] == 0
 
 
-def test_retry_policy_retries_io_errors_not_bad_input(prefect_harness):
+def test_retry_policy_retries_transient_errors_not_bad_input(prefect_harness):
+    import errno
+
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
 
-    from capture.errors import InputError
+    from common.errors import InputError
     from flows.tasks import retry_transient
 
-    calls = {"io": 0, "bad": 0}
+    calls = {"io": 0, "bad": 0, "missing": 0}
 
     @task(retries=3, retry_delay_seconds=0, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
     def flaky(kind: str) -> str:
         calls[kind] += 1
         if kind == "io" and calls["io"] < 3:
-            raise OSError("network share went away")
+            raise OSError(errno.EIO, "network share went away")
         if kind == "bad":
             raise InputError("x.json", "field 'fps': must be > 0")
+        if kind == "missing":
+            raise FileNotFoundError(errno.ENOENT, "no such file", "x.mkv")
         return "ok"
 
     @flow
     def f():
-        return flaky("io", return_state=True), flaky("bad", return_state=True)
+        return flaky("io", return_state=True), flaky("bad", return_state=True), flaky("missing", return_state=True)
 
-    io, bad = f()
+    io, bad, missing = f()
     assert io.is_completed() and io.result() == "ok" and calls["io"] == 3  # two retries, then success
     assert bad.is_failed() and calls["bad"] == 1  # bad input is not retried
+    assert missing.is_failed() and calls["missing"] == 1  # nor is a file that is not there
 
 
-def test_same_flow_on_the_process_runner(prefect_harness, recordings, tmp_path):
-    """runner=process: the same flow code curates in worker processes, with the same outcome."""
+def test_same_flow_on_a_dask_local_cluster(prefect_harness, recordings, tmp_path):
+    """runner=dask: a LocalCluster of 2 one-thread worker processes curates with the same outcome
+    as curating each recording in this process."""
+    pytest.importorskip("prefect_dask")
+    import os
+
+    import pyarrow.parquet as pq
+
+    from curate.pipeline import curate_recording, get_scorer
     from dataset import catalog
     from flows.pipeline import pipeline_flow
 
-    cfg = config(tmp_path / "root", "runner=process")
+    cfg = config(tmp_path / "root", "runner=dask", "workers=2")
     run = pipeline_flow(str(recordings), cfg, ["curate"])
-    assert run["curated"] == 3 and {f["recording_id"] for f in run["failed"]} == {"broken-json", "garbage-video"}
+    assert run["curated"] == 3 and len(run["failed"]) == 2 and run["not_processed"] == []
     con = catalog.open(str(cfg.layout.root))
     assert con.execute("SELECT count(*) FROM frames_accounting WHERE balanced").fetchone()[0] == 5
-    n_clips = con.execute("SELECT count(*) FROM clips").fetchone()[0]
     con.close()
-    assert n_clips == run["counts"]["clips_kept"] + run["counts"]["clips_dropped"] > 0
+    workers = set()
+    for m in sorted(recordings.glob("sim-*/sim-*.json")):
+        folder = cfg.layout.curated_dir(m.stem)
+        workers.add(json.loads((folder / "_DONE.json").read_text())["worker"])
+        got = [(r["clip_id"], r["decision"], r["reasons"]) for r in pq.read_table(folder / "clips.parquet").to_pylist()]
+        want = curate_recording(m, cfg.curate, get_scorer(cfg.curate), progress=False)
+        assert got == [(c.clip_id, c.decision, c.reasons) for c in want.clips] and got
+    assert all(not w.endswith(f":{os.getpid()}") for w in workers), workers  # curated in the cluster's workers
+
+
+@pytest.mark.slow
+def test_same_flow_on_a_local_ray_instance(prefect_harness, recordings, tmp_path):
+    """runner=ray: the same flow on a local Ray instance of 2 CPUs (slow: Ray takes a while to start)."""
+    pytest.importorskip("prefect_ray")
+    from flows.pipeline import pipeline_flow
+
+    cfg = config(tmp_path / "root", "runner=ray", "workers=2")
+    run = pipeline_flow(str(recordings), cfg, ["curate"])
+    assert run["curated"] == 3 and len(run["failed"]) == 2 and run["not_processed"] == []
+    assert run["counts"]["unbalanced_recordings"] == 0 and run["counts"]["clips_kept"] > 0
