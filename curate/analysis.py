@@ -166,7 +166,7 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
     tracker = None
     if scorer.bootstrap.available and fc.enabled and fc.bootstrap_every:
         tracker = BootstrapTracker(scorer.bootstrap, fc, hud, batch_size=config.scoring.batch_size,
-                                   on_prediction=sampler.prediction)
+                                   on_prediction=sampler.prediction, background=True)
     read_stop = chunk.read_stop if tracker is not None else min(chunk.read_stop, stop)
     first_feature = chunk.read_start  # the extractor sees the whole warm-up
     first_scene = max(chunk.read_start, start - 1)
@@ -177,27 +177,35 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
     pushed_features = 0
     bar = tqdm(total=read_stop - chunk.read_start, desc=f"analyse {rec.id} [{start},{stop})", unit="frame",
                disable=not progress, leave=False)
+    def unreadable(i: int, error: str | None) -> None:
+        nonlocal pushed_features
+        if error:
+            errors.append(error)
+            log.error("%s: %s", rec.id, error)
+        if first_feature <= i < stop:
+            extractor.mark_unreadable()
+            pushed_features += 1
+        if i >= first_scene:
+            scenes.reset()
+        if tracker is not None and i >= start:
+            tracker.mark_unreadable(i)
+
+    expected = chunk.read_start
     for fr in analysis_frames(rec, chunk.read_start, read_stop, width):
         i = fr.index
-        row = start <= i < stop
+        for k in range(expected, i):  # a reader that skipped frames: they are unreadable
+            unreadable(k, f"frame {k}: not delivered by the reader" if k == expected else None)
+        expected = i + 1
         bar.update(1)
         if not fr.readable:
-            if fr.error:
-                errors.append(fr.error)
-                log.error("%s: %s", rec.id, fr.error)
-            if first_feature <= i < stop:
-                extractor.mark_unreadable()
-                pushed_features += 1
-            if i >= first_scene:
-                scenes.reset()
-            if tracker is not None and i >= start:
-                tracker.mark_unreadable(i)
+            unreadable(i, fr.error)
             continue
+        row = start <= i < stop
         rgb, depth = fr.rgb, fr.depth
         if first_feature <= i < stop:
             extractor.push(rgb, depth)
             pushed_features += 1
-        if i >= first_scene and i < stop:
+        if first_scene <= i < stop:
             s = scenes.push(i, rgb)
             if row:
                 scene[i - start] = s
@@ -208,6 +216,8 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
                 sampler.push(i, rgb, depth, shared)
         if tracker is not None and i >= start:
             tracker.push(i, rgb, depth, predict=row)
+    for k in range(expected, read_stop):
+        unreadable(k, f"frame {k}: not delivered by the reader" if k == expected else None)
     bar.close()
 
     feats = extractor.result()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -99,8 +100,15 @@ class BootstrapTracker:
     """Streams (rgb, depth) frames and builds a `BootstrapTrack` with a `DepthPredictor`."""
 
     def __init__(self, predictor, config: FrameCheckConfig | None = None, hud_mask: np.ndarray | None = None,
-                 batch_size: int = 16, on_prediction: Callable[[int, np.ndarray], None] | None = None):
+                 batch_size: int = 16, on_prediction: Callable[[int, np.ndarray], None] | None = None,
+                 background: bool = False):
         self.predictor = predictor
+        # background: the model runs in a worker thread (torch releases the GIL) while the caller
+        # goes on decoding and checking frames; results are taken in submission order, so the rows
+        # are the same either way.
+        self.background = background
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: list[tuple[list[int], Future]] = []
         # Called with (frame, prediction at the frame's size) for every prediction made, so other
         # consumers (the clip scores) reuse it instead of running the model again.
         self.on_prediction = on_prediction
@@ -154,14 +162,29 @@ class BootstrapTracker:
         if not self._queue:
             return
         idx = [i for i, _ in self._queue]
-        pred = np.asarray(self.predictor.predict(np.stack([f for _, f in self._queue])), np.float32)
-        for i, p in zip(idx, pred, strict=True):
+        frames = np.stack([f for _, f in self._queue])
+        self._queue.clear()
+        if self.background:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="bootstrap")
+            self._running.append((idx, self._pool.submit(self.predictor.predict, frames)))
+        else:
+            self._take(idx, self.predictor.predict(frames))
+
+    def _take(self, idx: list[int], pred) -> None:
+        for i, p in zip(idx, np.asarray(pred, np.float32), strict=True):
             if self.on_prediction is not None:
                 self.on_prediction(i, p)
             self._pred[i] = cv2.resize(p, self._size, interpolation=cv2.INTER_AREA)
-        self._queue.clear()
+
+    def _collect(self, wait: bool) -> None:
+        """Take the finished background predictions, in order (all of them when `wait`)."""
+        while self._running and (wait or self._running[0][1].done()):
+            idx, fut = self._running.pop(0)
+            self._take(idx, fut.result())
 
     def _score(self, final: bool) -> None:
+        self._collect(wait=final)
         for t in sorted(self._pred):
             if not final and self._last < t + self.J:
                 break
@@ -174,7 +197,7 @@ class BootstrapTracker:
                     errs[j] = abs_rel_after_fit(p, d, valid)
             self._rows[t] = errs
         # Depth older than every pending sample (queued or predicted) is no longer needed.
-        pending = [i for i, _ in self._queue] + list(self._pred)
+        pending = [i for i, _ in self._queue] + list(self._pred) + [i for idx, _ in self._running for i in idx]
         oldest = min(pending) if pending else self._last + 1
         for i in [i for i in self._depth if i < oldest]:
             del self._depth[i]
@@ -183,6 +206,9 @@ class BootstrapTracker:
         """Predict what is queued and score every pending sample with the depth seen so far."""
         self._predict()
         self._score(final=True)
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """(errors (stop-start, J+1) float64, sampled bool) of frames [start, stop); flushes first."""

@@ -76,6 +76,12 @@ class BootstrapScorer(Stage):
 
             self.device = resolve_device(self.device)
             self.predictor = load_bootstrap(self.checkpoint, device=self.device, batch_size=self.batch_size)
+        net = getattr(self.predictor, "net", None)
+        if net is not None and hasattr(net, "to"):
+            # NHWC convolutions: ~25% faster on this CPU (oneDNN), the usual layout on GPUs.
+            import torch
+
+            self.predictor.net = net.to(memory_format=torch.channels_last)
         self.ready = True
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
