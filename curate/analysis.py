@@ -36,7 +36,7 @@ from curate.frame_checks import FrameFeatureExtractor
 from curate.frame_scores import FrameScoreSampler
 from curate.frames import analysis_frames, duplicated_in, keyframes
 from curate.scenes import ContentScores
-from curate.scoring import CurationScorer
+from curate.scoring import CurationScorer, get_scorer
 from curate.table import ChunkTable
 from curate.thumbnails import Thumbnails
 
@@ -147,7 +147,7 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
     t0 = time.perf_counter()
     rec = recording if recording is not None else capture.open_recording(manifest)
     if scorer is None:
-        scorer = CurationScorer(config.scoring)
+        scorer = get_scorer(config.scoring)
     scorer.setup()
     info = recording_info(manifest, rec)
     if len(rec) != chunk.num_frames:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -37,7 +36,7 @@ from curate.config import CurateConfig
 from curate.decision import decide
 from curate.frame_checks import FrameFeatures, bootstrap_lag_rate, fault_labels
 from curate.scenes import replay_cuts, transition_frames
-from curate.scoring import CurationScorer
+from curate.scoring import CurationScorer, get_scorer
 from curate.table import ChunkTable, merge_chunks
 
 log = logging.getLogger("synthdepth.curate")
@@ -115,7 +114,7 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     except Exception as e:  # InputError for bad manifests/media; anything else is reported the same way
         return _failed(manifest_path, e, t0)
     if scorer is None:
-        scorer = CurationScorer(config.scoring)
+        scorer = get_scorer(config.scoring)
     scorer.setup()
     try:
         tables = [analyze_chunk(manifest_path, c, config, scorer, progress=progress, recording=rec) for c in chunks]
@@ -136,7 +135,7 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
         raise ValueError(f"finish_recording: table covers [{table.start}, {table.stop}) of "
                          f"{table.info.num_frames} frames; merge the chunks first")
     if scorer is None:
-        scorer = get_scorer(config)
+        scorer = get_scorer(config.scoring)
     scorer.setup()
     info = RecordingInfo(**{**asdict(table.info), "errors": list(table.info.errors)})
     info.manifest = str(manifest_path)
@@ -226,22 +225,6 @@ def _median(values: list[float]) -> float:
 
 
 # ---- many recordings --------------------------------------------------------------------------
-
-_SCORERS: dict[str, CurationScorer] = {}
-_SCORER_LOCK = threading.Lock()
-
-
-def get_scorer(config: CurateConfig, workers: int = 1) -> CurationScorer:
-    """One CurationScorer (models loaded once) per process and scoring config: every runner's
-    workers call this, so models load once per worker whatever runs the recordings."""
-    key = config.scoring.model_dump_json()
-    with _SCORER_LOCK:
-        if key not in _SCORERS:
-            s = CurationScorer(config.scoring)
-            s.workers = workers
-            s.setup()
-            _SCORERS[key] = s
-        return _SCORERS[key]
 
 _WORKER_SCORER: CurationScorer | None = None
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -239,3 +240,22 @@ class CurationScorer(Stage):
             m = n // 2
             out.preview = (rgb[m], depth[m], s.aligned[m])
         return out
+
+
+_SCORERS: dict[str, CurationScorer] = {}
+_SCORER_LOCK = threading.Lock()
+
+
+def get_scorer(config, workers: int = 1) -> CurationScorer:
+    """One CurationScorer (models loaded once) per process and scoring config: every runner's
+    workers (and chunk tasks) call this, so models load once per worker whatever runs the work.
+    `config`: a ScoringConfig or a CurateConfig."""
+    scoring = getattr(config, "scoring", config)
+    key = scoring.model_dump_json()
+    with _SCORER_LOCK:
+        if key not in _SCORERS:
+            s = CurationScorer(scoring)
+            s.workers = workers
+            s.setup()
+            _SCORERS[key] = s
+        return _SCORERS[key]

@@ -258,3 +258,51 @@ def test_replayed_scores_cut_where_pyscenedetect_cuts(detector):
             if i >= a:
                 scores[i] = s
     assert replay_cuts(scores, fps, cfg) == expected
+
+
+def test_a_decode_error_makes_the_rest_of_its_chunk_unreadable(recording, one_pass):
+    """A frame that cannot be decoded: it and the rest of its chunk become an "unreadable" span;
+    the next chunk reads again, and every frame is still accounted for."""
+    import capture
+    from capture.errors import CaptureError
+    from curate.clips import check_accounting
+
+    cfg, scorer, whole, _ = one_pass
+
+    class Failing(type(capture.open_recording(recording))):
+        def frames(self, start=0, stop=None):
+            for p in super().frames(start, stop):
+                if p.index == 100:
+                    raise CaptureError(self.path, "frame 100 cannot be decoded (injected)")
+                yield p
+
+    rec = Failing(recording)
+    n = len(rec)
+    chunks = chunks_at([0, 180], n, warmup_frames(cfg), lookahead_frames(cfg))
+    t = merge_chunks([analyze_chunk(recording, ch, cfg, scorer, recording=rec) for ch in chunks])
+    assert t.readable[:100].all() and not t.readable[100:180].any() and t.readable[180:].all()
+    assert np.isnan(t.scene_score[100:180]).all()
+    assert np.array_equal(t.features["luma_mean"][:100], whole.features["luma_mean"][:100])
+    r = finish_recording(recording, t, cfg, scorer)
+    assert [(s.start_frame, s.end_frame) for s in r.spans if s.reason == "unreadable"] == [(100, 180)]
+    assert any("frame 100" in e and "injected" in e for e in r.info.errors)
+    assert any(f"only {n - 80} of {n} frames" in e for e in r.info.errors)
+    assert check_accounting(n, r.clips, r.spans) == []
+    assert r.clips and all(c.end_frame <= 100 or c.start_frame >= 180 for c in r.clips)
+
+
+def test_analysis_size_takes_a_whole_number_factor_near_the_target():
+    from curate.frames import analysis_size
+
+    assert analysis_size(1920, 1080, 256) == (240, 135)  # 8x: OpenCV's fast area path
+    assert analysis_size(1280, 720, 256) == (256, 144)
+    assert analysis_size(640, 360, 256) == (320, 180)
+    assert analysis_size(1366, 768, 256) == (256, 144)  # no whole factor within 25%: the exact width
+    assert analysis_size(200, 100, 256) == (200, 100)  # never upscaled
+
+
+def test_chunk_length_is_not_hashed_but_analysis_settings_are():
+    base = _config()
+    assert _config(**{"analysis.chunk_seconds": 7}).config_hash() == base.config_hash()
+    assert _config(**{"analysis.width": 200}).config_hash() != base.config_hash()
+    assert _config(**{"analysis.score_every": 4}).config_hash() != base.config_hash()
