@@ -3,7 +3,7 @@
     python bench/curate_memory.py                        # 1, 10 and 60 minutes, 3 runs each
     python bench/curate_memory.py --minutes 1 10 --repeats 3 --bootstrap CKPT
 
-The recordings are 640x360 per eye side by side (1280x360), 30 fps H.264, made from the real
+The recordings are 640x360 per eye side by side (1280x360), 30 fps (--fps) H.264, made from the real
 Resident Evil 2 frames (bench/sbs_recordings.py): one minute is encoded, the longer ones repeat
 its packets (no re-encode), so they are cheap to make and identical in content per minute.
 Each curation runs in its own process under `/usr/bin/time -v` (peak RSS = "Maximum resident set
@@ -62,6 +62,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=int, nargs="+", default=[1, 10, 60])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--bootstrap", type=Path)
     ap.add_argument("--no-bootstrap", action="store_true")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-memory")
@@ -87,7 +88,8 @@ def main() -> None:
                 save_bootstrap(ckpt, BootstrapNet())
         overrides.append(f"scoring.bootstrap={ckpt}")
     overrides += args.set
-    base = make_sbs_recording(args.cache / "rec", 640, 360, 30, 60)
+    # 8 s shots: longer than a clip (150 frames), so every minute has clips to score and decide
+    base = make_sbs_recording(args.cache / "rec", 640, 360, args.fps, 60, shot_seconds=8.0)
     recs = {m: base if m == 1 else repeat_recording(base, m, args.cache / "rec") for m in args.minutes}
     print(f"config overrides: {' '.join(overrides)}")
     peaks: dict[int, list[float]] = {}

@@ -70,11 +70,13 @@ def sbs_frames(width: int, height: int, fps: float, seconds: float, shot_seconds
 
 
 def make_sbs_recording(folder: Path, width: int, height: int, fps: int, seconds: float, rid: str | None = None,
-                       crf: int = 18, preset: str = "veryfast", gop_seconds: float = 2.0, seed: int = 0) -> Path:
+                       crf: int = 18, preset: str = "veryfast", gop_seconds: float = 2.0, seed: int = 0,
+                       shot_seconds: float = 4.0) -> Path:
     """Write the recording (cached: an existing manifest is returned as is); returns the manifest."""
     import av
 
-    rid = rid or f"re2-sbs-{width}x{height}-{fps}fps-{seconds:g}s"
+    shots = "" if shot_seconds == 4.0 else f"-shot{shot_seconds:g}s"
+    rid = rid or f"re2-sbs-{width}x{height}-{fps}fps-{seconds:g}s{shots}"
     folder = Path(folder) / rid
     manifest = folder / f"{rid}.json"
     if manifest.exists():
@@ -87,7 +89,7 @@ def make_sbs_recording(folder: Path, width: int, height: int, fps: int, seconds:
         s.width, s.height, s.pix_fmt = 2 * width, height, "yuv420p"
         s.options = {"crf": str(crf), "preset": preset, "g": str(int(gop_seconds * fps))}
         s.codec_context.color_range, s.codec_context.colorspace = 1, 1  # limited, bt709
-        for i, img in enumerate(sbs_frames(width, height, fps, seconds, seed=seed)):
+        for i, img in enumerate(sbs_frames(width, height, fps, seconds, shot_seconds, seed)):
             f = av.VideoFrame.from_ndarray(img, format="rgb24")
             f = f.reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
             f.pts = i

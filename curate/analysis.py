@@ -231,6 +231,9 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
         e, boot_sampled = tracker.rows(start, stop)
         boot_errors = e.astype(np.float32)
     scored, abs_rel, delta1, clip_sim = sampler.result(start, stop)
+    for e in (tracker.errors if tracker is not None else []) + sampler.errors:
+        errors.append(e)
+        log.error("%s: %s", rec.id, e)
     dup = duplicated_in(rec, start, stop)
     if recording is None and hasattr(rec, "close"):
         rec.close()

@@ -109,6 +109,7 @@ class BootstrapTracker:
         self.background = background
         self._pool: ThreadPoolExecutor | None = None
         self._running: list[tuple[list[int], Future]] = []
+        self.errors: list[str] = []  # model failures (their samples stay unscored)
         # Called with (frame, prediction at the frame's size) for every prediction made, so other
         # consumers (the clip scores) reuse it instead of running the model again.
         self.on_prediction = on_prediction
@@ -169,7 +170,15 @@ class BootstrapTracker:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="bootstrap")
             self._running.append((idx, self._pool.submit(self.predictor.predict, frames)))
         else:
-            self._take(idx, self.predictor.predict(frames))
+            try:
+                pred = self.predictor.predict(frames)
+            except Exception as e:  # a model failure must not stop the recording: these samples stay unscored
+                self._failed(idx, e)
+                return
+            self._take(idx, pred)
+
+    def _failed(self, idx: list[int], e: Exception) -> None:
+        self.errors.append(f"bootstrap prediction failed on frames {idx[0]}..{idx[-1]}: {type(e).__name__}: {e}")
 
     def _take(self, idx: list[int], pred) -> None:
         for i, p in zip(idx, np.asarray(pred, np.float32), strict=True):
@@ -181,7 +190,12 @@ class BootstrapTracker:
         """Take the finished background predictions, in order (all of them when `wait`)."""
         while self._running and (wait or self._running[0][1].done()):
             idx, fut = self._running.pop(0)
-            self._take(idx, fut.result())
+            try:
+                pred = fut.result()
+            except Exception as e:  # as above
+                self._failed(idx, e)
+                continue
+            self._take(idx, pred)
 
     def _score(self, final: bool) -> None:
         self._collect(wait=final)

@@ -34,6 +34,7 @@ class FrameScoreSampler:
         self._wait: dict[int, tuple[np.ndarray, np.ndarray, bool]] = {}  # index -> (rgb, depth, shared)
         self._preds: dict[int, np.ndarray] = {}  # predictions handed over by the tracker
         self.rows: dict[int, tuple[float, float, float]] = {}  # index -> (abs_rel, delta1, clip_sim)
+        self.errors: list[str] = []  # model failures (their frames stay unscored)
 
     @property
     def active(self) -> bool:
@@ -68,11 +69,17 @@ class FrameScoreSampler:
             self._score(sorted(self._wait)[: self.batch_size])
 
     def _score(self, idx: list[int]) -> None:
-        boot = self.scorer.bootstrap.available
         frames = [self._wait.pop(i) for i in idx]
+        preds: list[np.ndarray | None] = [self._preds.pop(i, None) for i in idx]
+        try:
+            self._score_frames(idx, frames, preds)
+        except Exception as e:  # a model failure must not stop the recording: these frames stay unscored
+            self.errors.append(f"model scores failed on frames {idx[0]}..{idx[-1]}: {type(e).__name__}: {e}")
+
+    def _score_frames(self, idx: list[int], frames: list, preds: list) -> None:
+        boot = self.scorer.bootstrap.available
         h, w = frames[0][0].shape[:2]
         ssize = analysis_size(w, h, self.score_width)
-        preds: list[np.ndarray | None] = [self._preds.pop(i, None) for i in idx]
         if boot:
             own = [k for k, p in enumerate(preds) if p is None]
             if own:  # grid frames the tracker does not sample: predict from the tracker's input

@@ -121,7 +121,9 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     finally:
         if hasattr(rec, "close"):
             rec.close()
-    result = finish_recording(manifest_path, merge_chunks(tables), config, scorer)
+    table = merge_chunks(tables)
+    del tables  # the chunks' rows now live in `table` only
+    result = finish_recording(manifest_path, table, config, scorer)
     result.seconds = time.perf_counter() - t0
     return result
 

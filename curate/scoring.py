@@ -76,7 +76,11 @@ class BootstrapScorer(Stage):
             from model.bootstrap import load_bootstrap
 
             self.device = resolve_device(self.device)
-            self.predictor = load_bootstrap(self.checkpoint, device=self.device, batch_size=self.batch_size)
+            # Every call gets exactly `batch_size` frames, so the predictor's internal split is the same
+            # on every call. On a CPU, batches of 8 run as fast as 16 or 32 and keep ~50-100 MB less
+            # resident (activations); a GPU takes the whole batch at once.
+            inner = 8 if self.device == "cpu" else self.batch_size
+            self.predictor = load_bootstrap(self.checkpoint, device=self.device, batch_size=inner)
         net = getattr(self.predictor, "net", None)
         if net is not None and hasattr(net, "to"):
             # NHWC convolutions: ~25% faster on this CPU (oneDNN), the usual layout on GPUs.
