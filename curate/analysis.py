@@ -177,11 +177,15 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
     pushed_features = 0
     bar = tqdm(total=read_stop - chunk.read_start, desc=f"analyse {rec.id} [{start},{stop})", unit="frame",
                disable=not progress, leave=False)
+
     def unreadable(i: int, error: str | None) -> None:
         nonlocal pushed_features
-        if error:
-            errors.append(error)
-            log.error("%s: %s", rec.id, error)
+        # Errors are reported by the chunk whose rows they hit (warm-up and look-ahead frames are
+        # another chunk's rows); a run of unreadable rows is named by its first row.
+        if start <= i < stop and (error or i == start or readable[i - start - 1]):
+            msg = error or f"frame {i}: cannot be decoded"
+            errors.append(msg)
+            log.error("%s: %s", rec.id, msg)
         if first_feature <= i < stop:
             extractor.mark_unreadable()
             pushed_features += 1
