@@ -80,8 +80,6 @@ def main() -> None:
     ap.add_argument("--clip-random", action="store_true", help="the tiny random-weight CLIP (meaningless scores)")
     ap.add_argument("--no-clip", action="store_true", help="no CLIP at all (the default without --clip-pretrained)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="CurateConfig override")
-    ap.add_argument("--lag-diagnostics", action="store_true",
-                    help="per depth_lag event of the simulated recordings: kept or not, model lag check, fit margins")
     ap.add_argument("--report", type=Path, help="also write clips/spans parquet + report.html here")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-corpus")
     args = ap.parse_args()
@@ -127,9 +125,6 @@ def main() -> None:
         print("clip drops by reason:", dict(sorted(drops.items())))
         print("depth thresholds:", sorted({str(r.thresholds) for _, r, _ in results}))
         _clean_score_spread(results)
-        if args.lag_diagnostics:
-            cfg = CurateConfig.load(None, [f"clips.length={length}", *args.overrides])
-            _lag_diagnostics([r for f, r, _ in results if f == "procedural"], cfg)
         if args.report:
             cfg = CurateConfig.load(None, [f"clips.length={length}", *args.overrides])
             files = write_results([r for _, r, _ in results], args.report / f"len{length}", cfg, [])
@@ -151,44 +146,6 @@ def _clean_score_spread(results) -> None:
         if v.size:
             q = np.quantile(v, [0, 0.05, 0.5, 1])
             print(f"delta1 of {name} clips ({v.size}): min {q[0]:.3f} p5 {q[1]:.3f} median {q[2]:.3f} max {q[3]:.3f}")
-
-
-def _lag_diagnostics(results, cfg) -> None:
-    """Ground truth vs the model-based lag finder, per depth_lag event (bench only: curate/ never sees it)."""
-    import numpy as np
-
-    from capture.simulate import load_ground_truth
-    from curate.bootstrap_checks import lag_mask
-    from curate.frame_checks import bootstrap_lag_rate
-
-    fc = cfg.frame_checks
-    for r in results:
-        tr = r.features.bootstrap if r.features is not None else None
-        gt = load_ground_truth(r.info.manifest)
-        kept = np.zeros(r.info.num_frames, bool)
-        for c in r.clips:
-            if c.decision == "kept":
-                kept[c.start_frame:c.end_frame] = True
-        for f in gt["faults"]:
-            if f["kind"] != "depth_lag":
-                continue
-            a, b = f["start_frame"], f["end_frame"]
-            extra = {k: v for k, v in f.items() if k not in ("kind", "start_frame", "end_frame")}
-            line = f"{r.info.recording_id} depth_lag [{a},{b}) {extra}: kept frames {int(kept[a:b].sum())}"
-            if tr is None:
-                print(line + "; no bootstrap track")
-                continue
-            lm = lag_mask(tr, fc)
-            rate, usable = bootstrap_lag_rate(r.features, fc, r.cuts)
-            line += (f"; model check {'ON' if usable else 'OFF'} (lag-sample rate {rate:.3f}); "
-                     f"model lag mask covers {int(lm[a:b].sum())}/{b - a}")
-            print(line)
-            idx = [i for i in np.flatnonzero(tr.sampled) if a - 12 <= i < b + 12]
-            print(f"   frame  e0     best   off  gain   (margin {fc.lag_margin:.2f})")
-            for i in idx:
-                tag = "in" if a <= i < b else "  "
-                print(f"   {i:5d} {tag} {tr.abs_rel[i]:.3f}  {tr.best_abs_rel[i]:.3f}  {tr.best_offset[i]:3d}  "
-                      f"{tr.lag_gain[i]:+.2f}")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,15 @@ scale-shift fit, at a low comparison resolution:
   (`misaligned_mask`), so a 2 s menu inside a 5 s clip is found even when the picture does not cut.
 
 Memory is bounded: only low-resolution captured depth of the last J + batch frames is kept.
+Row t depends only on frames t .. t + J, so a chunk that reads J frames past its last row (and
+predicts only on its own rows) gives exactly the rows of one pass.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -46,6 +49,23 @@ class BootstrapTrack:
 
     def __len__(self) -> int:
         return len(self.abs_rel)
+
+    @classmethod
+    def from_errors(cls, errors: np.ndarray, sampled: np.ndarray) -> BootstrapTrack:
+        """The track from its per-sample errors e_0..e_J (rows of unsampled frames are ignored)."""
+        errors = np.asarray(errors, dtype=np.float64)
+        sampled = np.asarray(sampled, dtype=bool)
+        n = len(sampled)
+        t = cls(np.full(n, np.nan), np.full(n, np.nan), np.full(n, -1, np.int64), sampled.copy(),
+                np.where(sampled[:, None], errors, np.nan))
+        t.abs_rel[sampled] = t.errors[sampled, 0]
+        later = t.errors[:, 1:]
+        has = sampled & np.isfinite(later).any(axis=1)
+        if has.any():
+            k = np.nanargmin(np.where(np.isfinite(later[has]), later[has], np.inf), axis=1)
+            t.best_abs_rel[has] = later[has][np.arange(k.size), k]
+            t.best_offset[has] = k + 1
+        return t
 
     def slice(self, start: int, stop: int) -> BootstrapTrack:
         return BootstrapTrack(self.abs_rel[start:stop], self.best_abs_rel[start:stop],
@@ -79,8 +99,19 @@ class BootstrapTracker:
     """Streams (rgb, depth) frames and builds a `BootstrapTrack` with a `DepthPredictor`."""
 
     def __init__(self, predictor, config: FrameCheckConfig | None = None, hud_mask: np.ndarray | None = None,
-                 batch_size: int = 16):
+                 batch_size: int = 16, on_prediction: Callable[[int, np.ndarray], None] | None = None,
+                 background: bool = False):
         self.predictor = predictor
+        # background: the model runs in a worker thread (torch releases the GIL) while the caller
+        # goes on decoding and checking frames; results are taken in submission order, so the rows
+        # are the same either way.
+        self.background = background
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: list[tuple[list[int], Future]] = []
+        self.errors: list[str] = []  # model failures (their samples stay unscored)
+        # Called with (frame, prediction at the frame's size) for every prediction made, so other
+        # consumers (the clip scores) reuse it instead of running the model again.
+        self.on_prediction = on_prediction
         self.config = config or FrameCheckConfig()
         self.hud_mask = hud_mask
         self.batch_size = max(1, batch_size)
@@ -106,7 +137,8 @@ class BootstrapTracker:
             m = cv2.resize(np.asarray(self.hud_mask, np.uint8), self._size, interpolation=cv2.INTER_NEAREST)
             self._keep = cv2.dilate(m, np.ones((3, 3), np.uint8)) == 0
 
-    def push(self, index: int, rgb: np.ndarray, depth: np.ndarray) -> None:
+    def push(self, index: int, rgb: np.ndarray, depth: np.ndarray, predict: bool = True) -> None:
+        """`predict=False`: depth only (a chunk's look-ahead frames, compared with, never sampled)."""
         self._sizes(*rgb.shape[:2])
         d = cv2.resize(np.asarray(depth, np.float32), self._size, interpolation=cv2.INTER_NEAREST)
         bad = ~np.isfinite(d) | (d <= 0)
@@ -115,8 +147,8 @@ class BootstrapTracker:
         d[bad] = np.nan
         self._depth[index] = d
         self._last = index
-        if index % self.every == 0:
-            small = cv2.resize(rgb, self._pred_size, interpolation=cv2.INTER_AREA)
+        if predict and index % self.every == 0:
+            small = rgb if rgb.shape[1::-1] == self._pred_size else cv2.resize(rgb, self._pred_size, interpolation=cv2.INTER_AREA)
             self._queue.append((index, small))
             if len(self._queue) >= self.batch_size:
                 self._predict()
@@ -130,12 +162,42 @@ class BootstrapTracker:
         if not self._queue:
             return
         idx = [i for i, _ in self._queue]
-        pred = np.asarray(self.predictor.predict(np.stack([f for _, f in self._queue])), np.float32)
-        for i, p in zip(idx, pred, strict=True):
-            self._pred[i] = cv2.resize(p, self._size, interpolation=cv2.INTER_AREA)
+        frames = np.stack([f for _, f in self._queue])
         self._queue.clear()
+        if self.background:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="bootstrap")
+            self._running.append((idx, self._pool.submit(self.predictor.predict, frames)))
+        else:
+            try:
+                pred = self.predictor.predict(frames)
+            except Exception as e:  # a model failure must not stop the recording: these samples stay unscored
+                self._failed(idx, e)
+                return
+            self._take(idx, pred)
+
+    def _failed(self, idx: list[int], e: Exception) -> None:
+        self.errors.append(f"bootstrap prediction failed on frames {idx[0]}..{idx[-1]}: {type(e).__name__}: {e}")
+
+    def _take(self, idx: list[int], pred) -> None:
+        for i, p in zip(idx, np.asarray(pred, np.float32), strict=True):
+            if self.on_prediction is not None:
+                self.on_prediction(i, p)
+            self._pred[i] = cv2.resize(p, self._size, interpolation=cv2.INTER_AREA)
+
+    def _collect(self, wait: bool) -> None:
+        """Take the finished background predictions, in order (all of them when `wait`)."""
+        while self._running and (wait or self._running[0][1].done()):
+            idx, fut = self._running.pop(0)
+            try:
+                pred = fut.result()
+            except Exception as e:  # as above
+                self._failed(idx, e)
+                continue
+            self._take(idx, pred)
 
     def _score(self, final: bool) -> None:
+        self._collect(wait=final)
         for t in sorted(self._pred):
             if not final and self._last < t + self.J:
                 break
@@ -148,26 +210,35 @@ class BootstrapTracker:
                     errs[j] = abs_rel_after_fit(p, d, valid)
             self._rows[t] = errs
         # Depth older than every pending sample (queued or predicted) is no longer needed.
-        pending = [i for i, _ in self._queue] + list(self._pred)
+        pending = [i for i, _ in self._queue] + list(self._pred) + [i for idx, _ in self._running for i in idx]
         oldest = min(pending) if pending else self._last + 1
         for i in [i for i in self._depth if i < oldest]:
             del self._depth[i]
 
-    def result(self, n: int | None = None) -> BootstrapTrack:
+    def flush(self) -> None:
+        """Predict what is queued and score every pending sample with the depth seen so far."""
         self._predict()
         self._score(final=True)
-        n = self._last + 1 if n is None else n
-        t = BootstrapTrack(np.full(n, np.nan), np.full(n, np.nan), np.full(n, -1, np.int64), np.zeros(n, bool),
-                           np.full((n, self.J + 1), np.nan))
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """(errors (stop-start, J+1) float64, sampled bool) of frames [start, stop); flushes first."""
+        self.flush()
+        n = max(0, stop - start)
+        errors = np.full((n, self.J + 1), np.nan)
+        sampled = np.zeros(n, bool)
         for i, errs in self._rows.items():
-            if i >= n:
-                continue
-            t.errors[i], t.abs_rel[i], t.sampled[i] = errs, errs[0], True
-            later = errs[1:]
-            if np.isfinite(later).any():
-                k = int(np.nanargmin(later))
-                t.best_abs_rel[i], t.best_offset[i] = later[k], k + 1
-        return t
+            if start <= i < stop:
+                errors[i - start], sampled[i - start] = errs, True
+        return errors, sampled
+
+    def result(self, n: int | None = None, start: int = 0) -> BootstrapTrack:
+        """The track of frames [start, n) (n: one past the last frame pushed by default)."""
+        self.flush()
+        n = self._last + 1 if n is None else n
+        return BootstrapTrack.from_errors(*self.rows(start, n))
 
 
 def track_sequence(predictor, rgb: np.ndarray, depth: np.ndarray, config: FrameCheckConfig | None = None,

@@ -81,7 +81,8 @@ class ClipEmbedder:
     @torch.no_grad()
     def embed(self, images: np.ndarray) -> torch.Tensor:
         """(N,H,W,3) uint8 -> (N,D) unit-norm embeddings. Resize+centre-crop as open_clip does."""
-        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+        # To the model's device first: on a GPU the resize runs there too.
+        x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
         h, w = x.shape[-2:]
         s = self.image_size / min(h, w)
         x = torch.nn.functional.interpolate(
@@ -91,9 +92,9 @@ class ClipEmbedder:
         top = (x.shape[-2] - self.image_size) // 2
         left = (x.shape[-1] - self.image_size) // 2
         x = x[..., top : top + self.image_size, left : left + self.image_size]
-        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.std).view(1, 3, 1, 1)
-        x = ((x - mean) / std).to(self.device)
+        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
+        x = (x - mean) / std
         e = self.model.encode_image(x).float()
         return torch.nn.functional.normalize(e, dim=-1).cpu()
 

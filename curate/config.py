@@ -114,7 +114,7 @@ class ScoringConfig(_Part):
     clip_pretrained: str | None = "openai"  # open_clip tag or local checkpoint path; None = no CLIP
     clip_random_init: bool = False  # allow random weights (tests only: scores are meaningless)
     colormap: str = "turbo"
-    device: str = "cpu"
+    device: str = "auto"  # "auto": cuda when torch sees one, else cpu; or "cpu", "cuda", "cuda:1", ...
     batch_size: int = Field(32, ge=1)
     threads: int | None = None  # torch threads per worker; None = half the cores / workers (1 on 2 cores)
 
@@ -145,10 +145,65 @@ class DecisionConfig(_Part):
     duplicate_fraction_max: float = 0.5
 
 
+class AnalysisConfig(_Part):
+    """The one decoding pass per recording (or chunk) that fills the per-frame table."""
+
+    # Width of the one downscaled copy of every decoded frame that scene detection, the frame
+    # checks, the bootstrap and the scores share; None = the widest of them needs.
+    width: int | None = Field(None, ge=16)
+    # Model scores (AbsRel, delta1, CLIP) are computed on every `score_every`-th frame during the
+    # pass; a clip's score is the median over `scoring.num_samples` of those inside it. None = as
+    # dense as a clip's samples need (see `score_stride`), rounded to a multiple of
+    # `frame_checks.bootstrap_every` so the bootstrap's predictions are reused, never rerun.
+    score_every: int | None = Field(None, ge=1)
+    # Long recordings are analysed in chunks of about this many seconds, each starting at a
+    # keyframe; chunked and one-pass analysis give the same table, so this is not hashed.
+    chunk_seconds: float = Field(180.0, gt=0)
+    # Preview thumbnails kept per recording: `thumbnails` spread over it by a hash of the frame
+    # number, and as many again of the worst-scored frames (for the dropped clips' previews).
+    thumbnails: int = Field(24, ge=0)
+    thumbnail_width: int = Field(160, ge=16)
+
+
+# Settings that cannot change a result (chunked and one-pass analysis agree exactly).
+_UNHASHED = {"analysis": ("chunk_seconds",)}
+
+
 class CurateConfig(StageConfig):
     scenes: SceneConfig = SceneConfig()
     clips: ClipConfig = ClipConfig()
     frame_checks: FrameCheckConfig = FrameCheckConfig()
     scoring: ScoringConfig = ScoringConfig()
     decision: DecisionConfig = DecisionConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
     previews_per_decision: int = Field(3, ge=0)  # clips per recording and decision kept for the report
+
+    def config_hash(self) -> str:
+        """Hash of every setting that can change a result (`_UNHASHED` ones left out)."""
+        import hashlib
+        import json
+
+        data = self.model_dump(mode="json")
+        for part, keys in _UNHASHED.items():
+            for k in keys:
+                data[part].pop(k, None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def analysis_width(self) -> int:
+        """Width of the shared analysis frame."""
+        if self.analysis.width:
+            return self.analysis.width
+        fc = self.frame_checks
+        return max(self.scenes.detect_width, fc.work_width, fc.bootstrap_input_width, self.scoring.score_width)
+
+    def score_stride(self) -> int:
+        """Every how many frames the model scores are computed (see `AnalysisConfig.score_every`)."""
+        if self.analysis.score_every:
+            return self.analysis.score_every
+        n = self.scoring.num_samples
+        # Enough scored frames that a clip's samples are spread as evenly as with every frame.
+        every = max(1, (self.clips.shortest - 1) // max(1, n - 1) // 2)
+        b = self.frame_checks.bootstrap_every
+        if b and self.frame_checks.enabled:
+            every = max(b, every // b * b)
+        return every

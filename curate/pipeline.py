@@ -1,8 +1,13 @@
-"""Curation of recordings: one decode pass, then spans, clips, scores and decisions.
+"""Curation of recordings: one analysis pass (per chunk), then spans, clips, scores and decisions.
 
-`curate_recording(manifest, config, scorer)` never raises for bad input: a recording that cannot
-be opened is returned with status "failed" and its error; frames that cannot be decoded become an
-"unreadable" span. `run_curation(manifests, out_dir, config, bootstrap, workers)` curates many
+The public steps, each picklable in and out so they can run as separate tasks on any runner:
+    chunks = plan_chunks(manifest, config)                      # curate.analysis
+    tables = [analyze_chunk(manifest, c, config, scorer) for c in chunks]   # ChunkTable each
+    table = merge_chunks(tables)                                # curate.table (== one pass)
+    result = finish_recording(manifest, table, config, scorer)  # RecordingResult
+`curate_recording(manifest, config, scorer)` does all of it in this process and never raises for
+bad input: a recording that cannot be opened is returned with status "failed" and its error;
+frames that cannot be decoded become an "unreadable" span. `run_curation(manifests, out_dir, config, bootstrap, workers)` curates many
 recordings (one process per worker, models loaded once per worker) and writes clips.parquet,
 spans.parquet, recordings.parquet and report.html, each to a temporary name and then renamed.
 """
@@ -11,14 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,17 +29,21 @@ from tqdm import tqdm
 
 from common.records import Clip, RecordingInfo, Segment, Span
 from common.schema import CLIP_SCHEMA, RECORDING_SCHEMA, SPAN_SCHEMA, recording_row, table
-from curate.bootstrap_checks import BootstrapTracker
+from curate.analysis import Chunk, analyze_chunk, plan_chunks
 from curate.checks import cheap_scores
 from curate.clips import check_accounting, plan_clips
 from curate.config import CurateConfig
 from curate.decision import decide
-from curate.features import FrameFeatureExtractor, FrameFeatures
+from curate.features import FrameFeatures
 from curate.frame_checks.run import fault_labels
-from curate.scenes import SceneCutter, transition_frames
-from curate.scoring import CurationScorer
+from curate.scenes import replay_cuts, transition_frames
+from curate.scoring import CurationScorer, get_scorer
+from curate.table import ChunkTable, merge_chunks
 
 log = logging.getLogger("synthdepth.curate")
+
+__all__ = ["Chunk", "ChunkTable", "CurationSummary", "RecordingResult", "analyze_chunk", "curate_recording",
+           "finish_recording", "get_scorer", "merge_chunks", "plan_chunks", "run_curation", "write_results"]
 
 
 @dataclass
@@ -72,39 +79,6 @@ class CurationSummary:
     files: dict[str, Path]
 
 
-def _hud_mask(rec) -> np.ndarray | None:
-    m = getattr(rec, "hud_mask", None)
-    if m is None:
-        m = getattr(rec, "_hud", None)  # capture.Recording keeps the loaded mask here
-    return None if m is None else np.asarray(m, dtype=bool)
-
-
-class _FrameStore:
-    """Every `every`-th frame at scoring resolution, for the model-based scores after the pass."""
-
-    def __init__(self, every: int, width: int):
-        self.every, self.width = every, width
-        self.rgb: dict[int, np.ndarray] = {}
-        self.depth: dict[int, np.ndarray] = {}
-
-    def maybe_add(self, index: int, rgb: np.ndarray, depth: np.ndarray) -> None:
-        if index % self.every:
-            return
-        h, w = rgb.shape[:2]
-        if w > self.width:
-            size = (self.width, max(2, round(h * self.width / w)))
-            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-            depth = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)
-        self.rgb[index], self.depth[index] = rgb, depth.astype(np.float32)
-
-    def indices(self, start: int, end: int) -> list[int]:
-        first = -(-start // self.every) * self.every
-        return [i for i in range(first, end, self.every) if i in self.rgb]
-
-    def stack(self, idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        return np.stack([self.rgb[i] for i in idx]), np.stack([self.depth[i] for i in idx])
-
-
 def sample_indices(available: list[int], n: int) -> list[int]:
     """n indices spread uniformly over `available` (all of them when there are fewer)."""
     if len(available) <= n:
@@ -113,115 +87,100 @@ def sample_indices(available: list[int], n: int) -> list[int]:
     return [available[p] for p in pos]
 
 
-def _store_every(config: CurateConfig) -> int:
-    # Enough stored frames that a clip's samples are spread as evenly as with every frame.
-    n = config.scoring.num_samples
-    return max(1, (config.clips.shortest - 1) // max(1, n - 1) // 2)
+def _failed(manifest_path: str, e: Exception, t0: float) -> RecordingResult:
+    info = RecordingInfo(recording_id=Path(manifest_path).stem, manifest=manifest_path)
+    info.status = "failed"
+    info.errors.append(f"{type(e).__name__}: {e}")
+    log.error("cannot read recording %s: %s", manifest_path, e)
+    return RecordingResult(info=info, seconds=time.perf_counter() - t0)
 
 
 def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: CurationScorer | None = None,
-                     progress: bool = True) -> RecordingResult:
-    """Curate one recording; errors go into `info.errors` / `info.status`, never raised for bad input."""
+                     progress: bool = True, chunk_frames: int | None = None) -> RecordingResult:
+    """Curate one recording in this process: plan its chunks (`analysis.chunk_seconds`, or
+    `chunk_frames` frames), analyse them one after the other, merge and finish. Errors go into
+    `info.errors` / `info.status`, never raised for bad input; transient I/O errors (OSError)
+    are raised so the caller's retries see them."""
     import capture
 
     t0 = time.perf_counter()
     manifest_path = str(manifest_path)
-    info = RecordingInfo(recording_id=Path(manifest_path).stem, manifest=manifest_path)
     try:
         rec = capture.open_recording(manifest_path)
+        chunks = plan_chunks(manifest_path, config, chunk_frames, recording=rec)
     except OSError:
         # Transient I/O (network mount, object store): the caller's retries must see it. Bad
         # input comes as InputError, a ValueError, and is reported below.
         raise
     except Exception as e:  # InputError for bad manifests/media; anything else is reported the same way
-        info.status = "failed"
-        info.errors.append(f"{type(e).__name__}: {e}")
-        log.error("cannot read recording %s: %s", manifest_path, e)
-        return RecordingResult(info=info, seconds=time.perf_counter() - t0)
+        return _failed(manifest_path, e, t0)
     if scorer is None:
-        scorer = CurationScorer(config.scoring)
+        scorer = get_scorer(config.scoring)
     scorer.setup()
-
-    info.recording_id = rec.id
-    info.game = rec.manifest.game
-    info.tags = dict(rec.manifest.tags)
-    info.num_frames = n = len(rec)
-    info.fps, info.width, info.height = float(rec.fps), int(rec.width), int(rec.height)
-    info.depth_unit = rec.depth_unit
-    info.errors.extend(getattr(rec, "warnings", []) or [])
-
-    cutter = SceneCutter(config.scenes, rec.fps)
-    extractor = FrameFeatureExtractor(config.frame_checks, _hud_mask(rec))
-    store = _FrameStore(_store_every(config), config.scoring.score_width)
-    fc = config.frame_checks
-    # Bootstrap per-frame checks (depth lag, misalignment) stream alongside the cheap features.
-    tracker = None
-    if scorer.bootstrap.available and fc.enabled and fc.bootstrap_every:
-        tracker = BootstrapTracker(scorer.bootstrap, fc, _hud_mask(rec), batch_size=config.scoring.batch_size)
-    read = 0
-    bar = tqdm(total=n, desc=f"curate {rec.id}", unit="frame", disable=not progress, leave=False)
     try:
-        for pair in rec:
-            if read >= n:
-                break
-            cutter.push(read, pair.rgb)
-            extractor.push(pair.rgb, pair.depth)
-            if tracker is not None:
-                tracker.push(read, pair.rgb, pair.depth)
-            store.maybe_add(read, pair.rgb, pair.depth)
-            read += 1
-            bar.update(1)
-    except Exception as e:  # a decode error mid-file: the rest becomes an "unreadable" span
-        info.errors.append(f"frame {read}: {type(e).__name__}: {e}")
-        log.error("%s: cannot decode frame %d: %s", rec.id, read, e)
+        tables = [analyze_chunk(manifest_path, c, config, scorer, progress=progress, recording=rec) for c in chunks]
     finally:
-        bar.close()
-    # Complete only after a full pass; asking earlier would make the reader decode everything again.
-    dup = set(getattr(rec, "duplicated_frames", []) or []) if read == n else set()
-    if hasattr(rec, "close"):
-        rec.close()
+        if hasattr(rec, "close"):
+            rec.close()
+    table = merge_chunks(tables)
+    del tables  # the chunks' rows now live in `table` only
+    result = finish_recording(manifest_path, table, config, scorer)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def finish_recording(manifest_path: str | Path, table: ChunkTable, config: CurateConfig,
+                     scorer: CurationScorer | None = None) -> RecordingResult:
+    """Cuts, labels, spans, clips, scores and decisions from a recording's merged table (no
+    decoding). `scorer` supplies the notes and the depth thresholds (its bootstrap's calibration)."""
+    t0 = time.perf_counter()
+    if table.start != 0 or table.stop != table.info.num_frames:
+        raise ValueError(f"finish_recording: table covers [{table.start}, {table.stop}) of "
+                         f"{table.info.num_frames} frames; merge the chunks first")
+    if scorer is None:
+        scorer = get_scorer(config.scoring)
+    scorer.setup()
+    info = RecordingInfo(**{**asdict(table.info), "errors": list(table.info.errors)})
+    info.manifest = str(manifest_path)
+    n = info.num_frames
+    read = table.frames_read
+    info.errors.extend(table.errors)
     if read < n:
         info.errors.append(f"only {read} of {n} frames could be read")
     if read == 0:
         info.status = "failed"
-    cuts = cutter.finish()
-    features = extractor.result()
+    fc = config.frame_checks
+    cuts = replay_cuts(table.scene_score, info.fps, config.scenes)
+    features = table.frame_features()
 
     notes = list(scorer.notes)
-    if tracker is not None and read:
-        features.bootstrap = tracker.result(read)
+    notes += [x for x in table.notes if x not in notes]
 
     # One label per frame: unreadable > transition > fault > "" (usable).
-    labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=tracker is not None)
-    labels = labels + ["unreadable"] * (n - read)
+    labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=features.bootstrap is not None)
+    labels = list(labels) if labels else [""] * n
+    unreadable = ~table.readable
     trans = transition_frames(cuts, n, config.scenes.transition_frames)
-    for i in np.flatnonzero(trans):
-        if labels[i] != "unreadable":
-            labels[i] = "transition"
+    for i in np.flatnonzero(trans & ~unreadable):
+        labels[i] = "transition"
+    for i in np.flatnonzero(unreadable):
+        labels[i] = "unreadable"
 
-    chash = config.config_hash()
-    segments, clips, spans = plan_clips(rec.id, labels, cuts, config.clips, manifest_path, info.fps, chash)
-
+    segments, clips, spans = plan_clips(info.recording_id, labels, cuts, config.clips, info.manifest, info.fps,
+                                        config.config_hash())
+    dup = set(np.flatnonzero(table.duplicated).tolist())
+    grid = np.flatnonzero(table.scored)
     for clip in clips:
         clip.scores = cheap_scores(features, clip.start_frame, clip.end_frame, fc, dup)
-    previews: dict[str, tuple] = {}
-    want_prev = config.previews_per_decision > 0
-    for clip in clips:
-        idx = sample_indices(store.indices(clip.start_frame, clip.end_frame), config.scoring.num_samples)
+        a, b = np.searchsorted(grid, [clip.start_frame, clip.end_frame])
+        idx = sample_indices(grid[a:b].tolist(), config.scoring.num_samples)
         if not idx:
-            clip.errors.append("no stored frames to score")
+            if scorer.bootstrap.available or scorer.clip.available:
+                clip.errors.append("no scored frames inside the clip")
             continue
-        rgb, dep = store.stack(idx)
-        try:
-            s = scorer.score_samples(rgb, dep, want_preview=want_prev)
-        except Exception as e:  # a model failure on one clip must not stop the recording
-            clip.errors.append(f"scoring failed: {type(e).__name__}: {e}")
-            continue
-        clip.scores.depth_abs_rel = _median(s.abs_rel)
-        clip.scores.depth_delta1 = _median(s.delta1)
-        clip.scores.clip_similarity = _median(s.clip_sim)
-        if s.preview is not None:
-            previews[clip.clip_id] = s.preview
+        clip.scores.depth_abs_rel = _median(table.abs_rel[idx])
+        clip.scores.depth_delta1 = _median(table.delta1[idx])
+        clip.scores.clip_similarity = _median(table.clip_sim[idx])
 
     thresholds = scorer.depth_thresholds(config.decision)
     for note in scorer.notes:
@@ -230,19 +189,26 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     chain = decide(clips, config.decision, scorer.clip_reference, thresholds)
     for c in clips:
         c.depth_threshold_source, c.delta1_min, c.abs_rel_max = thresholds.source, thresholds.delta1_min, thresholds.abs_rel_max
-    keep_prev: dict[str, tuple] = {}
+    previews: dict[str, tuple] = {}
     for decision in ("kept", "dropped"):
-        chosen = [c for c in clips if c.decision == decision and c.clip_id in previews]
-        for c in chosen[: config.previews_per_decision]:
-            keep_prev[c.clip_id] = previews[c.clip_id]
+        shown = 0
+        for c in clips:
+            if shown >= config.previews_per_decision:
+                break
+            if c.decision != decision:
+                continue
+            p = table.thumbs.preview_for(c.start_frame, c.end_frame)
+            if p is not None:
+                previews[c.clip_id] = p
+                shown += 1
 
     problems = check_accounting(n, clips, spans)
     if problems:  # a bug, not bad input: say it loudly but keep the results
         info.errors.extend(f"accounting: {p}" for p in problems)
-        log.error("%s: frame accounting broken: %s", rec.id, problems)
+        log.error("%s: frame accounting broken: %s", info.recording_id, problems)
     return RecordingResult(
         info=info, clips=clips, spans=spans, segments=segments, cuts=cuts, stats=chain.stats,
-        notes=notes, previews=keep_prev, features=features, seconds=time.perf_counter() - t0,
+        notes=notes, previews=previews, features=features, seconds=table.seconds + time.perf_counter() - t0,
         thresholds=thresholds.to_dict(), check_masks=shaped,
     )
 
@@ -254,22 +220,6 @@ def _median(values: list[float]) -> float:
 
 
 # ---- many recordings --------------------------------------------------------------------------
-
-_SCORERS: dict[str, CurationScorer] = {}
-_SCORER_LOCK = threading.Lock()
-
-
-def get_scorer(config: CurateConfig, workers: int = 1) -> CurationScorer:
-    """One CurationScorer (models loaded once) per process and scoring config: every runner's
-    workers call this, so models load once per worker whatever runs the recordings."""
-    key = config.scoring.model_dump_json()
-    with _SCORER_LOCK:
-        if key not in _SCORERS:
-            s = CurationScorer(config.scoring)
-            s.workers = workers
-            s.setup()
-            _SCORERS[key] = s
-        return _SCORERS[key]
 
 _WORKER_SCORER: CurationScorer | None = None
 

@@ -1,8 +1,16 @@
-"""Scene cuts with PySceneDetect, fed the frames capture already decoded (no second decode).
+"""Scene cuts with PySceneDetect, in two steps so that a recording can be analysed in chunks.
 
-`SceneCutter.push(index, rgb)` takes frames one at a time; `finish()` returns the frame numbers
-where a new scene starts. The frames are downscaled before detection, as PySceneDetect's own
-SceneManager does, because the detector's score is a mean over pixels.
+1. `ContentScores.push(index, rgb)` computes, for every decoded frame, PySceneDetect's own
+   per-frame content score (`ContentDetector._calculate_frame_score`: HSV change against the
+   previous frame), on a copy downscaled to `detect_width` as PySceneDetect's SceneManager does.
+   A score depends only on the frame and the one before it, so a chunk that also reads the frame
+   before its first row computes exactly the scores of one pass.
+2. `replay_cuts(scores, fps, config)` feeds the stored scores through the real detector
+   (ContentDetector or AdaptiveDetector, subclassed only so that `_calculate_frame_score` returns
+   the stored score), so threshold, `min_scene_len`, the flash filter and the adaptive window
+   stay PySceneDetect's. This runs once per recording, after the chunks are merged.
+
+`detect_cuts(frames, fps, config)` does both for an in-memory sequence.
 """
 
 from __future__ import annotations
@@ -26,29 +34,91 @@ def make_detector(config: SceneConfig):
     return ContentDetector(threshold=config.threshold, min_scene_len=config.min_scene_len)
 
 
-class SceneCutter:
+def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
+    """(w, h) the detector sees: `detect_width` wide unless the frame is narrower."""
+    if width <= detect_width:
+        return width, height
+    return detect_width, max(2, round(height * detect_width / width))
+
+
+class ContentScores:
+    """PySceneDetect's content score of each pushed frame against the previous readable one
+    (0.0 for the first frame and after `reset()`, as the detector's first call gives)."""
+
     def __init__(self, config: SceneConfig, fps: float):
         self.config = config
         self.fps = float(fps)
-        self.detector = make_detector(config)
-        self.cuts: list[int] = []
-        self._last: int | None = None
+        self._detector = ContentDetector()  # the score function; AdaptiveDetector uses the same one
+
+    def push(self, index: int, rgb: np.ndarray) -> float:
+        h, w = rgb.shape[:2]
+        size = detect_size(w, h, self.config.detect_width)
+        if size != (w, h):
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        return float(self._detector._calculate_frame_score(FrameTimecode(int(index), fps=self.fps), bgr))
+
+    def reset(self) -> None:
+        """After an unreadable frame: the next score compares with nothing (0.0)."""
+        self._detector = ContentDetector()
+
+
+class _Replayed:
+    """Mixin: the detector's frame score is the stored one for the frame number."""
+
+    _scores: np.ndarray
+
+    def _calculate_frame_score(self, timecode: FrameTimecode, frame_img) -> float:  # noqa: ARG002
+        return float(self._scores[timecode.frame_num])
+
+
+class ReplayContentDetector(_Replayed, ContentDetector):
+    pass
+
+
+class ReplayAdaptiveDetector(_Replayed, AdaptiveDetector):
+    pass
+
+
+def replay_cuts(scores: np.ndarray, fps: float, config: SceneConfig) -> list[int]:
+    """Frame numbers where a new scene starts, from per-frame content scores (NaN = unreadable
+    frame: not given to the detector, as a frame that was never decoded)."""
+    if config.detector == "adaptive":
+        det = ReplayAdaptiveDetector(adaptive_threshold=config.adaptive_threshold,
+                                     min_scene_len=config.min_scene_len, min_content_val=config.min_content_val)
+    else:
+        det = ReplayContentDetector(threshold=config.threshold, min_scene_len=config.min_scene_len)
+    det._scores = np.asarray(scores, dtype=np.float64)
+    cuts: list[int] = []
+    last = None
+    for i in np.flatnonzero(np.isfinite(det._scores)):
+        tc = FrameTimecode(int(i), fps=float(fps))
+        cuts.extend(t.frame_num for t in det.process_frame(tc, None))
+        last = tc
+    if last is not None:
+        cuts.extend(t.frame_num for t in det.post_process(last))
+    return sorted({c for c in cuts if c > 0})
+
+
+class SceneCutter:
+    """Streams frames (`push`) and returns the cuts (`finish`): content scores, then replay."""
+
+    def __init__(self, config: SceneConfig, fps: float):
+        self.config = config
+        self.fps = float(fps)
+        self._scorer = ContentScores(config, fps)
+        self._scores: dict[int, float] = {}
 
     def push(self, index: int, rgb: np.ndarray) -> None:
-        h, w = rgb.shape[:2]
-        if w > self.config.detect_width:
-            nh = max(2, round(h * self.config.detect_width / w))
-            rgb = cv2.resize(rgb, (self.config.detect_width, nh), interpolation=cv2.INTER_AREA)
-        bgr = np.ascontiguousarray(rgb[..., ::-1])
-        found = self.detector.process_frame(FrameTimecode(int(index), fps=self.fps), bgr)
-        self.cuts.extend(tc.frame_num for tc in found)
-        self._last = int(index)
+        self._scores[int(index)] = self._scorer.push(index, rgb)
 
     def finish(self) -> list[int]:
-        if self._last is not None:
-            found = self.detector.post_process(FrameTimecode(self._last, fps=self.fps))
-            self.cuts.extend(tc.frame_num for tc in found)
-        return sorted({c for c in self.cuts if c > 0})
+        if not self._scores:
+            return []
+        s = np.full(max(self._scores) + 1, np.nan)
+        for i, v in self._scores.items():
+            s[i] = v
+        return replay_cuts(s, self.fps, self.config)
 
 
 def detect_cuts(frames: Iterable[np.ndarray], fps: float, config: SceneConfig | None = None) -> list[int]:

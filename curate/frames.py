@@ -1,0 +1,159 @@
+"""The one downscaled copy of every decoded frame that the whole analysis pass shares.
+
+`analysis_frames(rec, start, stop, width)` yields one `AnalysisFrame` per frame of [start, stop):
+the picture (uint8) and the depth (float32, NaN = invalid) at `width` pixels wide, or an
+unreadable record. Scene detection, the frame checks, the bootstrap and the model scores all read
+this copy, so each decoded frame is resized once.
+
+This is the one place to switch when capture's analysis reader lands (frames produced at the
+analysis width straight from the decoder's planes, with per-frame unreadable records). Until
+then the full-resolution frames of `Recording.frames` are resized right after decoding: the
+picture with area averaging (as PySceneDetect and the checks did), the depth with nearest
+neighbour (no invented depths at object edges; NaN holes stay holes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class AnalysisFrame:
+    index: int
+    rgb: np.ndarray | None = None  # (h, w, 3) uint8; None: the frame could not be decoded
+    depth: np.ndarray | None = None  # (h, w) float32
+    error: str | None = None  # why it could not be decoded (on the first unreadable frame of a run)
+
+    @property
+    def readable(self) -> bool:
+        return self.rgb is not None
+
+
+def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
+    """(w, h) of the analysis copy: about `analysis_width` wide (never wider than the frame).
+
+    The frame size divided by a whole number near width / `analysis_width`, when one divides both
+    sides and lands within 25% of the target: OpenCV's area resize then takes its fast path
+    (measured on this machine, 1920x1080 -> 240x135: 2-4 ms; -> 256x144: 15-35 ms), and the
+    consumers' own small resizes cost well under a millisecond."""
+    if width <= analysis_width:
+        return width, height
+    best = None
+    for f in range(max(1, width // (2 * analysis_width)), width // max(1, analysis_width // 2) + 1):
+        if f > 1 and width % f == 0 and height % f == 0:
+            err = abs(math.log(width / f / analysis_width))
+            if err <= math.log(1.25) and (best is None or err < best[0]):
+                best = (err, f)
+    if best is not None:
+        return width // best[1], height // best[1]
+    return analysis_width, max(8, round(height * analysis_width / width))
+
+
+def downscale(rgb: np.ndarray, depth: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Picture (area) and depth (nearest) at `size` = (w, h)."""
+    if rgb.shape[1::-1] != size:
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    if depth.shape[::-1] != size:
+        depth = cv2.resize(np.asarray(depth, np.float32), size, interpolation=cv2.INTER_NEAREST)
+    return rgb, np.asarray(depth, np.float32)
+
+
+def _decode(rec, start: int, stop: int, size: tuple[int, int]) -> Iterator[AnalysisFrame]:
+    i = start
+    try:
+        for pair in rec.frames(start, stop):
+            rgb, depth = downscale(pair.rgb, pair.depth, size)
+            yield AnalysisFrame(pair.index, rgb, depth)
+            i = pair.index + 1
+    except Exception as e:  # a decode error mid-file: reported, and the rest of the range is unreadable
+        msg = f"frame {i}: {type(e).__name__}: {e}"
+        for k in range(i, stop):
+            yield AnalysisFrame(k, error=msg if k == i else None)
+        return
+    for k in range(i, stop):  # a reader that ended early (truncated media)
+        yield AnalysisFrame(k, error=f"frame {k}: not decoded (the stream ended early)" if k == i else None)
+
+
+_END = object()
+
+
+def analysis_frames(rec, start: int, stop: int, width: int, prefetch: int = 8) -> Iterator[AnalysisFrame]:
+    """Frames [start, stop) of an open recording at the analysis width (`analysis_size`). A decode
+    error makes the failing frame and the rest of the range unreadable (the error is on the first).
+
+    Decoding, the reader's conversions and the downscale run in a background thread, up to
+    `prefetch` frames ahead (0: in the caller's thread): PyAV, OpenCV and torch release the GIL,
+    so on two cores the decoder works while the checks and the models run. Memory: `prefetch`
+    analysis-size frames."""
+    size = analysis_size(int(rec.width), int(rec.height), width)
+    if prefetch <= 0:
+        yield from _decode(rec, start, stop, size)
+        return
+    q: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop_flag = threading.Event()
+
+    def work() -> None:
+        try:
+            for fr in _decode(rec, start, stop, size):
+                while not stop_flag.is_set():
+                    try:
+                        q.put(fr, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop_flag.is_set():
+                    return
+        finally:
+            q.put(_END)
+
+    t = threading.Thread(target=work, name=f"decode-{start}-{stop}", daemon=True)
+    t.start()
+    try:
+        while (fr := q.get()) is not _END:
+            yield fr
+    finally:
+        stop_flag.set()
+        while t.is_alive():  # let the reader see the flag (and finish its frame) before returning
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.1)
+        t.join()
+
+
+def duplicated_in(rec, start: int, stop: int) -> np.ndarray:
+    """Bool per frame of [start, stop): the recorder repeated the previous frame (picture and depth),
+    as the reader found while decoding the range. Only frames the reader compared count; asking the
+    recording's `duplicated_frames` would decode the whole recording again."""
+    out = np.zeros(max(0, stop - start), bool)
+    found = getattr(rec, "duplicated_between", None)
+    dups = found(start, stop) if found is not None else getattr(rec, "_dups", ())
+    for i in dups:
+        if start <= i < stop:
+            out[i - start] = True
+    return out
+
+
+def keyframes(rec) -> list[int] | None:
+    """Frame numbers a reader can start decoding at without decoding earlier frames; None = any
+    frame (image sequences)."""
+    found = getattr(rec, "keyframes", None)
+    if found is not None:
+        return list(found() if callable(found) else found)
+    src = getattr(rec, "_src", None)
+    indexes = [getattr(src, a, None) for a in ("index", "rgb_index", "depth_index")]
+    indexes = [ix for ix in indexes if ix is not None]
+    if not indexes:
+        return None
+    common: set[int] | None = None
+    for ix in indexes:
+        pos = {p: i for i, p in enumerate(ix.pts)}
+        k = {pos[p] for p in ix.keyframe_pts if p in pos}
+        common = k if common is None else common & k
+    return sorted(common or {0})
