@@ -41,7 +41,7 @@ def train(
     """Train the flow-matching video depth model on WebDataset shards."""
     from dataset.loader import cycle_epochs, make_loader
     from dataset.packing import BucketTable
-    from model.config import ModelConfig, TrainConfig, preset_train_defaults
+    from model.config import ModelConfig, TrainConfig
     from model.memory import default_buckets, memory_budget, probe
     from model.pipeline import DepthPipeline
     from model.train import latest_checkpoint
@@ -53,7 +53,7 @@ def train(
         cfg = TrainConfig.from_dict(yaml.safe_load(Path(config).read_text()) or {})
     else:
         mc = ModelConfig.preset_named(preset, mode)
-        cfg = TrainConfig(model=mc, **preset_train_defaults(preset))
+        cfg = TrainConfig(model=mc)  # the preset's training recipe (config.preset_train_defaults)
     updates: dict[str, Any] = {"out_dir": str(out)}
     if pretrained is not None:
         cfg.model.pretrained_path = str(pretrained)

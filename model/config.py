@@ -6,8 +6,8 @@ Presets:
           channels, ~0.45 M parameters), fitted by the project itself on simulated frames
           (`synthdepth model fit-vae`) and shipped as `model/weights/tiny_vae.safetensors`
           (its scaling factor in the file's metadata). UNet: a three-level
-          UNetSpatioTemporalConditionModel (32/64/128 channels, spatial + temporal attention on the
-          two lower levels, where it is cheap), so inputs are resized to a multiple of 32.
+          UNetSpatioTemporalConditionModel (32/64/128 channels, ~7 M parameters, spatial + temporal
+          attention on the lowest level, where it is cheap), so inputs are resized to a multiple of 32.
   `svd`   the Stable Video Diffusion architecture: UNetSpatioTemporalConditionModel defaults
           (320/640/1280/1280) and AutoencoderKLTemporalDecoder (x8, scaling factor 0.18215).
           Random weights unless `pretrained_path` names a local diffusers SVD folder (`unet/` and
@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LATENT_CHANNELS = 4
 Mode = Literal["depth", "interp"]
@@ -34,9 +34,11 @@ VaeKind = Literal["kl", "kl_temporal", "dc"]
 TINY_VAE_FILE = Path(__file__).resolve().parent / "weights" / "tiny_vae.safetensors"
 
 TINY_UNET: dict[str, Any] = dict(
-    down_block_types=["DownBlockSpatioTemporal", "CrossAttnDownBlockSpatioTemporal",
-                      "CrossAttnDownBlockSpatioTemporal"],
-    up_block_types=["CrossAttnUpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal", "UpBlockSpatioTemporal"],
+    # attention (spatial, and temporal with RoPE) on the lowest level only: there it sees the whole
+    # picture at 1/32 of the input, and on a CPU it costs least (attention on the middle level too
+    # made a training step 1.5x slower at 256x320)
+    down_block_types=["DownBlockSpatioTemporal", "DownBlockSpatioTemporal", "CrossAttnDownBlockSpatioTemporal"],
+    up_block_types=["CrossAttnUpBlockSpatioTemporal", "UpBlockSpatioTemporal", "UpBlockSpatioTemporal"],
     block_out_channels=[32, 64, 128],
     layers_per_block=1,
     num_attention_heads=[1, 2, 4],
@@ -139,9 +141,10 @@ class ModelConfig(_Config):
 
 
 def preset_train_defaults(preset: str) -> dict[str, Any]:
-    """TrainConfig fields a preset trains best with when none are given. svd: the paper's
-    fine-tuning settings (the TrainConfig defaults). tiny: trained from scratch on a CPU, so a
-    larger learning rate, a short warm-up and a faster EMA (see bench/model_learning.py)."""
+    """TrainConfig fields a preset trains best with; a TrainConfig takes them for every field it is
+    not given. svd: the paper's fine-tuning settings (the field defaults). tiny: trained from
+    scratch on a CPU, so a larger learning rate, a short warm-up and a faster EMA (see
+    bench/model_learning.py for how they were chosen)."""
     if preset == "tiny":
         return dict(lr=1e-3, warmup_steps=50, ema_decay=0.99, timestep_dist="logit_normal", t0_fraction=0.25)
     return {}
@@ -183,6 +186,15 @@ class TrainConfig(_Config):
     # Refuse to start when the largest batch would need more memory than this (GB); None: what
     # the machine has free (CPU) or the device's memory (CUDA). See model/memory.py.
     memory_gb: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _preset_defaults(self) -> TrainConfig:
+        # fields not given take the model preset's recipe (validate_assignment re-runs this
+        # validator on every assignment: only the fields still unset are touched)
+        for k, v in preset_train_defaults(self.model.preset).items():
+            if k not in self.model_fields_set and getattr(self, k) != v:
+                object.__setattr__(self, k, v)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

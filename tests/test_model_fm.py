@@ -68,7 +68,7 @@ def test_rope_depends_only_on_index_differences():
 
     torch.manual_seed(0)
     den = DepthDenoiser.from_config(ModelConfig.tiny()).eval()
-    assert den.num_rope_layers == 6  # temporal attention on the two lower levels, down and up
+    assert den.num_rope_layers == 3  # temporal attention on the lowest level, down (1) and up (2)
     x, c = torch.randn(1, 5, 4, 8, 8), torch.randn(1, 5, 4, 8, 8)
     idx = torch.tensor([[0, 3, 4, 9, 20]])
     with torch.no_grad():
