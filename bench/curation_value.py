@@ -1,7 +1,7 @@
 """Does curation pay? Train the tiny flow-matching depth model on ALL clips vs the CURATED clips.
 
-    python bench/curation_value.py                          # default: 4 recordings x 30 s, seed 0 (~10 min, 2 CPUs)
-    python bench/curation_value.py --seeds 0,1 --steps 300  # several training seeds, longer runs
+    python bench/curation_value.py --seeds 0,1,2            # 4 recordings x 30 s, three training seeds
+    python bench/curation_value.py --steps 300              # shorter runs
     python bench/curation_value.py --no-bootstrap           # curate without a bootstrap depth model
 
 Data: `--recordings` simulated recordings with every fault kind (menus, lagging/frozen depth, loading
@@ -15,8 +15,9 @@ screens, fades, cuts, HUD), seeds `--data-seed`... Both arms are cut from these 
            checks do the work).
 Both go through the same shard writer (`dataset.shard_writer.write_shards`), the same loader
 (`dataset.loader.make_loader`, one bucket table: `--height`x`--width`, K=`--frames`, batch `--batch`,
-drop_last) and the same trainer (`model.train.train`, `ModelConfig.tiny()`), with the same number of
-steps, learning rate and seed; the loader restarts (next epoch) when a pass over the shards ends.
+drop_last) and the same trainer with bench/model_learning.py's recipe (`model.train.train`,
+`ModelConfig.tiny()`, the preset's training defaults), with the same number of steps and seed; the
+loader restarts (next epoch) when a pass over the shards ends.
 
 Evaluation: `model.benchmarks.load_benchmark("simulated")`, clean held-out scenes (seeds 900000+, no
 faults, exact metric depth, poses and K), downsampled to the training resolution (RGB area, depth
@@ -157,34 +158,21 @@ def write_arm_shards(cache: Path, name: str, rows: list[dict], recordings: dict[
 # ---- training -----------------------------------------------------------------------------------
 
 
-def bucket_table(args: argparse.Namespace):
-    from dataset.packing import Bucket, BucketTable
-
-    return BucketTable([Bucket(args.height, args.width, args.frames, args.batch)])
-
-
 def train_arm(shards: list[str], args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any]:
-    from dataset.loader import cycle_epochs, make_loader
-    from model.config import ModelConfig, TrainConfig
-    from model.pipeline import DepthPipeline
-    from model.train import train
+    """The tiny preset trained for `args.steps` steps with bench/model_learning.py's recipe (the
+    preset's training defaults; the loader with one bucket, frame dropout, drop_last)."""
+    from model_learning import train_flow
 
     shutil.rmtree(out, ignore_errors=True)
-    loader = make_loader(shards, bucket_table(args), seed=seed, shuffle_buffer=64, drop_last=True)
-    source = cycle_epochs(loader, out.name)
-    cfg = TrainConfig(model=ModelConfig.tiny(), out_dir=str(out), max_steps=args.steps, lr=args.lr,
-                      warmup_steps=args.warmup, ema_decay=args.ema, checkpoint_every=args.steps,
-                      keep_checkpoints=1, seed=seed, resume=False, progress=True, logger="jsonl")
     t = time.perf_counter()
-    res = train(cfg, source)
+    run = train_flow(shards, args, seed, None, None, out=out, max_steps=args.steps, label=out.name)
     secs = time.perf_counter() - t
-    if res.steps < args.steps or not res.checkpoints:
-        raise RuntimeError(f"{out.name}: trained {res.steps} of {args.steps} steps")
-    pipe = DepthPipeline.from_pretrained(res.checkpoints[-1], use_ema=args.ema > 0)
-    tail = res.losses[-max(1, args.steps // 10):]
-    return {"pipe": pipe, "train_s": secs, "loss_first": float(np.mean(res.losses[:10])),
-            "loss_last": float(np.mean(tail)), "epochs": source.epochs, "samples": loader.stats.samples,
-            "bad_samples": loader.stats.bad_samples}
+    if run["steps"] < args.steps:
+        raise RuntimeError(f"{out.name}: trained {run['steps']} of {args.steps} steps")
+    losses = run["losses"] or [float("nan")]
+    tail = losses[-max(1, len(losses) // 10):]
+    return {"pipe": run["pipeline"], "train_s": secs, "cpu_s": run["cpu_s"], "loss_first": float(np.mean(losses[:3])),
+            "loss_last": float(np.mean(tail)), "samples": run["loader_samples"]}
 
 
 # ---- evaluation ---------------------------------------------------------------------------------
@@ -326,14 +314,12 @@ def main() -> None:
     ap.add_argument("--data-seed", type=int, default=7101, help="first seed of the training recordings")
     ap.add_argument("--clip-length", type=int, default=30, help="frames per clip, both arms")
     ap.add_argument("--seeds", default="0", help="training seeds, comma-separated (one run per arm each)")
-    ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--frames", type=int, default=4, help="K frames per training sample")
-    ap.add_argument("--height", type=int, default=24)
-    ap.add_argument("--width", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--ema", type=float, default=0.99, help="EMA decay (0 = raw weights)")
+    ap.add_argument("--height", type=int, default=96)
+    ap.add_argument("--width", type=int, default=160)
+    ap.add_argument("--lr", type=float, default=None, help="default: the tiny preset's")
     ap.add_argument("--eval-videos", type=int, default=18)
     ap.add_argument("--max-depth", type=float, default=80.0, help="ground truth beyond this (m) is invalid")
     ap.add_argument("--eval-frames", type=int, default=8)
@@ -397,12 +383,12 @@ def main() -> None:
             run = train_arm(shards[arm], args, seed, cache / "runs" / f"{arm}-seed{seed}")
             m = evaluate(run.pop("pipe"), videos, args.euler_steps)
             rows.append({"seed": seed, "arm": arm, **facts[arm], "steps": args.steps, **run, **m})
-            print(f"{arm}: loss {run['loss_first']:.4f} -> {run['loss_last']:.4f} over {run['epochs']} full passes; "
+            print(f"{arm}: loss {run['loss_first']:.4f} -> {run['loss_last']:.4f} ({run['samples']} clip samples); "
                   f"AbsRel {m['abs_rel']:.4f} delta1 {m['delta1']:.4f} TAE x100 {m['tae_x100']:.3f}")
 
     wall = time.perf_counter() - t0
     print(f"\n=== curation value: {args.steps} steps, batch {args.batch} x K={args.frames} at "
-          f"{args.height}x{args.width}, lr {args.lr:g}, seeds {seeds} ===")
+          f"{args.height}x{args.width}, lr {args.lr or 'preset default'}, seeds {seeds} ===")
     print_table(rows)
     for s in summarise(rows):
         print(f"mean over {s['seeds']} seed(s) {s['arm']:9s} AbsRel {s['abs_rel']:.4f} +- {s['abs_rel_std']:.4f}  "

@@ -29,6 +29,7 @@ _MOUNTS = [
     ("train", "model.cli", "train", False, "Train the flow-matching video depth model."),
     ("infer", "model.cli", "infer", False, "Predict depth for a video or recording."),
     ("evaluate", "model.evaluate_cli", "evaluate", False, "Evaluate a checkpoint on a benchmark."),
+    ("model", "model.model_cli", "app", True, "The depth model's parts: fit its autoencoder, size its buckets."),
     ("run", "flows.cli_flows", "run", False, "Run the whole pipeline as a Prefect flow."),
     ("demo", "flows.cli_flows", "demo", False, "Simulate recordings and run everything end to end."),
     ("serve", "flows.cli_flows", "serve", False, "Watch a folder and curate new recordings."),

@@ -332,7 +332,7 @@ def evaluate_task(config: PipelineConfig, name: str, checkpoint: str, kind: str)
     use_threads(config)
     from model.benchmarks import load_benchmark
     from model.evaluate import aggregate, evaluate_video
-    from model.evaluate_cli import load_model
+    from model.loading import load_model
 
     e = config.evaluate
     out = config.layout.eval / name

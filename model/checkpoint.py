@@ -6,7 +6,6 @@ containers, missing/unexpected keys, wrong shapes.
 
 from __future__ import annotations
 
-import functools
 import json
 import pickle
 from pathlib import Path
@@ -15,37 +14,27 @@ from typing import Any
 import torch
 from torch import nn
 
-
-@functools.cache
-def checkpoint_error_class() -> type:
-    """`CheckpointError`, a capture.errors.InputError (imported lazily: errors only)."""
-    from capture.errors import InputError
-
-    return type("CheckpointError", (InputError,), {"__doc__": "A checkpoint is missing or does not fit."})
-
-
-def _error(path: str | Path | None, problem: str) -> Exception:
-    return checkpoint_error_class()(path, problem)
+from common.errors import CheckpointError
 
 
 def load_state_dict(path: str | Path) -> dict[str, Any]:
     """Load tensors from .safetensors, or from a torch file with weights_only=True."""
     p = Path(path)
     if not p.is_file():
-        raise _error(p, "checkpoint file not found")
+        raise CheckpointError(p, "checkpoint file not found")
     if p.suffix == ".safetensors":
         from safetensors.torch import load_file
 
         try:
             return load_file(str(p), device="cpu")
         except Exception as e:  # corrupt header, truncated file
-            raise _error(p, f"not a readable safetensors file ({e})") from e
+            raise CheckpointError(p, f"not a readable safetensors file ({e})") from e
     try:
         return torch.load(str(p), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise _error(p, f"refused: the file holds objects other than tensors/plain containers ({e})") from e
+        raise CheckpointError(p, f"refused: the file holds objects other than tensors/plain containers ({e})") from e
     except Exception as e:
-        raise _error(p, f"not a readable torch checkpoint ({e})") from e
+        raise CheckpointError(p, f"not a readable torch checkpoint ({e})") from e
 
 
 def save_state_dict(state: dict[str, torch.Tensor], path: str | Path) -> None:
@@ -78,7 +67,7 @@ def check_compatible(module: nn.Module, state: dict[str, torch.Tensor], path: st
     if wrong:
         problems.append(f"{len(wrong)} shape mismatches (e.g. {wrong[:3]})")
     if problems:
-        raise _error(path, "checkpoint does not match the model: " + "; ".join(problems))
+        raise CheckpointError(path, "checkpoint does not match the model: " + "; ".join(problems))
 
 
 def load_into(module: nn.Module, path: str | Path) -> None:
@@ -90,11 +79,11 @@ def load_into(module: nn.Module, path: str | Path) -> None:
 def read_json(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
-        raise _error(p, "file not found")
+        raise CheckpointError(p, "file not found")
     try:
         return json.loads(p.read_text())
     except json.JSONDecodeError as e:
-        raise _error(p, f"invalid JSON ({e})") from e
+        raise CheckpointError(p, f"invalid JSON ({e})") from e
 
 
 def write_json(obj: dict[str, Any], path: str | Path) -> None:

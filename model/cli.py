@@ -24,18 +24,27 @@ def train(
     pretrained: Annotated[Path | None, typer.Option(help="Local diffusers SVD folder (svd preset).")] = None,
     mode: Annotated[str, typer.Option(help="depth | interp")] = "depth",
     max_steps: Annotated[int | None, typer.Option()] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default: the preset's).")] = None,
     train_layers: Annotated[str | None, typer.Option(help="all | spatial | temporal")] = None,
     mixed_precision: Annotated[str | None, typer.Option(help="no | fp16 | bf16")] = None,
     gradient_checkpointing: Annotated[bool, typer.Option()] = False,
     init_from: Annotated[Path | None, typer.Option(help="Pipeline folder to start from.")] = None,
     where: Annotated[str | None, typer.Option(help="DuckDB filter over the clips catalog.")] = None,
     num_workers: Annotated[int, typer.Option()] = 0,
-    buckets: Annotated[Path | None, typer.Option(help="Bucket table YAML/JSON (height/width/frames/batch_size).")] = None,
+    buckets: Annotated[Path | None, typer.Option(
+        help="Bucket table YAML/JSON (height/width/frames/batch_size); default: the preset's, sized to the "
+             "memory budget (see `synthdepth model buckets`).")] = None,
+    memory_gb: Annotated[float | None, typer.Option(
+        help="Memory budget in GB (default: 85% of what is free). Sizes the default buckets; a bucket that "
+             "would not fit is refused before the first step.")] = None,
 ) -> None:
     """Train the flow-matching video depth model on WebDataset shards."""
     from dataset.loader import cycle_epochs, make_loader
     from dataset.packing import BucketTable
     from model.config import ModelConfig, TrainConfig
+    from model.memory import default_buckets, memory_budget, probe
+    from model.pipeline import DepthPipeline
+    from model.train import latest_checkpoint
     from model.train import train as run_train
 
     if config is not None:
@@ -43,21 +52,35 @@ def train(
 
         cfg = TrainConfig.from_dict(yaml.safe_load(Path(config).read_text()) or {})
     else:
-        cfg = TrainConfig(model=ModelConfig.preset_named(preset, mode))
+        mc = ModelConfig.preset_named(preset, mode)
+        cfg = TrainConfig(model=mc)  # the preset's training recipe (config.preset_train_defaults)
+    updates: dict[str, Any] = {"out_dir": str(out)}
     if pretrained is not None:
         cfg.model.pretrained_path = str(pretrained)
-    cfg.model.mode = mode if config is None else cfg.model.mode
-    cfg.out_dir = str(out)
-    for name, value in (("max_steps", max_steps), ("train_layers", train_layers),
-                        ("mixed_precision", mixed_precision), ("init_from", init_from)):
+    if config is None:
+        cfg.model.mode = mode
+    for name, value in (("max_steps", max_steps), ("train_layers", train_layers), ("lr", lr),
+                        ("mixed_precision", mixed_precision), ("init_from", init_from), ("memory_gb", memory_gb)):
         if value is not None:
-            setattr(cfg, name, str(value) if isinstance(value, Path) else value)
-    cfg.gradient_checkpointing = cfg.gradient_checkpointing or gradient_checkpointing
-    table = BucketTable.load(buckets) if buckets is not None else None
+            updates[name] = str(value) if isinstance(value, Path) else value
+    updates["gradient_checkpointing"] = cfg.gradient_checkpointing or gradient_checkpointing
+    cfg = TrainConfig.model_validate({**cfg.model_dump(), **updates})
+    # The model is built first: the bucket table is sized on it (model/memory.py).
+    pipe = None
+    if cfg.init_from is None and latest_checkpoint(out) is None:
+        pipe = DepthPipeline.from_config(cfg.model)
+    probe_pipe = pipe or DepthPipeline.from_pretrained(cfg.init_from or latest_checkpoint(out))
+    if buckets is not None:
+        table = BucketTable.load(buckets)
+    else:
+        table = default_buckets(probe_pipe.config, probe(probe_pipe, cfg), memory_budget(cfg.memory_gb))
+        typer.echo("buckets (height x width, K frames, batch): " + ", ".join(
+            f"{b.height}x{b.width} K{b.frames} x{b.batch_size}" for b in table.buckets), err=True)
+    del probe_pipe
     # a local folder stands for the shard tars in it
     shards = [str(t) for s in shards for t in (sorted(Path(s).glob("*.tar")) if Path(s).is_dir() else [s])]
     loader = make_loader(shards, buckets=table, where=where, num_workers=num_workers, seed=cfg.seed)
-    res = run_train(cfg, cycle_epochs(loader, shards[0] if shards else None))
+    res = run_train(cfg, cycle_epochs(loader, shards[0] if shards else None), pipeline=pipe, buckets=table)
     typer.echo(json.dumps({"steps": res.steps, "last_loss": res.losses[-1] if res.losses else None,
                            "frames_per_s": round(res.frames_per_s, 2), "checkpoints": res.checkpoints}))
 
@@ -65,7 +88,7 @@ def train(
 def _read_video(path: Path, max_frames: int | None) -> tuple[np.ndarray, float]:
     import av
 
-    from capture.errors import InputError
+    from common.errors import InputError
 
     try:
         with av.open(str(path)) as c:

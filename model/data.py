@@ -26,7 +26,7 @@ BATCH_KEYS = ("rgb", "depth", "valid", "frame_indices", "clip_id")
 
 def validate_batch(batch: dict[str, Any], where: str = "batch") -> tuple[int, int, int, int]:
     """Check the contract; returns (B, K, H, W). Raises InputError naming `where` and the problem."""
-    from capture.errors import InputError  # errors only
+    from common.errors import InputError
 
     missing = [k for k in BATCH_KEYS if k not in batch]
     if missing:

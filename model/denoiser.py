@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from common.errors import CheckpointError
 from model.config import ModelConfig
 from model.rope import FrameIndexState, install_temporal_rope
 
@@ -35,7 +36,13 @@ def build_unet(cfg: ModelConfig):
             widen_conv_in(unet, cfg.in_channels)
         return unet
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in cfg.unet.items()}
-    return UNetSpatioTemporalConditionModel(in_channels=cfg.in_channels, out_channels=4, **kw)
+    kw.update(in_channels=cfg.in_channels, out_channels=4)
+    return UNetSpatioTemporalConditionModel(**kw)
+
+
+def architecture(module: nn.Module) -> dict:
+    """The diffusers init kwargs of a built UNet or VAE (what rebuilds it without its weights folder)."""
+    return {k: v for k, v in dict(module.config).items() if not k.startswith("_")}
 
 
 def load_pretrained_unet(path: str | Path):
@@ -44,9 +51,7 @@ def load_pretrained_unet(path: str | Path):
 
     p = Path(path)
     if not (p / "unet" / "config.json").is_file():
-        from model.checkpoint import _error
-
-        raise _error(
+        raise CheckpointError(
             p,
             "no pretrained SVD UNet here (expected unet/config.json and weights). Download "
             "'stabilityai/stable-video-diffusion-img2vid' on a machine with hub access (e.g. "

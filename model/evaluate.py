@@ -7,9 +7,10 @@ appendix "Evaluation metric details"):
 1. valid = finite(gt) & gt > min_depth (1e-3) & gt < max_depth (& the caller's mask).
 2. space="disparity" (the published protocol; `pred` is affine-invariant DISPARITY, as those
    models output): pred is clipped to >= 1e-3, then ONE scale and shift for the whole video
-   (align="video") is found by least squares (np.linalg.lstsq on the flattened valid pixels of all
-   frames, float64) between pred and 1/(gt + 1e-8); the aligned disparity is clipped to >= 1e-3,
-   inverted to depth and clipped to [min_depth, max_depth].
+   (align="video") is found by least squares (`model.predictor.fit_scale_shift`, float64, the same
+   solution as the public code's np.linalg.lstsq) on the flattened valid pixels of all frames
+   between pred and 1/(gt + 1e-8); the aligned disparity is clipped to >= 1e-3, inverted to depth
+   and clipped to [min_depth, max_depth].
    space="depth" (for models that predict affine-invariant DEPTH, like the `DepthPredictor`s of
    this project): the same least squares directly between pred and gt, then clip to
    [min_depth, max_depth] (DepthCrafter's "align and compute in the same domain" variant).
@@ -38,7 +39,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from capture.errors import InputError
+from common.errors import InputError
+from model.predictor import fit_scale_shift
 
 DISP_CLIP = 1e-3  # the public code clips predicted and aligned disparity at 1e-3
 GT_EPS = 1e-8  # ... and inverts gt as 1 / (gt + 1e-8)
@@ -64,12 +66,6 @@ def valid_mask(gt: np.ndarray, valid: np.ndarray | None, min_depth: float, max_d
     if valid is not None:
         m &= valid.astype(bool)
     return m
-
-
-def _lstsq(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    a = np.concatenate([x.reshape(-1, 1), np.ones((x.size, 1))], axis=-1)
-    sol = np.linalg.lstsq(a, y.reshape(-1, 1), rcond=None)[0]
-    return float(sol[0, 0]), float(sol[1, 0])
 
 
 def align_prediction(
@@ -113,14 +109,14 @@ def align_prediction(
         target = g
     fits: list[tuple[float, float]] = []
     if align == "video":
-        fits.append(_lstsq(p[m], target[m]))
+        fits.append(fit_scale_shift(p[m], target[m], allow_constant=True))
         s, b = fits[0]
         aligned = s * p + b
     elif align == "frame":
         aligned = p.copy()
         for i in range(p.shape[0]):
             if m[i].any():
-                s, b = _lstsq(p[i][m[i]], target[i][m[i]])
+                s, b = fit_scale_shift(p[i][m[i]], target[i][m[i]], allow_constant=True)
                 fits.append((s, b))
                 aligned[i] = s * p[i] + b
     else:

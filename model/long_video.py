@@ -20,15 +20,23 @@ vda          (Video Depth Anything §3.3) each window = T_k key frames (every de
              scale-shift aligned to the already written depth of the key + overlap frames, then
              the overlap is interpolated linearly (w from 1 to 0).
 
+Output: an in-memory (T, H, W) array, or, with `sink`, each frame handed to `sink(index, depth)` in
+frame order as soon as no later window can change it; then only the frames not yet final (and the
+few already final ones a strategy reads back: vda's key frames) are held, so memory does not grow
+with the video (bench/model_speed.py: 1,000 vs 100 frames). Frames may come from any indexable
+sequence (a lazy reader), not only an array.
+
 `seams`: the transitions t -> t+1 whose two frames were finalised by different windows are the
 window boundaries. Reported: the mean temporal jump |d_{t+1} - d_t| of the prediction at
 boundaries vs inside windows and, when ground truth is given (after one global scale-shift fit),
 the per-frame AbsRel at frames next to a boundary vs inside, and the flicker error
-|(d_{t+1}-d_t) - (g_{t+1}-g_t)| at boundaries vs inside.
+|(d_{t+1}-d_t) - (g_{t+1}-g_t)| at boundaries vs inside. With a sink, the jumps only (measured as
+frames stream out; the ground-truth figures need the whole prediction for one global fit).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,10 +67,53 @@ class SeamReport:
 
 @dataclass
 class LongVideoResult:
-    depth: np.ndarray  # (T, H, W) float32, affine-invariant
+    depth: np.ndarray | None  # (T, H, W) float32, affine-invariant; None when frames went to a sink
     seams: SeamReport
     windows: list[list[int]] = field(default_factory=list)  # frame indices of each model call
     owner: np.ndarray | None = None  # window id that finalised each frame
+
+
+class _Output:
+    """Finalised depth frames: an in-memory array, or a sink fed in frame order (see module doc)."""
+
+    def __init__(self, n: int, sink: Callable[[int, np.ndarray], None] | None):
+        self.n, self.sink = n, sink
+        self.array: np.ndarray | None = None
+        self.held: dict[int, np.ndarray] = {}
+        self.next = 0  # sink mode: next frame to hand out
+        self.jumps: list[tuple[int, float]] = []  # (t, mean |d_{t+1} - d_t|), sink mode
+        self._prev: np.ndarray | None = None
+
+    def write(self, idx: Any, frames: np.ndarray) -> None:
+        idx = np.atleast_1d(np.arange(self.n)[idx] if isinstance(idx, slice) else np.asarray(idx))
+        if self.sink is None:
+            if self.array is None:
+                self.array = np.zeros((self.n,) + frames.shape[1:], np.float32)
+            self.array[idx] = frames
+            return
+        for i, f in zip(idx.tolist(), frames, strict=True):
+            self.held[i] = np.asarray(f, np.float32).copy()
+
+    def read(self, idx: Any) -> np.ndarray:
+        if self.sink is None:
+            return self.array[idx]
+        idx = np.atleast_1d(np.asarray(idx))
+        return np.stack([self.held[int(i)] for i in idx])
+
+    def release(self, upto: int, keep: int = 0) -> None:
+        """Frames < `upto` are final: hand them to the sink in order; hold `keep` of them back."""
+        if self.sink is None:
+            return
+        upto = min(upto, self.n)
+        while self.next < upto:
+            f = self.held[self.next]
+            if self._prev is not None:
+                self.jumps.append((self.next - 1, float(np.abs(f - self._prev).mean())))
+            self.sink(self.next, f)
+            self._prev = f
+            self.next += 1
+        for i in [i for i in self.held if i < upto - keep]:
+            del self.held[i]
 
 
 def _window_call(pipe: DepthPipeline, frames: Any, idx: np.ndarray, num_steps: int, gen: torch.Generator,
@@ -86,48 +137,63 @@ def infer_long_video(
     pipe: DepthPipeline, frames: Any, strategy: str = "keyframes", window: int = 16, overlap: int | None = None,
     num_steps: int = 3, seed: int = 0, interp_pipe: DepthPipeline | None = None, gt: np.ndarray | None = None,
     valid: np.ndarray | None = None, init_strength: float = 0.3, num_keyframes: int = 2, keyframe_stride: int | None = None,
-    progress: bool = False,
+    progress: bool = False, sink: Callable[[int, np.ndarray], None] | None = None,
 ) -> LongVideoResult:
-    """Depth (T,H,W) for all T frames of `frames` ((T,H,W,3) uint8 array or sequence) + seam report."""
+    """Depth (T,H,W) for all T frames of `frames` ((T,H,W,3) uint8 array or indexable sequence) + seam
+    report; with `sink`, frames go to `sink(index, depth (H,W))` in order instead (`depth` is None)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if sink is not None and gt is not None:
+        raise ValueError("ground-truth seam figures need the whole prediction: pass gt or sink, not both")
     n = len(frames)
     if window < 2:
         raise ValueError("window must be >= 2")
     gen = torch.Generator().manual_seed(int(seed))
+    out = _Output(n, sink)
     if strategy == "keyframes":
         if interp_pipe is None:
             raise ValueError("the keyframes strategy needs interp_pipe (a model trained with mode='interp')")
-        depth, owner, wins = _keyframes(pipe, interp_pipe, frames, n, window, num_steps, gen, progress)
+        owner, wins = _keyframes(pipe, interp_pipe, frames, n, window, num_steps, gen, progress, out)
     elif strategy == "depthcrafter":
         ov = window // 4 if overlap is None else overlap
-        depth, owner, wins = _depthcrafter(pipe, frames, n, window, ov, num_steps, gen, init_strength, progress)
+        owner, wins = _depthcrafter(pipe, frames, n, window, ov, num_steps, gen, init_strength, progress, out)
     else:
         ov = window // 4 if overlap is None else overlap
         ks = keyframe_stride if keyframe_stride is not None else max(1, window - ov)
-        depth, owner, wins = _vda(pipe, frames, n, window, ov, num_keyframes, ks, num_steps, gen, progress)
-    return LongVideoResult(depth, seam_report(depth, owner, gt, valid), wins, owner)
+        owner, wins = _vda(pipe, frames, n, window, ov, num_keyframes, ks, num_steps, gen, progress, out)
+    out.release(n)
+    if sink is None:
+        return LongVideoResult(out.array, seam_report(out.array, owner, gt, valid), wins, owner)
+    return LongVideoResult(None, _streamed_seams(out.jumps, owner), wins, owner)
+
+
+def _streamed_seams(jumps: list[tuple[int, float]], owner: np.ndarray) -> SeamReport:
+    bnd = np.nonzero(owner[1:] != owner[:-1])[0]
+    is_b = set(bnd.tolist())
+    jb = [j for t, j in jumps if t in is_b]
+    ji = [j for t, j in jumps if t not in is_b]
+    return SeamReport(bnd.tolist(), float(np.mean(jb)) if jb else float("nan"),
+                      float(np.mean(ji)) if ji else float("nan"))
 
 
 # ---- keyframes (DAV) ----------------------------------------------------------------------
-def _keyframes(pipe, ipipe, frames, n, window, num_steps, gen, progress):
+def _keyframes(pipe, ipipe, frames, n, window, num_steps, gen, progress, out: _Output):
     from tqdm.auto import tqdm
 
-    out: np.ndarray | None = None
     owner = np.full(n, -1, np.int64)
     wins: list[list[int]] = []
     keys = np.unique(np.round(np.linspace(0, n - 1, min(window, n))).astype(np.int64))
     z, size = _window_call(pipe, frames, keys, num_steps, gen)
     known: dict[int, torch.Tensor] = {int(k): z[0, i] for i, k in enumerate(keys)}
-    d = pipe.decode(z, size)
-    out = np.zeros((n,) + d.shape[1:], np.float32)
-    out[keys] = d
+    out.write(keys, pipe.decode(z, size))
     owner[keys] = 0
     wins.append(keys.tolist())
     gaps = [(int(a), int(b)) for a, b in zip(keys[:-1], keys[1:], strict=True) if b - a > 1]
     bar = tqdm(total=n, initial=len(keys), disable=not progress, desc="keyframes")
+    done_to = 0  # frames < done_to are final (gaps are filled left to right)
     while gaps:
         a, b = gaps.pop(0)
+        out.release(a + 1)
         if b - a + 1 <= window:
             idx = np.arange(a, b + 1)
         else:  # too long: ends + evenly spaced interior frames; the interior become new keys
@@ -139,10 +205,9 @@ def _keyframes(pipe, ipipe, frames, n, window, num_steps, gen, progress):
         mask[0, 0] = mask[0, -1] = 1
         z, _ = _window_call(ipipe, frames, idx, num_steps, gen, key_latents=key_lat, key_mask=mask)
         inner = idx[1:-1]
-        dd = ipipe.decode(z[:, 1:-1], size)
         wid = len(wins)
         wins.append(idx.tolist())
-        out[inner] = dd
+        out.write(inner, ipipe.decode(z[:, 1:-1], size))
         owner[inner] = wid
         bar.update(len(inner))
         if b - a + 1 > window:
@@ -150,19 +215,21 @@ def _keyframes(pipe, ipipe, frames, n, window, num_steps, gen, progress):
                 known[int(f)] = z[0, i]
             new = [(int(x), int(y)) for x, y in zip(idx[:-1], idx[1:], strict=True) if y - x > 1]
             gaps = new + gaps
+        else:
+            done_to = b
         known.pop(a, None)  # a's gap is done; keep memory bounded
+        out.release(done_to)
     bar.close()
-    return out, owner, wins
+    return owner, wins
 
 
 # ---- depthcrafter ---------------------------------------------------------------------------
-def _depthcrafter(pipe, frames, n, window, overlap, num_steps, gen, tau, progress):
+def _depthcrafter(pipe, frames, n, window, overlap, num_steps, gen, tau, progress, out: _Output):
     from tqdm.auto import tqdm
 
     if overlap >= window:
         raise ValueError("overlap must be smaller than the window")
     stride = window - overlap
-    out = None
     owner = np.full(n, -1, np.int64)
     wins: list[list[int]] = []
     prev_tail: torch.Tensor | None = None  # previous window's latents of the overlap frames (1,O,4,h,w)
@@ -183,30 +250,28 @@ def _depthcrafter(pipe, frames, n, window, overlap, num_steps, gen, tau, progres
             z[:, :o] = w * prev_tail[:, :o] + (1 - w) * z[:, :o]
         last = e >= n
         fin = len(idx) if last else len(idx) - overlap  # frames not revisited by the next window
-        d = pipe.decode(z[:, :fin], size)
-        if out is None:
-            out = np.zeros((n,) + d.shape[1:], np.float32)
-        out[s:s + fin] = d
+        out.write(slice(s, s + fin), pipe.decode(z[:, :fin], size))
         # blended overlap frames belong to the window with the larger weight
         owner[s:s + fin] = wi
         if o:
             owner[s:s + (o + 1) // 2] = wi - 1
         prev_tail = None if last else z[:, fin:].clone()
         wins.append(idx.tolist())
+        out.release(s + fin)
         if last:
             break
-    return out, owner, wins
+    return owner, wins
 
 
 # ---- video depth anything ------------------------------------------------------------------
-def _vda(pipe, frames, n, window, overlap, n_keys, key_stride, num_steps, gen, progress):
+def _vda(pipe, frames, n, window, overlap, n_keys, key_stride, num_steps, gen, progress, out: _Output):
     from tqdm.auto import tqdm
 
     from model.predictor import fit_scale_shift
 
-    out = None
     owner = np.full(n, -1, np.int64)
     wins: list[list[int]] = []
+    keep = 1 + max(0, n_keys - 1) * key_stride  # final frames read back as key frames
     s = 0  # first frame not yet final (overlap start for later windows)
     wi = 0
     bar = tqdm(total=n, disable=not progress, desc="vda")
@@ -226,32 +291,31 @@ def _vda(pipe, frames, n, window, overlap, n_keys, key_stride, num_steps, gen, p
         idx = np.concatenate([key_idx, ov_idx, new_idx]).astype(np.int64)
         z, size = _window_call(pipe, frames, idx, num_steps, gen)
         d = pipe.decode(z, size)
-        if out is None:
-            out = np.zeros((n,) + d.shape[1:], np.float32)
         ref = np.concatenate([key_idx, ov_idx])
         if len(ref):
             try:  # inherit scale and shift from what is already written (key frames + overlap)
-                a, b = fit_scale_shift(d[: len(ref)], out[ref])
+                a, b = fit_scale_shift(d[: len(ref)], out.read(ref))
                 d = a * d + b
             except ValueError:
                 pass
             dk = d[len(key_idx):]
             o = len(ov_idx)
             w = np.linspace(1, 0, o + 2)[1:-1].reshape(o, 1, 1).astype(np.float32)
-            out[ov_idx] = w * out[ov_idx] + (1 - w) * dk[:o]
+            out.write(ov_idx, w * out.read(ov_idx) + (1 - w) * dk[:o])
             owner[ov_idx[(o + 1) // 2:]] = wi
-            out[new_idx] = dk[o:]
+            out.write(new_idx, dk[o:])
         else:
-            out[new_idx] = d
+            out.write(new_idx, d)
         owner[new_idx] = wi
         wins.append(idx.tolist())
         bar.update(len(new_idx))
         if new_idx[-1] >= n - 1:
             break
         s = new_idx[-1] + 1 - overlap
+        out.release(s, keep)
         wi += 1
     bar.close()
-    return out, owner, wins
+    return owner, wins
 
 
 # ---- seams ------------------------------------------------------------------------------------

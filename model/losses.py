@@ -68,6 +68,18 @@ def _clip_normalise(pred: torch.Tensor, target: torch.Tensor, m: torch.Tensor) -
     return p, t
 
 
+def clip_ssi_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Scale-and-shift-invariant L1 with ONE alignment per clip: pred/target (B,T,H,W) are each
+    normalised by one median/MAD over all valid pixels of their clip (the video alignment of the
+    evaluation protocol), then the mean absolute difference over valid pixels."""
+    pred, target, m = _prepare(pred, target, valid)
+    if not bool(m.any()):
+        return pred.sum() * 0.0
+    d, g = _clip_normalise(pred, target, m)
+    err = (d - g).abs()
+    return torch.where(m, err, torch.zeros_like(err)).sum() / m.sum()
+
+
 def tgm_loss(
     pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None, threshold: float = 0.05
 ) -> torch.Tensor:

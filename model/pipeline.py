@@ -24,7 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model.checkpoint import _error, check_compatible, load_state_dict, read_json, save_state_dict, write_json
+from common.errors import CheckpointError
+from model.checkpoint import check_compatible, load_state_dict, read_json, save_state_dict, write_json
 from model.config import LATENT_CHANNELS, ModelConfig
 from model.denoiser import DepthDenoiser
 from model.flow_matching import euler_sample
@@ -49,20 +50,41 @@ class DepthPipeline:
     @classmethod
     def from_config(cls, config: ModelConfig, device: str | torch.device = "cpu",
                     dtype: torch.dtype = torch.float32) -> DepthPipeline:
-        return cls(DepthDenoiser.from_config(config), LatentCodec.from_config(config), config, device, dtype)
+        """Build the denoiser and codec; from a pretrained folder, the config takes on the
+        architecture found there (so a checkpoint of it rebuilds without the folder)."""
+        from model.denoiser import architecture
+
+        denoiser, codec = DepthDenoiser.from_config(config), LatentCodec.from_config(config)
+        if config.pretrained_path:
+            unet_arch = {k: v for k, v in architecture(denoiser.unet).items() if k not in ("in_channels", "out_channels")}
+            vae_arch = architecture(codec.vae)
+            blocks = vae_arch.get("block_out_channels") or vae_arch.get("encoder_block_out_channels") or ()
+            config = config.model_copy(update={
+                "unet": unet_arch, "vae": vae_arch, "vae_downsample": 2 ** max(0, len(blocks) - 1),
+                "vae_scaling_factor": float(vae_arch.get("scaling_factor", config.vae_scaling_factor))})
+            config = ModelConfig.model_validate(config.model_dump())
+            codec.scaling_factor = config.vae_scaling_factor
+        else:
+            config = config.model_copy(update={"vae_scaling_factor": codec.scaling_factor})
+        return cls(denoiser, codec, config, device, dtype)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu", use_ema: bool = True,
                         dtype: torch.dtype = torch.float32) -> DepthPipeline:
         p = Path(path)
         if not (p / "model_config.json").is_file():
-            raise _error(p, "not a DepthPipeline folder (no model_config.json); train one or pass the "
-                            "checkpoint-NNNNNNN folder written by model.train")
+            raise CheckpointError(p, "not a DepthPipeline folder (no model_config.json); train one or pass the "
+                                     "checkpoint-NNNNNNN folder written by model.train")
         meta = read_json(p / "model_config.json")
-        cfg = ModelConfig.from_dict(meta["model"])
-        cfg.pretrained_path = None  # weights come from this folder
-        cfg.vae_scaling_factor = float(meta.get("vae_scaling_factor", cfg.vae_scaling_factor))
-        pipe = cls.from_config(cfg, "cpu", torch.float32)
+        try:
+            cfg = ModelConfig.from_dict(meta["model"])
+        except (KeyError, ValueError) as e:
+            raise CheckpointError(p / "model_config.json", f"not a valid model config ({e})") from None
+        # weights (the VAE's too) come from this folder, not from where they were first loaded
+        cfg = cfg.model_copy(update={"pretrained_path": None})
+        pipe = cls(DepthDenoiser.from_config(cfg), LatentCodec.from_config(cfg, load_weights=False), cfg, "cpu",
+                   torch.float32)
+        pipe.codec.scaling_factor = cfg.vae_scaling_factor
         unet_file = p / "unet_ema.safetensors" if use_ema and (p / "unet_ema.safetensors").is_file() else p / "unet.safetensors"
         for module, f in ((pipe.denoiser.unet, unet_file), (pipe.codec.vae, p / "vae.safetensors")):
             state = load_state_dict(f)
@@ -70,16 +92,20 @@ class DepthPipeline:
             module.load_state_dict(state)
         return cls(pipe.denoiser, pipe.codec, cfg, device, dtype)
 
-    def save_pretrained(self, path: str | Path, ema_unet_state: dict[str, torch.Tensor] | None = None) -> Path:
+    def save_pretrained(self, path: str | Path, ema_unet_state: dict[str, torch.Tensor] | None = None,
+                        unet_state: dict[str, torch.Tensor] | None = None, extra: dict | None = None) -> Path:
+        """Write the pipeline folder (see the module doc). `unet_state` replaces the live UNet's
+        weights (the trainer passes the ones gathered from all ranks); `extra` goes into
+        model_config.json beside the config. Each file is written to a temporary name and renamed."""
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        save_state_dict(self.denoiser.unet.state_dict(), p / "unet.safetensors")
+        save_state_dict(unet_state if unet_state is not None else self.denoiser.unet.state_dict(),
+                        p / "unet.safetensors")
         if ema_unet_state is not None:
             save_state_dict(ema_unet_state, p / "unet_ema.safetensors")
         save_state_dict(self.codec.vae.state_dict(), p / "vae.safetensors")
-        cfg = dict(self.config.to_dict())
-        cfg["vae_scaling_factor"] = self.codec.scaling_factor
-        write_json({"model": cfg, "vae_scaling_factor": self.codec.scaling_factor}, p / "model_config.json")
+        cfg = self.config.model_copy(update={"vae_scaling_factor": self.codec.scaling_factor})
+        write_json({"model": cfg.to_dict(), **(extra or {})}, p / "model_config.json")
         return p
 
     def to_mode(self, mode: str) -> DepthPipeline:
@@ -94,7 +120,7 @@ class DepthPipeline:
             raise ValueError(f"cannot narrow a {self.config.mode} model to {mode}")
         widen_conv_in(self.denoiser.unet, need)
         self.denoiser.in_channels = need
-        self.config.mode = mode
+        self.config = self.config.model_copy(update={"mode": mode})
         return self
 
     # ---- pieces used by long-video inference -----------------------------------------------
@@ -105,14 +131,14 @@ class DepthPipeline:
             if a.ndim == 3:
                 a = a[None]
             if a.ndim != 4 or a.shape[-1] != 3:
-                raise _error(None, f"frames must be (T,H,W,3) uint8, got shape {tuple(a.shape)}")
+                raise CheckpointError(None, f"frames must be (T,H,W,3) uint8, got shape {tuple(a.shape)}")
             x = a.permute(0, 3, 1, 2).float() / 127.5 - 1.0
         elif torch.is_tensor(frames):
             x = frames.float()
             if x.ndim != 4 or x.shape[1] != 3:
-                raise _error(None, f"float frames must be (T,3,H,W) in [-1,1], got {tuple(x.shape)}")
+                raise CheckpointError(None, f"float frames must be (T,3,H,W) in [-1,1], got {tuple(x.shape)}")
         else:
-            raise _error(None, f"frames must be a numpy array or torch tensor, got {type(frames).__name__}")
+            raise CheckpointError(None, f"frames must be a numpy array or torch tensor, got {type(frames).__name__}")
         h, w = x.shape[-2:]
         m = self.config.size_multiple
         th, tw = _round_to(h, m), _round_to(w, m)
@@ -168,7 +194,7 @@ class DepthPipeline:
         t = rgb.shape[1]
         idx = None if frame_indices is None else torch.as_tensor(np.asarray(frame_indices), dtype=torch.long)[None]
         if idx is not None and idx.shape[-1] != t:
-            raise _error(None, f"frame_indices has {idx.shape[-1]} entries for {t} frames")
+            raise CheckpointError(None, f"frame_indices has {idx.shape[-1]} entries for {t} frames")
         z_c = self.encode_rgb(rgb)
         g = torch.Generator().manual_seed(int(seed))
         preds = [self.decode(self.sample_latents(z_c, idx, num_steps, g), size) for _ in range(max(1, ensemble))]

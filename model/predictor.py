@@ -24,7 +24,7 @@ class DepthPredictor(Protocol):
 
 def check_frames(frames: np.ndarray, source: str | None = None) -> np.ndarray:
     """Return `frames` as uint8 (T,H,W,3); accept one (H,W,3) frame. Raise InputError otherwise."""
-    from capture.errors import InputError  # errors only; keeps model free of capture at import time
+    from common.errors import InputError
 
     a = np.asarray(frames)
     if a.ndim == 3:
@@ -39,13 +39,21 @@ def check_frames(frames: np.ndarray, source: str | None = None) -> np.ndarray:
 
 
 def fit_scale_shift(
-    pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None
+    pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None, allow_constant: bool = False,
+    min_valid: int = 2,
 ) -> tuple[float, float]:
     """Least-squares (scale, shift) minimising ||scale * pred + shift - target||^2 over valid pixels.
 
+    The project's one scale-and-shift fit: curation's clip scores, the evaluation protocol, ensembles
+    and the long-video strategies all call it. Closed form in float64 (the normal equations of
+    [pred, 1]), equal to np.linalg.lstsq's solution wherever that one is unique.
+
     `valid` defaults to the pixels where both arrays are finite; non-finite pixels are always
-    excluded. Raises ValueError when fewer than 2 valid pixels remain or `pred` is constant there
-    (the fit is then undetermined; callers should treat the clip as unscorable).
+    excluded. Raises ValueError when fewer than `min_valid` (at least 2) valid pixels remain, or
+    when `pred` is constant there (the fit is then undetermined; callers treat the clip as
+    unscorable) unless `allow_constant`, which returns (0, mean of the target) for an undetermined
+    fit (a constant prediction, or a single pixel): the aligned prediction every least-squares
+    solution gives there (what the evaluation protocol's lstsq does with a constant prediction).
     """
     p = np.asarray(pred, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64)
@@ -58,12 +66,15 @@ def fit_scale_shift(
             raise ValueError(f"fit_scale_shift: valid shape {v.shape} != pred shape {p.shape}")
         m &= v
     n = int(m.sum())
-    if n < 2:
-        raise ValueError(f"fit_scale_shift: {n} valid pixels; need at least 2")
+    need = max(2, int(min_valid))
+    if n < need and not (allow_constant and n >= 1):
+        raise ValueError(f"fit_scale_shift: {n} valid pixels; need at least {need}")
     x, y = p[m], t[m]
     xm, ym = x.mean(), y.mean()
     var = np.mean((x - xm) ** 2)
     if var <= 1e-20 * max(1.0, xm * xm):
+        if allow_constant:
+            return 0.0, float(ym)
         raise ValueError("fit_scale_shift: prediction is constant over the valid pixels")
     scale = float(np.mean((x - xm) * (y - ym)) / var)
     return scale, float(ym - scale * xm)

@@ -7,11 +7,20 @@
   or temporal ones (DepthCrafter's stages 1-3).
 - mode "depth": v_theta(phi_t(z_d), z_c); mode "interp" (DAV §3.3): the first and last frame of
   each sample are key frames whose clean latents and mask are added to the condition.
-- Loss: latent MSE weighted by the fraction of valid pixels under each latent pixel.
+- Loss: latent MSE weighted by the fraction of valid pixels under each latent pixel; optionally
+  (`depth_loss_weight`) plus a depth-space loss on the decoded one-step estimate
+  x1 = x_t + (1 - t) v_theta of a few frames per sample (scale-and-shift invariant per clip, as
+  the evaluation aligns), which trains the few-step prediction directly (Garcia et al. 2024).
+  `t0_fraction` of the samples are trained at t = 0, the state the first Euler step starts from.
+- Before the first step: the memory a batch of each bucket will need is estimated from this very
+  model (model/memory.py) and a bucket that would not fit the budget is refused with a message
+  naming it and what to change (no kernel OOM kill mid-step); so is a batch whose H, W are not a
+  multiple of the preset's size multiple.
 - AdamW, linear LR warm-up, gradient clipping, EMA of the trainable weights (decay with the
   usual (1+s)/(10+s) warm-up).
 - Checkpoints `out_dir/checkpoint-NNNNNNN/` every `checkpoint_every` steps: a DepthPipeline folder
-  (unet/EMA/vae safetensors + model_config.json), optimizer.pt (tensors and plain containers only,
+  written by `DepthPipeline.save_pretrained` (the one save path: unet/EMA/vae safetensors +
+  model_config.json), optimizer.pt (tensors and plain containers only,
   loaded with weights_only=True) and trainer_state.json (step, data position).
 - Exact resume: the noise and t of step s come from a generator seeded with (seed, s), the
   learning rate is a function of s, and the data source is restored to its position (its
@@ -34,12 +43,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from model.checkpoint import load_state_dict, read_json, save_state_dict, write_json
+from model.checkpoint import load_state_dict, read_json, write_json
 from model.config import LATENT_CHANNELS, TrainConfig
 from model.data import validate_batch
 from model.denoiser import set_trainable
 from model.flow_matching import flow_matching_loss, interpolate, sample_timesteps, velocity_target
 from model.latent_codec import normalize_depth
+from model.losses import clip_ssi_loss
+from model.memory import MemoryModel, check_bucket, check_table, memory_budget, probe
 from model.pipeline import DepthPipeline
 
 
@@ -51,7 +62,10 @@ class RunResult:
     losses: list[float] = field(default_factory=list)  # one per step run in this call
     checkpoints: list[str] = field(default_factory=list)
     frames_per_s: float = 0.0
+    seconds: float = 0.0
     pipeline: DepthPipeline | None = None
+    memory: MemoryModel | None = None
+    memory_budget: float | None = None
     ema_state: dict[str, torch.Tensor] | None = None
 
 
@@ -139,8 +153,20 @@ def _conditioning(pipe: DepthPipeline, z_c: torch.Tensor, z_d: torch.Tensor) -> 
     return torch.cat([z_c, z_d * m, m], dim=2)
 
 
-def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: DepthPipeline | None = None) -> RunResult:
-    """Train (or resume) the depth/interp model on batches from `source`; see the module doc."""
+def _decoded_frames(k: int, n: int) -> list[int]:
+    """`n` frame positions of K spread evenly (first and last included)."""
+    if n >= k:
+        return list(range(k))
+    return sorted({round(i * (k - 1) / max(1, n - 1)) for i in range(n)})
+
+
+def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: DepthPipeline | None = None,
+          buckets: Any = None, step_callback: Any = None) -> RunResult:
+    """Train (or resume) the depth/interp model on batches from `source`; see the module doc.
+
+    `buckets` (a dataset.packing.BucketTable): every bucket is checked against the memory budget
+    before the first step. `step_callback(step, pipe, ema)` runs after each step on the main process
+    (benchmarks evaluate the model against steps with it)."""
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
@@ -183,6 +209,12 @@ def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: Depth
         if ema is not None and (resume_from / "unet_ema.safetensors").is_file():
             ema_sd = load_state_dict(resume_from / "unet_ema.safetensors")
             ema.shadow = {n: ema_sd[n].float().to(device) for n in ema.shadow}
+    # memory and shape checks before any step (see model/memory.py)
+    mem = probe(pipe, config, device)
+    budget = memory_budget(config.memory_gb, device)
+    multiple = pipe.config.size_multiple
+    if buckets is not None:
+        check_table(buckets, mem, budget, multiple)
     model, opt = acc.prepare(denoiser, opt)
 
     # data position: restore it exactly
@@ -204,7 +236,7 @@ def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: Depth
                 return batch
 
     logger = _Logger(out, config.logger, acc.is_main_process)
-    result = RunResult(out_dir=str(out), start_step=start_step, steps=start_step)
+    result = RunResult(out_dir=str(out), start_step=start_step, steps=start_step, memory=mem, memory_budget=budget)
     bar = tqdm(range(start_step, config.max_steps), initial=start_step, total=config.max_steps,
                disable=not (config.progress and acc.is_main_process), desc="train")
     frames_done, t_run = 0, time.perf_counter()
@@ -214,7 +246,8 @@ def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: Depth
             batch = next_batch()
         except StopIteration:
             break
-        b, k, _, _ = validate_batch(batch, where=f"{type(source).__name__} batch {data_pos - 1}")
+        b, k, h, w = validate_batch(batch, where=f"{type(source).__name__} batch {data_pos - 1}")
+        check_bucket(mem, budget, b, k, h, w, multiple, where=f"batch {data_pos - 1} ({type(source).__name__})")
         rgb = batch["rgb"].to(device)
         depth, valid = batch["depth"].to(device), batch["valid"].to(device)
         idx = batch["frame_indices"].to(device)
@@ -226,7 +259,10 @@ def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: Depth
             weight = F.avg_pool2d(valid.float().flatten(0, 1)[:, None], f).unflatten(0, (b, k))
         g = _step_generator(config.seed, step)
         eps = torch.randn(z_d.shape, generator=g).to(device)
-        t = sample_timesteps(b, config.timestep_dist, g, "cpu", config.logit_mean, config.logit_std).to(device)
+        t = sample_timesteps(b, config.timestep_dist, g, "cpu", config.logit_mean, config.logit_std)
+        if config.t0_fraction > 0:
+            t = torch.where(torch.rand(b, generator=g) < config.t0_fraction, torch.zeros_like(t), t)
+        t = t.to(device)
         x_t = interpolate(z_d, eps, t)
         target = velocity_target(z_d, eps)
         cond = _conditioning(pipe, z_c, z_d)
@@ -234,7 +270,17 @@ def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: Depth
             group["lr"] = _lr_at(config, step)
         with acc.autocast():
             pred = model(x_t, cond, t, idx)
-        loss = flow_matching_loss(pred, target, weight)
+        fm_loss = flow_matching_loss(pred, target, weight)
+        loss = fm_loss
+        depth_loss = None
+        if config.depth_loss_weight > 0:
+            # one-step estimate of the clean latents, decoded for a few frames (gradients reach
+            # the UNet through the frozen decoder)
+            sel = _decoded_frames(k, config.depth_loss_frames)
+            x1 = x_t[:, sel] + (1 - t.reshape(-1, 1, 1, 1, 1)) * pred.float()[:, sel]
+            dec = pipe.codec.decode_depth(x1)
+            depth_loss = clip_ssi_loss(dec, norm[:, sel], valid[:, sel])
+            loss = loss + config.depth_loss_weight * depth_loss
         acc.backward(loss)
         if config.grad_clip > 0 and acc.sync_gradients:
             acc.clip_grad_norm_([p for _, p in named], config.grad_clip)
@@ -253,16 +299,22 @@ def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: Depth
         bar.set_postfix(loss=f"{loss_v:.4f}")
         if (step + 1) % config.log_every == 0:
             now = time.perf_counter()
-            logger.log(step + 1, {"loss": loss_v, "lr": _lr_at(config, step),
-                                  "frames_per_s": window_frames / max(now - t_window, 1e-9)})
+            metrics = {"loss": loss_v, "fm_loss": float(fm_loss.detach()), "lr": _lr_at(config, step),
+                       "frames_per_s": window_frames / max(now - t_window, 1e-9)}
+            if depth_loss is not None:
+                metrics["depth_loss"] = float(depth_loss.detach())
+            logger.log(step + 1, metrics)
             window_frames, t_window = 0, now
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.max_steps:
             ck = _save_checkpoint(acc, pipe, model, opt, ema, config, out, step + 1, data_pos, source, stride)
             if ck is not None:
                 result.checkpoints.append(str(ck))
+        if step_callback is not None and acc.is_main_process:
+            step_callback(step + 1, pipe, ema)
     bar.close()
     logger.close()
-    result.frames_per_s = frames_done / max(time.perf_counter() - t_run, 1e-9)
+    result.seconds = time.perf_counter() - t_run
+    result.frames_per_s = frames_done / max(result.seconds, 1e-9)
     denoiser.eval()
     pipe.denoiser = acc.unwrap_model(model)
     pipe.denoiser.requires_grad_(False)
@@ -285,13 +337,8 @@ def _save_checkpoint(acc, pipe: DepthPipeline, model, opt, ema: EMA | None, conf
     ck = out / f"checkpoint-{step:07d}"
     tmp = out / f".tmp-checkpoint-{step:07d}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_state_dict(unet_state, tmp / "unet.safetensors")
-    if ema is not None:
-        save_state_dict(ema.merged_state(unet_state), tmp / "unet_ema.safetensors")
-    save_state_dict(pipe.codec.vae.state_dict(), tmp / "vae.safetensors")
-    cfg = pipe.config.to_dict()
-    write_json({"model": cfg, "vae_scaling_factor": pipe.codec.scaling_factor}, tmp / "model_config.json")
+    pipe.save_pretrained(tmp, ema_unet_state=ema.merged_state(unet_state) if ema is not None else None,
+                         unet_state=unet_state)
     torch.save(opt.state_dict(), tmp / "optimizer.pt")
     data_state = source.state_dict() if hasattr(source, "state_dict") and stride == 1 else None
     write_json({"step": step, "data_position": data_pos, "data_state": data_state,

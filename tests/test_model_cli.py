@@ -82,10 +82,35 @@ def test_train_command_on_real_shards(tmp_path, capsys):
     items, rows, recs, spans = writer.make_items(n_rec=2, clips_per_rec=2)
     writer.write_curated(tmp_path / "curated" / "run1", rows, recs, spans)
     write_arrays(items, tmp_path / "shards", ShardConfig(max_shard_samples=3), {r["recording_id"]: r for r in recs})
-    (tmp_path / "b.yaml").write_text("- {height: 24, width: 32, frames: 4, batch_size: 2}\n")
+    (tmp_path / "b.yaml").write_text("- {height: 32, width: 32, frames: 4, batch_size: 2}\n")
     train([str(tmp_path / "shards")], config=None, out=tmp_path / "run", preset="tiny", pretrained=None,
           mode="depth", max_steps=3, train_layers=None, mixed_precision=None, gradient_checkpointing=False,
           init_from=None, where=None, num_workers=0, buckets=tmp_path / "b.yaml")
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["steps"] == 3 and np.isfinite(report["last_loss"])
     assert (tmp_path / "run" / "checkpoint-0000003" / "unet.safetensors").is_file()
+
+
+def test_train_command_with_the_default_buckets(tmp_path, capsys):
+    """The README's line with nothing but shards and a step count: the preset's bucket table, sized to
+    the memory there is, takes 16:9 clips (here 144x256, as a 256x144 game capture)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import test_dataset_writer as writer
+
+    from dataset.config import ShardConfig
+    from dataset.shard_writer import write_arrays
+    from model.cli import train
+
+    items, rows, recs, spans = writer.make_items(n_rec=1, clips_per_rec=3, t=8, h=144, w=256)
+    write_arrays(items, tmp_path / "shards", ShardConfig(), {r["recording_id"]: r for r in recs})
+    train([str(tmp_path / "shards")], out=tmp_path / "run", max_steps=1, config=None, preset="tiny", pretrained=None,
+          mode="depth", lr=None, train_layers=None, mixed_precision=None, gradient_checkpointing=False,
+          init_from=None, where=None, num_workers=0, buckets=None, memory_gb=None)
+    out, err = capsys.readouterr()
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["steps"] == 1 and np.isfinite(report["last_loss"])
+    assert "128x224" in err  # the preset's 16:9 bucket
+    assert (tmp_path / "run" / "checkpoint-0000001" / "model_config.json").is_file()

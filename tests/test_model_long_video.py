@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from model_micro import micro_config
 
-from model.config import ModelConfig
 from model.data import render_clip
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -23,8 +23,8 @@ def pipes():
     from model.pipeline import DepthPipeline
 
     torch.manual_seed(0)
-    depth = DepthPipeline.from_config(ModelConfig.tiny())
-    interp = DepthPipeline.from_config(ModelConfig.tiny())
+    depth = DepthPipeline.from_config(micro_config())
+    interp = DepthPipeline.from_config(micro_config())
     interp.denoiser.load_state_dict(depth.denoiser.state_dict())
     interp.to_mode("interp")
     return depth, interp
@@ -53,6 +53,38 @@ def test_strategy_covers_300_frames_and_reports_seams(strategy, video, pipes):
     if strategy == "keyframes":
         # key frames were predicted jointly with their original indices, spread over the video
         assert res.windows[0][0] == 0 and res.windows[0][-1] == 299 and len(res.windows[0]) == 16
+
+
+@pytest.mark.parametrize("strategy", ["keyframes", "depthcrafter", "vda"])
+def test_sink_streams_the_same_frames_in_order_holding_few(strategy, video, pipes):
+    """With a sink every frame comes out once, in order, equal to the in-memory result, and the
+    strategy never holds more than about two windows of finished frames (memory does not grow
+    with the video)."""
+    from model import long_video
+    from model.long_video import infer_long_video
+
+    rgb, _ = video
+    frames = rgb[:120]
+    depth_pipe, interp_pipe = pipes
+    ref = infer_long_video(depth_pipe, frames, strategy, window=16, num_steps=1, interp_pipe=interp_pipe)
+    got, held = [], []
+    orig_release = long_video._Output.release
+
+    def spy(self, upto, keep=0):
+        orig_release(self, upto, keep)
+        held.append(len(self.held))
+
+    long_video._Output.release = spy
+    try:
+        res = infer_long_video(depth_pipe, frames, strategy, window=16, num_steps=1, interp_pipe=interp_pipe,
+                               sink=lambda i, d: got.append((i, d.copy())))
+    finally:
+        long_video._Output.release = orig_release
+    assert res.depth is None and [i for i, _ in got] == list(range(120))
+    np.testing.assert_allclose(np.stack([d for _, d in got]), ref.depth, atol=1e-6)
+    assert max(held) <= 2 * 16 + 16  # a window of keys + the window in flight (+ vda's key frames)
+    assert res.seams.boundaries == ref.seams.boundaries
+    assert res.seams.jump_boundary == pytest.approx(ref.seams.jump_boundary, rel=1e-5)
 
 
 def test_seam_report_sees_a_step_at_a_boundary():

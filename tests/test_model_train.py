@@ -6,22 +6,23 @@ import json
 
 import pytest
 import torch
+from model_micro import micro_config
 
-from model.config import ModelConfig, TrainConfig
+from model.config import TrainConfig
 from model.data import SyntheticClipSource
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cfg(out, steps, **kw):
-    base = dict(model=ModelConfig.tiny(), out_dir=str(out), max_steps=steps, lr=1e-3, warmup_steps=3,
+    base = dict(model=micro_config(), out_dir=str(out), max_steps=steps, lr=1e-3, warmup_steps=3,
                 checkpoint_every=3, progress=False, ema_decay=0.9)
     base.update(kw)
     return TrainConfig(**base)
 
 
 def _src():
-    return SyntheticClipSource(num_clips=4, clip_len=8, k=3, height=16, width=16, batch_size=2, seed=1)
+    return SyntheticClipSource(num_clips=4, clip_len=8, k=3, height=32, width=32, batch_size=2, seed=1)
 
 
 def test_resume_gives_the_same_next_loss(tmp_path):
@@ -56,7 +57,7 @@ def test_temporal_stage_only_moves_temporal_layers(tmp_path):
     from model.pipeline import DepthPipeline
     from model.train import train
 
-    pipe = DepthPipeline.from_config(ModelConfig.tiny())
+    pipe = DepthPipeline.from_config(micro_config())
     before = {n: p.detach().clone() for n, p in pipe.denoiser.unet.named_parameters()}
     res = train(_cfg(tmp_path, 2, train_layers="temporal", checkpoint_every=100, ema_decay=0, lr=1e-2,
                      warmup_steps=1), _src(), pipeline=pipe)
@@ -70,9 +71,9 @@ def test_interp_mode_trains_from_a_depth_model(tmp_path):
     from model.pipeline import DepthPipeline
     from model.train import train
 
-    depth = DepthPipeline.from_config(ModelConfig.tiny())
+    depth = DepthPipeline.from_config(micro_config())
     depth.save_pretrained(tmp_path / "depth_model")
-    cfg = _cfg(tmp_path / "interp", 2, model=ModelConfig.tiny("interp"), init_from=str(tmp_path / "depth_model"),
+    cfg = _cfg(tmp_path / "interp", 2, model=micro_config("interp"), init_from=str(tmp_path / "depth_model"),
                checkpoint_every=2)
     res = train(cfg, _src())
     assert res.pipeline.config.mode == "interp" and res.pipeline.denoiser.unet.conv_in.in_channels == 16
@@ -85,8 +86,8 @@ def test_bad_batch_is_named(tmp_path):
     from capture.errors import InputError
     from model.train import train
 
-    bad = [{"rgb": torch.zeros(1, 2, 3, 16, 16), "depth": torch.zeros(1, 2, 16, 16),
-            "valid": torch.ones(1, 2, 16, 16, dtype=torch.bool), "frame_indices": torch.zeros(1, 3, dtype=torch.long),
+    bad = [{"rgb": torch.zeros(1, 2, 3, 32, 32), "depth": torch.zeros(1, 2, 32, 32),
+            "valid": torch.ones(1, 2, 32, 32, dtype=torch.bool), "frame_indices": torch.zeros(1, 3, dtype=torch.long),
             "clip_id": ["x"]}]
     with pytest.raises(InputError, match="frame_indices"):
         train(_cfg(tmp_path, 1), bad)

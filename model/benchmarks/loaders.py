@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from capture.errors import InputError
+from common.errors import InputError
 
 SINTEL_TAG = 202021.25
 
@@ -208,23 +208,35 @@ def _procedural(n_videos: int, max_frames, seed: int = 1000) -> Iterator[Benchma
         yield _video(spec, c.name, c.frames, c.depth, c.poses, c.K)
 
 
-def _simulated(n_videos: int, max_frames, seed: int = 900_000, fps: float = 30.0) -> Iterator[BenchmarkVideo]:
-    """Held-out capture.simulate scenes (seeds far from the training ones) with exact depth, poses, K."""
+def simulator():
+    """The parts of `capture.simulate` the generated benchmarks and the VAE fit use, imported lazily
+    (model does not depend on capture): a namespace with Renderer, build_scene, SCENE_KINDS,
+    intrinsics_from_fov."""
+    from types import SimpleNamespace
+
     try:
         from capture.simulate.camera import intrinsics_from_fov
         from capture.simulate.render import Renderer
         from capture.simulate.scenes import SCENE_KINDS, build_scene
     except ImportError as e:
-        raise InputError(None, f"the 'simulated' benchmark needs capture.simulate, which is not available ({e}); "
+        raise InputError(None, f"simulated scenes need capture.simulate, which is not available ({e}); "
                                "use the 'procedural' benchmark instead") from None
+    return SimpleNamespace(Renderer=Renderer, build_scene=build_scene, SCENE_KINDS=SCENE_KINDS,
+                           intrinsics_from_fov=intrinsics_from_fov)
+
+
+def _simulated(n_videos: int, max_frames, seed: int = 900_000, fps: float = 30.0, width: int = 128,
+               height: int = 96) -> Iterator[BenchmarkVideo]:
+    """Held-out capture.simulate scenes (seeds far from the training ones) with exact depth, poses, K."""
+    sim = simulator()
     spec = SPECS["simulated"]
     n = max_frames or 16
-    w, h = 128, 96
-    K = intrinsics_from_fov(w, h, 60.0)
-    renderer = Renderer(w, h, K)
+    w, h = width, height
+    K = sim.intrinsics_from_fov(w, h, 60.0)
+    renderer = sim.Renderer(w, h, K)
     for i in range(n_videos):
-        kind = SCENE_KINDS[i % len(SCENE_KINDS)]
-        scene = build_scene(kind, seed + i, n / fps)
+        kind = sim.SCENE_KINDS[i % len(sim.SCENE_KINDS)]
+        scene = sim.build_scene(kind, seed + i, n / fps)
         rgbs, depths, poses = [], [], []
         for k in range(n):
             pose = scene.camera.pose(k / fps)
