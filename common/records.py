@@ -39,7 +39,7 @@ class RecordingInfo:
     # Which checks decided (model-free only, or also the bootstrap's) and why; see curate/trust.py.
     bootstrap_trusted: bool = False
     notes: list[str] = field(default_factory=list)
-    # frames in pieces long enough for a clip, and the frames of kept clips among them
+    # frames no check marked (readable, no transition, no fault), and the frames of kept clips
     usable_frames: int = 0
     kept_frames: int = 0
 

@@ -110,6 +110,11 @@ class ScoringConfig(_Part):
     num_samples: int = Field(10, ge=1)  # frames sampled uniformly per clip
     score_width: int = Field(192, ge=16)  # frames are kept at this width for scoring
     bootstrap: str | None = None  # checkpoint path of the bootstrap depth model
+    # The bootstrap votes only when its checkpoint's held-out clean clips show it can (curate/trust.py):
+    # "calibration" = delta1 median >= trust_delta1 on >= trust_min_clips clips; "always" = no test.
+    bootstrap_trust: Literal["calibration", "always"] = "calibration"
+    trust_delta1: float = Field(0.6, ge=0.0, le=1.0)
+    trust_min_clips: int = Field(3, ge=1)
     clip_model: str = "ViT-B-32"  # open_clip model name (or "synthdepth-tiny" for tests)
     clip_pretrained: str | None = "openai"  # open_clip tag or local checkpoint path; None = no CLIP
     clip_random_init: bool = False  # allow random weights (tests only: scores are meaningless)

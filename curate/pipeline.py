@@ -155,6 +155,7 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
 
     notes = list(scorer.notes)
     notes += [x for x in table.notes if x not in notes]
+    info.bootstrap_trusted = features.bootstrap is not None
 
     # One label per frame: unreadable > transition > fault > "" (usable).
     labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=features.bootstrap is not None)
@@ -202,6 +203,9 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
                 previews[c.clip_id] = p
                 shown += 1
 
+    info.notes = list(notes)
+    info.usable_frames = int(sum(1 for x in labels if x == ""))
+    info.kept_frames = int(sum(c.end_frame - c.start_frame for c in clips if c.decision == "kept"))
     problems = check_accounting(n, clips, spans)
     if problems:  # a bug, not bad input: say it loudly but keep the results
         info.errors.extend(f"accounting: {p}" for p in problems)

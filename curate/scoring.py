@@ -61,18 +61,21 @@ class Stage:
 
 
 class BootstrapScorer(Stage):
-    def __init__(self, checkpoint: str | None = None, predictor=None, device: str = "cpu", batch_size: int = 16):
+    def __init__(self, checkpoint: str | None = None, predictor=None, device: str = "cpu", batch_size: int = 16,
+                 trust: tuple[str, float, int] = ("always", 0.0, 1)):
         self.checkpoint = checkpoint
         self.predictor = predictor
         self.device = device
         self.batch_size = batch_size  # every model call gets exactly this many frames (see fixed_batches)
+        self.trust_rule = trust  # (mode, min delta1, min clips): see curate/trust.py
+        self.trust = None  # curate.trust.Trust once set up with a model
 
     @property
     def available(self) -> bool:
         return self.predictor is not None
 
     def setup(self) -> None:
-        if self.predictor is None and self.checkpoint:
+        if self.predictor is None and self.checkpoint and self.trust is None:
             from model.bootstrap import load_bootstrap
 
             self.device = resolve_device(self.device)
@@ -81,6 +84,7 @@ class BootstrapScorer(Stage):
             # resident (activations); a GPU takes the whole batch at once.
             inner = 8 if self.device == "cpu" else self.batch_size
             self.predictor = load_bootstrap(self.checkpoint, device=self.device, batch_size=inner)
+            self._judge_trust()
         net = getattr(self.predictor, "net", None)
         if net is not None and hasattr(net, "to"):
             # NHWC convolutions: ~25% faster on this CPU (oneDNN), the usual layout on GPUs.
@@ -88,6 +92,20 @@ class BootstrapScorer(Stage):
 
             self.predictor.net = net.to(memory_format=torch.channels_last)
         self.ready = True
+
+    def _judge_trust(self) -> None:
+        """A checkpoint's model votes only when its calibration shows it can (a predictor handed in
+        by code is the caller's choice and is not judged)."""
+        from curate.trust import Trust, bootstrap_trust
+
+        mode, min_d1, min_clips = self.trust_rule
+        if mode == "always":
+            self.trust = Trust(True, "")
+        else:
+            self.trust = bootstrap_trust(getattr(self.predictor, "calibration", None), min_d1, min_clips)
+        if not self.trust.trusted:
+            # An untrusted model does not run at all: no depth score, no misalignment check.
+            self.predictor = None
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         return fixed_batches(lambda x: np.asarray(self.predictor.predict(x), dtype=np.float32), np.asarray(rgb),
@@ -161,7 +179,8 @@ class CurationScorer(Stage):
 
     def __init__(self, config: ScoringConfig, predictor=None):
         self.config = config
-        self.bootstrap = BootstrapScorer(config.bootstrap, predictor, config.device, config.batch_size)
+        self.bootstrap = BootstrapScorer(config.bootstrap, predictor, config.device, config.batch_size,
+                                         (config.bootstrap_trust, config.trust_delta1, config.trust_min_clips))
         self.clip = ClipScorer(config)
         self.notes: list[str] = []
         self.workers = 1  # processes sharing the machine (sets the torch threads of each)
@@ -191,7 +210,10 @@ class CurationScorer(Stage):
         set_torch_threads(self.config.threads, self.workers)  # more torch threads than cores thrash
         self.bootstrap.setup()
         self.clip.setup()
-        if not self.bootstrap.available:
+        trust = self.bootstrap.trust
+        if trust is not None and trust.note:
+            self.notes.append(trust.note)
+        elif not self.bootstrap.available:
             self.notes.append(
                 "NO BOOTSTRAP MODEL (--bootstrap): the depth score is unavailable (NaN); decisions use the "
                 "cheap checks and CLIP (picture vs colourised depth) only"

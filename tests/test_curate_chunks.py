@@ -19,24 +19,6 @@ from curate.table import ChunkTable, merge_chunks
 REALDATA = "/work/shared/realdata/pyscenedetect/testvideo.mp4"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _deterministic_gradients():
-    """cv2.magnitude's result depends on the memory alignment of its arrays (half the calls differ
-    in the last bit), so the frame checks' edge agreement is not reproducible run to run, let
-    alone chunked vs one pass. Same gradients, computed with exactly rounded numpy ops, until
-    curate.frame_checks._grad_mag does this itself."""
-    import curate.frame_checks as fc
-
-    def grad_mag(img: np.ndarray) -> np.ndarray:
-        gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)
-        gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)
-        return np.sqrt(gx * gx + gy * gy)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fc, "_grad_mag", grad_mag)
-        yield
-
-
 def _config(**over) -> CurateConfig:
     return CurateConfig.load(None, [
         "clips.length=24", "scoring.clip_model=synthdepth-tiny", "scoring.clip_pretrained=null",
@@ -158,7 +140,7 @@ def test_chunked_analysis_merges_to_exactly_one_pass(recording, one_pass, tmp_pa
     # The comparison can fail: chunks that skip the warm-up and the look-ahead differ from one pass.
     bare = merge_chunks([analyze_chunk(recording, ch, cfg, scorer) for ch in chunks_at(starts, n, 0, 0)])
     diff = _table_diff(bare, whole)
-    assert "boot_errors" in diff and "features.rgb_diff" in diff and "features.depth_dist" in diff
+    assert "boot_errors" in diff and "features.rgb_dist" in diff and "features.after_before" in diff
 
 
 def test_curate_recording_plans_chunks_after_keyframes_and_agrees(recording, one_pass):
