@@ -271,6 +271,25 @@ def collate(items: list[dict]) -> dict:
     }
 
 
+def _worker_init(_: int) -> None:
+    """A worker is forked from the trainer's process, which may run Prefect (a `synthdepth run`
+    task): Prefect's services register thread-exit callbacks that fail in a forked child (an
+    assertion in its drain), so the worker would exit with code 1 after its last batch and the
+    DataLoader would abort the epoch. The worker owns none of those services: drop the inherited
+    callbacks. (Also: a parent whose sys.stdout/stderr were swapped for buffers that are closed by
+    now would make a worker's traceback vanish; give it the real file descriptors.)"""
+    import sys
+    import threading
+
+    callbacks = getattr(threading, "_threading_atexits", None)
+    if isinstance(callbacks, list):
+        callbacks.clear()
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name)
+        if stream is None or getattr(stream, "closed", False):
+            setattr(sys, name, open(fd, "w", closefd=False, buffering=1))
+
+
 class Loader:
     """Iterable over packed batches; `.stats` counts samples, batches and what was skipped."""
 
@@ -286,7 +305,7 @@ class Loader:
             yield from self.dataset
             return
         dl = torch.utils.data.DataLoader(self.dataset, batch_size=None, num_workers=self.num_workers,
-                                         persistent_workers=False)  # fmt: skip
+                                         persistent_workers=False, worker_init_fn=_worker_init)  # fmt: skip
         yield from dl
 
 
