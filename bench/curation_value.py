@@ -100,7 +100,7 @@ def curate(cache: Path, manifests: list[Path], length: int, bootstrap: Path | No
     if (out / "clips.parquet").exists() and (out / "recordings.parquet").exists():
         return out
     t = time.perf_counter()
-    s = run_curation(manifests, out, cfg, workers=1, progress=True)
+    s = run_curation(manifests, out, cfg, progress=True)
     print(f"curated {s.frames} frames in {time.perf_counter() - t:.0f} s: {s.clips_kept} clips kept, "
           f"{s.clips_dropped} dropped {s.drops_by_reason}; discarded frames {s.spans_by_reason}")
     return out

@@ -31,8 +31,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from common.frames import model_input
 from curate.config import FrameCheckConfig
 from curate.series import runs_of
+from model.predictor import fit_scale_shift
 
 _MAD_TO_SIGMA = 1.4826
 
@@ -80,18 +82,17 @@ class BootstrapTrack:
 
 
 def abs_rel_after_fit(pred: np.ndarray, depth: np.ndarray, valid: np.ndarray, min_pixels: int = 32) -> float:
-    """AbsRel of `pred` against `depth` over `valid` after the least-squares scale-shift fit."""
-    n = int(valid.sum())
-    if n < min_pixels:
+    """AbsRel of `pred` against `depth` over `valid` after the least-squares scale-shift fit (the
+    project's one fit, `model.predictor.fit_scale_shift`); NaN with fewer than `min_pixels` pixels
+    or a constant prediction."""
+    m = np.asarray(valid, bool) & np.isfinite(pred) & np.isfinite(depth)
+    try:
+        s, t = fit_scale_shift(pred, depth, m, min_valid=min_pixels)
+    except ValueError:  # too few pixels, or an undetermined fit: no comparison
         return math.nan
-    x = pred[valid].astype(np.float64)
-    y = depth[valid].astype(np.float64)
-    xm, ym = x.mean(), y.mean()
-    var = np.mean((x - xm) ** 2)
-    if not np.isfinite(var) or var <= 1e-20 * max(1.0, xm * xm):
-        return math.nan
-    s = np.mean((x - xm) * (y - ym)) / var
-    a = np.maximum(s * x + (ym - s * xm), y.min())  # a fitted depth can go <= 0: clamp as scoring does
+    x = pred[m].astype(np.float64)
+    y = depth[m].astype(np.float64)
+    a = np.maximum(s * x + t, y.min())  # a fitted depth can go <= 0: clamp as scoring does
     return float(np.mean(np.abs(a - y) / y))
 
 
@@ -118,7 +119,6 @@ class BootstrapTracker:
         self.every = max(1, self.config.bootstrap_every)
         self.J = self.config.lag_max_frames
         self._size: tuple[int, int] | None = None  # comparison (w, h)
-        self._pred_size: tuple[int, int] | None = None  # predictor input (w, h)
         self._keep: np.ndarray | None = None  # comparison-resolution mask of non-HUD pixels
         self._depth: dict[int, np.ndarray] = {}  # low-res captured depth (NaN = invalid / HUD)
         self._queue: list[tuple[int, np.ndarray]] = []  # sampled frames waiting for a batch
@@ -131,8 +131,6 @@ class BootstrapTracker:
             return
         cw = min(w, self.config.lag_compare_width)
         self._size = (cw, max(8, round(h * cw / w)))
-        pw = min(w, self.config.bootstrap_input_width)
-        self._pred_size = (pw, max(8, round(h * pw / w)))
         if self.hud_mask is not None:
             m = cv2.resize(np.asarray(self.hud_mask, np.uint8), self._size, interpolation=cv2.INTER_NEAREST)
             self._keep = cv2.dilate(m, np.ones((3, 3), np.uint8)) == 0
@@ -148,7 +146,8 @@ class BootstrapTracker:
         self._depth[index] = d
         self._last = index
         if predict and index % self.every == 0:
-            small = rgb if rgb.shape[1::-1] == self._pred_size else cv2.resize(rgb, self._pred_size, interpolation=cv2.INTER_AREA)
+            # the model's input as the clip scores give it (they reuse this prediction)
+            small = model_input(rgb, self.config.bootstrap_input_width)
             self._queue.append((index, small))
             if len(self._queue) >= self.batch_size:
                 self._predict()

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from capture.config import StageConfig
+from common.frames import ScoreSizes
 
 
 class _Part(BaseModel):
@@ -200,6 +201,12 @@ class CurateConfig(StageConfig):
             return self.analysis.width
         fc = self.frame_checks
         return max(self.scenes.detect_width, fc.work_width, fc.bootstrap_input_width, self.scoring.score_width)
+
+    def score_sizes(self) -> ScoreSizes:
+        """The numbers behind a clip's depth score under this config: what the bootstrap's
+        calibration must score held-out clips with to score them as this curation will."""
+        return ScoreSizes(analysis_width=self.analysis_width(), pred_width=self.frame_checks.bootstrap_input_width,
+                          score_width=self.scoring.score_width, num_samples=self.scoring.num_samples)
 
     def score_stride(self) -> int:
         """Every how many frames the model scores are computed (see `AnalysisConfig.score_every`)."""

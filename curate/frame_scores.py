@@ -5,7 +5,9 @@ uniformly in the clip. Clip boundaries are known only after the pass (they depen
 the faults found), so the pass scores a regular grid of frames (absolute frame numbers t with
 t % score_every == 0) and a clip later takes its samples among the grid frames inside it. Per grid
 frame: AbsRel and delta1 of the bootstrap's prediction after the scale-shift fit
-(`model.predictor.frame_depth_score`) and the CLIP similarity, at `scoring.score_width`.
+(`model.predictor.frame_depth_score`) and the CLIP similarity, at `scoring.score_width`. The
+sizes and resizes are `common.frames`' (`model_input`, `to_score_size`), which the bootstrap's
+calibration calls too, so its clean-clip scores are these scores.
 
 The bootstrap's predictions for the frame checks (BootstrapTracker) are handed over where a grid
 frame is also a tracker sample, so the model never runs twice on one frame; other grid frames are
@@ -15,10 +17,9 @@ wait only until their batch is full, so memory stays bounded.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from curate.frames import analysis_size, downscale
+from common.frames import model_input, to_score_size
 from curate.scoring import CurationScorer
 from curate.thumbnails import Thumbnails, spread_key, worst_key
 
@@ -78,30 +79,20 @@ class FrameScoreSampler:
 
     def _score_frames(self, idx: list[int], frames: list, preds: list) -> None:
         boot = self.scorer.bootstrap.available
-        h, w = frames[0][0].shape[:2]
-        ssize = analysis_size(w, h, self.score_width)
         if boot:
             own = [k for k, p in enumerate(preds) if p is None]
             if own:  # grid frames the tracker does not sample: predict from the tracker's input
-                psize = analysis_size(w, h, self.pred_width)
-                x = np.stack([frames[k][0] if psize == (w, h) else
-                              cv2.resize(frames[k][0], psize, interpolation=cv2.INTER_AREA) for k in own])
+                x = np.stack([model_input(frames[k][0], self.pred_width) for k in own])
                 for k, p in zip(own, self.scorer.bootstrap.predict(x), strict=True):
                     preds[k] = p
-        rgb, depth, pred = [], [], []
-        for (r, d, _), p in zip(frames, preds, strict=True):
-            r2, d2 = downscale(r, d, ssize)
-            rgb.append(r2)
-            depth.append(d2)
-            if p is not None:
-                pred.append(p if p.shape[::-1] == ssize else cv2.resize(np.asarray(p, np.float32), ssize,
-                                                                        interpolation=cv2.INTER_AREA))
-        s = self.scorer.score_frames(np.stack(rgb), np.stack(depth), np.stack(pred) if boot else None)
+        rgb, depth, pred = to_score_size([(r, d) for r, d, _ in frames], preds if boot else None, self.score_width)
+        s = self.scorer.score_frames(rgb, depth, pred)
         for k, i in enumerate(idx):
             self.rows[i] = (float(s.abs_rel[k]), float(s.delta1[k]), float(s.clip_sim[k]))
             if self.thumbs is not None:
-                self.thumbs.offer("spread", i, spread_key(i), rgb[k], depth[k], s.aligned[k])
-                self.thumbs.offer("worst", i, worst_key(s.abs_rel[k], s.clip_sim[k]), rgb[k], depth[k], s.aligned[k])
+                r = rgb[k].copy()  # a kept thumbnail must not hold the whole batch alive
+                self.thumbs.offer("spread", i, spread_key(i), r, depth[k], s.aligned[k])
+                self.thumbs.offer("worst", i, worst_key(s.abs_rel[k], s.clip_sim[k]), r, depth[k], s.aligned[k])
 
     def result(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(scored bool, abs_rel, delta1, clip_sim float32) for frames [start, stop); flushes first."""

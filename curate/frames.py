@@ -9,20 +9,21 @@ This is the one place to switch when capture's analysis reader lands (frames pro
 analysis width straight from the decoder's planes, with per-frame unreadable records). Until
 then the full-resolution frames of `Recording.frames` are resized right after decoding: the
 picture with area averaging (as PySceneDetect and the checks did), the depth with nearest
-neighbour (no invented depths at object edges; NaN holes stay holes).
+neighbour (no invented depths at object edges; NaN holes stay holes). The sizes and resizes
+themselves live in `common.frames`, shared with the bootstrap's calibration.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+
+from common.frames import analysis_size, downscale  # re-exported: curation's consumers import them from here
 
 
 @dataclass
@@ -35,35 +36,6 @@ class AnalysisFrame:
     @property
     def readable(self) -> bool:
         return self.rgb is not None
-
-
-def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
-    """(w, h) of the analysis copy: about `analysis_width` wide (never wider than the frame).
-
-    The frame size divided by a whole number near width / `analysis_width`, when one divides both
-    sides and lands within 25% of the target: OpenCV's area resize then takes its fast path
-    (measured on this machine, 1920x1080 -> 240x135: 2-4 ms; -> 256x144: 15-35 ms), and the
-    consumers' own small resizes cost well under a millisecond."""
-    if width <= analysis_width:
-        return width, height
-    best = None
-    for f in range(max(1, width // (2 * analysis_width)), width // max(1, analysis_width // 2) + 1):
-        if f > 1 and width % f == 0 and height % f == 0:
-            err = abs(math.log(width / f / analysis_width))
-            if err <= math.log(1.25) and (best is None or err < best[0]):
-                best = (err, f)
-    if best is not None:
-        return width // best[1], height // best[1]
-    return analysis_width, max(8, round(height * analysis_width / width))
-
-
-def downscale(rgb: np.ndarray, depth: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Picture (area) and depth (nearest) at `size` = (w, h)."""
-    if rgb.shape[1::-1] != size:
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    if depth.shape[::-1] != size:
-        depth = cv2.resize(np.asarray(depth, np.float32), size, interpolation=cv2.INTER_NEAREST)
-    return rgb, np.asarray(depth, np.float32)
 
 
 def _decode(rec, start: int, stop: int, size: tuple[int, int]) -> Iterator[AnalysisFrame]:

@@ -7,9 +7,11 @@ The public steps, each picklable in and out so they can run as separate tasks on
     result = finish_recording(manifest, table, config, scorer)  # RecordingResult
 `curate_recording(manifest, config, scorer)` does all of it in this process and never raises for
 bad input: a recording that cannot be opened is returned with status "failed" and its error;
-frames that cannot be decoded become an "unreadable" span. `run_curation(manifests, out_dir, config, bootstrap, workers)` curates many
-recordings (one process per worker, models loaded once per worker) and writes clips.parquet,
-spans.parquet, recordings.parquet and report.html, each to a temporary name and then renamed.
+frames that cannot be decoded become an "unreadable" span. `synthdepth curate` and the flow run
+these steps as flows' per-recording task graph (analyse chunks -> merge -> finish -> write +
+publish); `run_curation(manifests, out_dir, config)` runs them one recording after the other in
+this process (tests, benchmarks) and writes clips.parquet, spans.parquet, recordings.parquet and
+report.html, each to a temporary name and then renamed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import logging
 import os
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from common.frames import sample_indices  # a clip's score samples (the calibration's too)
 from common.records import Clip, RecordingInfo, Segment, Span
 from common.schema import CLIP_SCHEMA, RECORDING_SCHEMA, SPAN_SCHEMA, recording_row, table
 from curate.analysis import Chunk, analyze_chunk, plan_chunks
@@ -77,14 +79,6 @@ class CurationSummary:
     notes: list[str]
     seconds: float
     files: dict[str, Path]
-
-
-def sample_indices(available: list[int], n: int) -> list[int]:
-    """n indices spread uniformly over `available` (all of them when there are fewer)."""
-    if len(available) <= n:
-        return list(available)
-    pos = np.linspace(0, len(available) - 1, n).round().astype(int)
-    return [available[p] for p in pos]
 
 
 def _failed(manifest_path: str, e: Exception, t0: float) -> RecordingResult:
@@ -225,22 +219,6 @@ def _median(values: list[float]) -> float:
 
 # ---- many recordings --------------------------------------------------------------------------
 
-_WORKER_SCORER: CurationScorer | None = None
-
-
-def _init_worker(config: CurateConfig, workers: int = 1) -> None:
-    global _WORKER_SCORER
-
-    _WORKER_SCORER = CurationScorer(config.scoring)
-    _WORKER_SCORER.workers = workers  # torch threads = cores / (2 * workers) unless scoring.threads says
-    _WORKER_SCORER.setup()
-
-
-def _work(manifest: str, config: CurateConfig) -> RecordingResult:
-    r = curate_recording(manifest, config, _WORKER_SCORER, progress=False)
-    r.features = None  # not needed by the parent; keeps the pickle small
-    return r
-
 
 def _write_parquet(rows: list[dict], schema: pa.Schema, path: Path) -> None:
     t = table(rows, schema)
@@ -267,46 +245,21 @@ def write_results(results: list[RecordingResult], out_dir: Path, config: CurateC
 
 
 def run_curation(manifests: list[str | Path], out_dir: str | Path, config: CurateConfig | None = None,
-                 bootstrap: str | Path | None = None, workers: int = 1, progress: bool = True) -> CurationSummary:
-    """Curate `manifests` and write the Parquet files and the report into `out_dir`."""
+                 progress: bool = True) -> CurationSummary:
+    """Curate `manifests` one after the other in this process and write the Parquet files and the
+    report into `out_dir` (tests, benchmarks). Many recordings at once, keyed and published one by
+    one, is `synthdepth curate` / `synthdepth run`: flows' per-recording task graph."""
     t0 = time.perf_counter()
     config = config or CurateConfig()
-    if bootstrap is not None:
-        config = config.model_copy(
-            update={"scoring": config.scoring.model_copy(update={"bootstrap": str(bootstrap)})}
-        )
     out_dir = Path(out_dir)
-    manifests = [str(m) for m in manifests]
+    scorer = get_scorer(config.scoring)
+    notes: list[str] = list(scorer.notes)
     results: list[RecordingResult] = []
-    notes: list[str] = []
-    if workers <= 1:
-        scorer = CurationScorer(config.scoring)
-        scorer.setup()
-        notes = list(scorer.notes)
-        for m in tqdm(manifests, desc="recordings", unit="rec", disable=not progress or len(manifests) < 2):
-            r = curate_recording(m, config, scorer, progress=progress)
-            r.features = None
-            results.append(r)
-        for r in results:
-            notes.extend(x for x in r.notes if x not in notes)
-    else:
-        import multiprocessing as mp
-
-        order = {m: i for i, m in enumerate(manifests)}
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                 initargs=(config, workers)) as pool:
-            futs = {pool.submit(_work, m, config): m for m in manifests}
-            for fut in tqdm(as_completed(futs), total=len(futs), desc="recordings", unit="rec", disable=not progress):
-                m = futs[fut]
-                try:
-                    results.append(fut.result())
-                except Exception as e:  # a crashed worker: report the recording as failed, go on
-                    info = RecordingInfo(recording_id=Path(m).stem, manifest=m, status="failed",
-                                         errors=[f"worker failed: {type(e).__name__}: {e}"])
-                    results.append(RecordingResult(info=info))
-        results.sort(key=lambda r: order.get(r.info.manifest, 0))
-        for r in results:
-            notes.extend(x for x in r.notes if x not in notes)
+    for m in tqdm([str(m) for m in manifests], desc="recordings", unit="rec", disable=not progress or len(manifests) < 2):
+        r = curate_recording(m, config, scorer, progress=progress)
+        r.features = None
+        results.append(r)
+        notes.extend(x for x in r.notes if x not in notes)
     for n in notes:
         log.warning(n)
     files = write_results(results, out_dir, config, notes)

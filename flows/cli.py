@@ -22,7 +22,7 @@ app = typer.Typer(
 _MOUNTS = [
     ("capture", "capture.cli", "app", True, "Inspect recordings and simulate new ones."),
     ("curate", "flows.cli_curate", "curate", False, "Scenes -> clips -> scores -> keep/drop decisions."),
-    ("bootstrap", "model.bootstrap_cli", "app", True, "Train the small bootstrap depth model used for scoring."),
+    ("bootstrap", "flows.cli_bootstrap", "app", True, "Train the small bootstrap depth model used for scoring."),
     ("shard", "dataset.cli", "shard", False, "Write kept clips as WebDataset shards + Parquet."),
     ("query", "dataset.cli", "query", False, "Run read-only SQL over the DuckDB catalog."),
     ("stats", "dataset.cli", "stats", False, "Dataset statistics and an HTML dataset card."),

@@ -56,15 +56,14 @@ def curate(
                       else "process" if workers > 1 else "thread")
     try:
         cfg = CurateConfig.load(config, set_ or [])
-        if bootstrap is not None:
-            if not bootstrap.is_file():
-                raise InputError(bootstrap, "bootstrap checkpoint not found")
-            cfg = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"bootstrap": str(bootstrap)})})
+        if bootstrap is not None and not bootstrap.is_file():
+            raise InputError(bootstrap, "bootstrap checkpoint not found")
         for m in manifests:
             if not m.exists():
                 raise InputError(m, "manifest or folder not found")
         pcfg = PipelineConfig(root=str(out), curated_dir=str(out), curate=cfg, runner=kind, workers=workers,
-                              address=scheduler, retries=retries)
+                              address=scheduler, retries=retries).with_bootstrap(bootstrap)
+        cfg = pcfg.curate
     except (InputError, ValueError) as e:
         console.print(f"[red]synthdepth curate: {e}[/red]", markup=True, highlight=False)
         raise typer.Exit(ExitCode.USAGE) from None

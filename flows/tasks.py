@@ -166,7 +166,9 @@ def bootstrap_task(config: PipelineConfig) -> str | None:
         return b.checkpoint
     picks = load_picks_csv(b.picks)
     out = config.layout.bootstrap
-    parts = [Path(b.picks).read_bytes().hex(), b.model_dump_json()]
+    # the calibration scores held-out clips as this run's curation will (its widths and samples)
+    sizes = config.curate.score_sizes()
+    parts = [Path(b.picks).read_bytes().hex(), b.model_dump_json(), repr(sizes)]
     parts += [recording_key(m, "bootstrap") for m in sorted({p[0] for p in picks})]
     key = combine_keys(*parts)
     marker_dir = config.layout.models
@@ -184,7 +186,7 @@ def bootstrap_task(config: PipelineConfig) -> str | None:
     bc = BootstrapConfig(size=b.size, batch_size=b.batch_size, train_frames=b.train_frames)
     _logger().info("training the bootstrap model on %d picked clips (%d steps)", len(clips), b.steps)
     net, hist = train_bootstrap(clips, bc, steps=b.steps, lr=b.lr, seed=b.seed, progress=True,
-                                holdout_clips=b.holdout_picks)
+                                holdout_clips=b.holdout_picks, calib_sizes=sizes)
     save_bootstrap(out, net, bc)
     first, last = np.mean([h["loss"] for h in hist[:10]]), np.mean([h["loss"] for h in hist[-10:]])
     mark_done(marker_dir, "models", {"bootstrap_key": key, "loss_first": float(first), "loss_last": float(last)})

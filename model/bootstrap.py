@@ -10,8 +10,9 @@ the temporal gradient matching loss on consecutive frames (Video Depth Anything 
 Checkpoints are safetensors files; the config is stored as JSON in the file's metadata, and so is
 the *calibration*: before training, a fraction of the picked clean frames is held out in windows
 (`holdout`, `calib_window`), the trained model scores each window exactly as curation scores a clip
-(median AbsRel / delta1 over `num_samples` uniformly sampled frames after a scale-shift fit, at
-curation's scoring width), and the distribution of those clean-clip scores is stored. Curation's
+(`clip_depth_score`: curation's own sizes and resizes from common.frames, per-frame
+`frame_depth_score`, the median over `num_samples` uniformly sampled frames), and the
+distribution of those clean-clip scores is stored. Curation's
 "auto" depth thresholds come from it (curate.decision.resolve_thresholds), so they follow the
 model's real quality instead of assuming one.
 """
@@ -32,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.frames import ScoreSizes, analysis_size, downscale, model_input, sample_indices, to_score_size
 from model.losses import ssi_loss, tgm_loss
 from model.predictor import check_frames, frame_depth_score, set_torch_threads
 
@@ -334,38 +336,29 @@ def split_holdout(
     return train, windows
 
 
-def _score_resize(rgb: np.ndarray, depth: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    # as curation stores frames for scoring (curate.pipeline._FrameStore)
-    h, w = rgb.shape[:2]
-    if w <= width:
-        return rgb, depth.astype(np.float32)
-    size = (width, max(2, round(h * width / w)))
-    return (cv2.resize(rgb, size, interpolation=cv2.INTER_AREA),
-            cv2.resize(depth.astype(np.float32), size, interpolation=cv2.INTER_NEAREST))
-
-
-def clip_depth_score(predictor, rgb: np.ndarray, depth: np.ndarray, num_samples: int = 10,
-                     score_width: int = 192) -> tuple[float, float]:
-    """(median AbsRel, median delta1) of one clip over `num_samples` uniformly sampled frames, each
-    after its own scale-shift fit: the depth score curation gives a clip."""
-    n = len(rgb)
-    idx = sorted(set(np.linspace(0, n - 1, min(n, num_samples)).round().astype(int).tolist()))
-    pairs = [_score_resize(rgb[i], depth[i], score_width) for i in idx]
-    pred = np.asarray(predictor.predict(np.stack([p[0] for p in pairs])), np.float32)
-    ar, d1 = [], []
-    for p, (_, d) in zip(pred, pairs, strict=True):
-        a, b, _ = frame_depth_score(p, d)
-        ar.append(a)
-        d1.append(b)
-    ar, d1 = np.asarray(ar), np.asarray(d1)
+def clip_depth_score(predictor, rgb: np.ndarray, depth: np.ndarray, sizes: ScoreSizes | None = None) -> tuple[float, float]:
+    """(median AbsRel, median delta1) of one clip (full-size uint8 (T,H,W,3) frames, float (T,H,W)
+    depth): the depth score curation gives it. Curation's own path (common.frames): the analysis
+    copy at `sizes.analysis_width`, the prediction from it at `sizes.pred_width`, everything
+    brought to `sizes.score_width`, per frame `frame_depth_score`, the median over
+    `sizes.num_samples` uniformly spread frames."""
+    sizes = sizes or ScoreSizes()
+    idx = sample_indices(range(len(rgb)), sizes.num_samples)
+    h, w = rgb.shape[1:3]
+    asize = analysis_size(w, h, sizes.analysis_width)
+    frames = [downscale(rgb[i], depth[i], asize) for i in idx]
+    pred = np.asarray(predictor.predict(np.stack([model_input(r, sizes.pred_width) for r, _ in frames])), np.float32)
+    _, d, p = to_score_size(frames, list(pred), sizes.score_width)
+    scores = np.array([frame_depth_score(p[k], d[k])[:2] for k in range(len(idx))], np.float64).reshape(-1, 2)
     med = lambda v: float(np.median(v[np.isfinite(v)])) if np.isfinite(v).any() else math.nan  # noqa: E731
-    return med(ar), med(d1)
+    return med(scores[:, 0]), med(scores[:, 1])
 
 
-def calibrate(predictor, windows: list[tuple[np.ndarray, np.ndarray]], num_samples: int = 10,
-              score_width: int = 192) -> dict | None:
-    """Score held-out clean windows as curation would; the distribution goes into the checkpoint."""
-    scores = [clip_depth_score(predictor, r, d, num_samples, score_width) for r, d in windows]
+def calibrate(predictor, windows: list[tuple[np.ndarray, np.ndarray]], sizes: ScoreSizes | None = None) -> dict | None:
+    """Score held-out clean windows as curation scores a clip (`clip_depth_score` at `sizes`,
+    curation's defaults unless given); the distribution goes into the checkpoint."""
+    sizes = sizes or ScoreSizes()
+    scores = [clip_depth_score(predictor, r, d, sizes) for r, d in windows]
     scores = [(a, b) for a, b in scores if math.isfinite(a) and math.isfinite(b)]
     if not scores:
         return None
@@ -375,8 +368,7 @@ def calibrate(predictor, windows: list[tuple[np.ndarray, np.ndarray]], num_sampl
     return {
         "clips": len(scores),
         "frames_per_clip": int(np.median([len(r) for r, _ in windows])),
-        "num_samples": num_samples,
-        "score_width": score_width,
+        **asdict(sizes),  # num_samples, score_width, analysis_width, pred_width
         "abs_rel": [round(float(v), 6) for v in ar],
         "delta1": [round(float(v), 6) for v in d1],
         "quantiles": {
@@ -385,7 +377,6 @@ def calibrate(predictor, windows: list[tuple[np.ndarray, np.ndarray]], num_sampl
             "delta1": [round(float(v), 6) for v in np.quantile(d1, qs)],
         },
     }
-
 
 
 def train_bootstrap(
@@ -398,8 +389,7 @@ def train_bootstrap(
     net: BootstrapNet | None = None,
     holdout: float = 0.2,
     calib_window: int = 60,
-    calib_samples: int = 10,
-    calib_width: int = 192,
+    calib_sizes: ScoreSizes | None = None,
     threads: int | None = None,
     holdout_clips: int = 0,
 ) -> tuple[BootstrapNet, list[dict]]:
@@ -411,7 +401,9 @@ def train_bootstrap(
     and a history of {step, loss, ssi, tgm} per step. `net` continues training an existing model.
 
     `holdout` of the frames (in `calib_window`-frame windows, see `split_holdout`) is not trained on;
-    the trained net scores those windows (`calibrate`) and keeps the result as `net.calibration`
+    the trained net scores those windows as curation scores a clip (`calibrate` at `calib_sizes`:
+the widths and sample count of the curation config that will use the model; curation's defaults
+when None) and keeps the result as `net.calibration`
     (None when the picks are too short to split), which `save_bootstrap` stores. `threads`: torch
     threads (default `model.predictor.default_threads()`).
 
@@ -482,7 +474,7 @@ def train_bootstrap(
     net.eval()
     net.calibration = None
     if held:
-        net.calibration = calibrate(BootstrapPredictor(net), held, calib_samples, calib_width)
+        net.calibration = calibrate(BootstrapPredictor(net), held, calib_sizes)
         if net.calibration is not None:
             net.calibration["train_frames"] = int(sum(len(r) for r, _ in train_clips))
             net.calibration["held_out_frames"] = int(sum(len(r) for r, _ in held))

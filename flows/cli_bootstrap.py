@@ -1,4 +1,9 @@
-"""`synthdepth bootstrap train`: train the bootstrap depth model on hand-picked clips."""
+"""`synthdepth bootstrap train`: train the bootstrap depth model on hand-picked clips (mounted by
+flows/cli.py).
+
+It lives with the flows because its calibration must score held-out clips as *curation* will
+(`CurateConfig.score_sizes()`: analysis, model-input and scoring widths, samples per clip), and
+the model package takes those as plain numbers without importing curate."""
 
 from __future__ import annotations
 
@@ -29,13 +34,21 @@ def train(
         help="Hold out the last N picks of the CSV whole to calibrate (instead of --holdout windows): scores on "
              "recordings the model never saw, as curation will see them. Best with one unseen pick per kind of scene."),
     threads: int = typer.Option(0, "--threads", min=0, help="Torch threads (0 = half the cores; 1 is fastest on 2 cores)."),
+    curate_config: Path | None = typer.Option(
+        None, "--curate-config",
+        help="The CurateConfig file curation will use with this model: the calibration scores held-out clips at its "
+             "widths and samples per clip (default: curation's defaults)."),
+    set_: list[str] = typer.Option(None, "--set", help="CurateConfig override for the calibration, e.g. "
+                                   "scoring.score_width=160 (as `synthdepth curate --set`)."),
 ) -> None:
     """Read each pick's frames from its recording, train, write a safetensors checkpoint."""
     import numpy as np
     from rich.console import Console
     from rich.table import Table
 
-    import capture  # the loader interface; imported here so `model` does not depend on it at import
+    import capture  # imported when the command runs, so `synthdepth --help` stays fast
+    from common.errors import InputError
+    from curate.config import CurateConfig
     from model.bootstrap import (
         BootstrapConfig,
         count_parameters,
@@ -46,6 +59,11 @@ def train(
     )
 
     console = Console()
+    try:
+        sizes = CurateConfig.load(curate_config, set_ or []).score_sizes()
+    except (InputError, ValueError) as e:
+        console.print(f"[red]synthdepth bootstrap train: bad curation config: {e}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
     rows = load_picks_csv(picks)
     try:
         open_recording = capture.open_recording
@@ -75,7 +93,8 @@ def train(
 
     t0 = time.perf_counter()
     net, history = train_bootstrap(clips, config, steps=steps, lr=lr, seed=seed, progress=True, holdout=holdout,
-                                   calib_window=calib_window, threads=threads or None, holdout_clips=holdout_picks)
+                                   calib_window=calib_window, calib_sizes=sizes, threads=threads or None,
+                                   holdout_clips=holdout_picks)
     seconds = time.perf_counter() - t0
     save_bootstrap(out, net, config)
     table = Table(title=f"bootstrap loss ({count_parameters(net):,} params, {len(clips)} clips)")
@@ -92,7 +111,9 @@ def train(
             f"calibration on {cal['clips']} held-out clean clips of ~{cal['frames_per_clip']} frames "
             f"({'from unseen picks' if cal.get('held_out') == 'whole clips' else 'windows of the trained-on picks'}): "
             f"delta1 p05 {q['delta1'][i05]:.3f} median {q['delta1'][i50]:.3f}; "
-            f"AbsRel median {q['abs_rel'][i50]:.3f} p95 {q['abs_rel'][i95]:.3f}"
+            f"AbsRel median {q['abs_rel'][i50]:.3f} p95 {q['abs_rel'][i95]:.3f} (scored as curation scores: "
+            f"analysis {sizes.analysis_width} px, model input {sizes.pred_width} px, scores at {sizes.score_width} px, "
+            f"{sizes.num_samples} samples per clip)"
         )
     else:
         console.print("[yellow]no calibration stored (picks too short to hold out a window, or --holdout 0); "
