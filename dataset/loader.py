@@ -287,7 +287,7 @@ def _worker_init(_: int) -> None:
     for name, fd in (("stdout", 1), ("stderr", 2)):
         stream = getattr(sys, name)
         if stream is None or getattr(stream, "closed", False):
-            setattr(sys, name, open(fd, "w", closefd=False, buffering=1))
+            setattr(sys, name, open(fd, "w", closefd=False, buffering=1))  # noqa: SIM115 (lives as long as the worker)
 
 
 class Loader:
