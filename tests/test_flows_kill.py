@@ -26,7 +26,7 @@ from test_flows_pipeline import OVERRIDES, sim_recordings
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = "curate,shard,train"
-TRAIN = ["train.steps=8", "train.vae_steps=4", "train.height=32", "train.width=48", "train.frames=4",
+TRAIN = ["train.steps=8", "train.vae_steps=4", "train.height=32", "train.width=64", "train.frames=4",
          "train.batch_size=2", "train.checkpoint_every=3"]
 
 

@@ -84,8 +84,15 @@ def test_estimate_is_on_the_safe_side_of_a_real_step(tmp_path):
     """A real training run in a fresh process: its peak RSS stays under the estimate made before its
     first step, and the estimate is not wildly pessimistic."""
     code = textwrap.dedent(f"""
-        import json, resource, torch
+        import json, torch
         torch.set_num_threads(1)
+
+        def peak():
+            # VmHWM: this process's own high-water mark (ru_maxrss would carry over the parent's
+            # across exec, and the parent here is a test session of a few GB)
+            for line in open("/proc/self/status"):
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
         from dataset.packing import Bucket, BucketTable
         from model.config import ModelConfig, TrainConfig
         from model.data import SyntheticClipSource
@@ -95,7 +102,7 @@ def test_estimate_is_on_the_safe_side_of_a_real_step(tmp_path):
         res = train(cfg, SyntheticClipSource(num_clips=2, clip_len=8, k=8, height=192, width=256, batch_size=2),
                     buckets=BucketTable([Bucket(192, 256, 8, 2)]))
         print(json.dumps({{"predicted": res.memory.total(2, 8, 192, 256),
-                          "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}}))
+                          "peak": peak()}}))
     """)
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600,
                          env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
