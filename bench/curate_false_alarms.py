@@ -87,6 +87,9 @@ def main() -> None:
     per: dict[str, CurationAccuracy] = {}
     total = CurationAccuracy(clip_length=args.clip_length)
     notes: set[str] = set()
+    drops: dict[str, int] = {}  # reasons of the clean clips the decision dropped
+    dropped_d1: list[float] = []
+    kept_d1: list[float] = []
     t = time.perf_counter()
     frames = 0
     for footage in footages:
@@ -99,7 +102,14 @@ def main() -> None:
             if r.info.status != "ok":
                 print(f"{manifest}: FAILED {r.info.errors}")
                 continue
-            notes.update(n for n in r.notes if "OFF" in n or "UNTRUSTED" in n.upper())
+            notes.update(n for n in r.notes if "OFF" in n or "bootstrap" in n.lower())
+            for c in r.clips:
+                if c.decision == "dropped":
+                    for reason in c.reasons or ["(no reason)"]:
+                        drops[reason] = drops.get(reason, 0) + 1
+                    dropped_d1.append(round(float(c.scores.depth_delta1), 3))
+                elif c.decision == "kept":
+                    kept_d1.append(round(float(c.scores.depth_delta1), 3))
             a = evaluate(r, load_truth(manifest), args.clip_length)
             frames += a.frames
             per.setdefault(kind, CurationAccuracy(clip_length=args.clip_length)).add(a)
@@ -131,6 +141,10 @@ def main() -> None:
     print("\nwhich clean events trigger which check (share of each event's frames +-8, all recordings)")
     print(total.event_table())
     print("\ndiscarded frames by reason:", ", ".join(f"{k} {v}" for k, v in sorted(total.spans.items())))
+    print("clean clips dropped by reason:", ", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none")
+    if dropped_d1 or kept_d1:
+        print(f"depth delta1 of clean clips: dropped {sorted(dropped_d1)}; kept min "
+              f"{min(kept_d1) if kept_d1 else float('nan')}, median {sorted(kept_d1)[len(kept_d1) // 2] if kept_d1 else float('nan')}")
     bad = [c for c in checks if total.check_rate(c) > CHECK_GOAL]
     worst = [f"{k}/{c}" for k, a in per.items() for c in checks if a.check_rate(c) > CHECK_GOAL]
     print(f"GOAL each check <= {CHECK_GOAL:.1%} of clean frames: {'MET' if not bad else 'NOT MET: ' + ', '.join(bad)}"

@@ -30,9 +30,10 @@ def train(
     calib_window: int = typer.Option(60, "--calib-window", min=2,
                                      help="Frames per held-out window (one 'clip' of the calibration)."),
     holdout_picks: int = typer.Option(
-        0, "--holdout-picks", min=0,
+        -1, "--holdout-picks", min=-1,
         help="Hold out the last N picks of the CSV whole to calibrate (instead of --holdout windows): scores on "
-             "recordings the model never saw, as curation will see them. Best with one unseen pick per kind of scene."),
+             "recordings the model never saw, as curation will see them. Best with one unseen pick per kind of scene. "
+             "-1 (default): a quarter of the picks when there are at least 4, else windows (0)."),
     threads: int = typer.Option(0, "--threads", min=0, help="Torch threads (0 = half the cores; 1 is fastest on 2 cores)."),
     curate_config: Path | None = typer.Option(
         None, "--curate-config",
@@ -52,6 +53,7 @@ def train(
     from model.bootstrap import (
         BootstrapConfig,
         count_parameters,
+        holdout_picks_for,
         load_picks_csv,
         save_bootstrap,
         summarise_history,
@@ -84,6 +86,10 @@ def train(
     if not clips:
         console.print(f"[red]{picks}: no frames could be read from any pick")
         raise typer.Exit(1)
+    auto = holdout_picks < 0
+    holdout_picks = holdout_picks_for(len(clips), holdout_picks)
+    if auto and holdout_picks:
+        console.print(f"calibrating on the last {holdout_picks} of {len(clips)} picks, held out whole")
     if holdout_picks >= len(clips):
         console.print(f"[red]{picks}: --holdout-picks {holdout_picks} leaves none of the {len(clips)} readable picks "
                       "to train on")

@@ -45,9 +45,10 @@ class BootstrapStage(_Part):
     train_frames: int = Field(4, ge=1)
     lr: float = 2e-3
     seed: int = 0
-    # Hold out the last N picks whole to calibrate curation's depth thresholds (0: held-out windows
-    # of every pick, which flatter the model; see `synthdepth bootstrap train --holdout-picks`).
-    holdout_picks: int = Field(0, ge=0)
+    # Hold out the last N picks whole to calibrate curation's depth thresholds and trust (0: held-out
+    # windows of every pick, which flatter the model; -1: a quarter of the picks when there are at
+    # least 4; see model.bootstrap.holdout_picks_for).
+    holdout_picks: int = Field(-1, ge=-1)
 
 
 class TrainStage(_Part):

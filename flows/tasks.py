@@ -157,7 +157,13 @@ def bootstrap_task(config: PipelineConfig) -> str | None:
     import numpy as np
 
     from capture import open_recording
-    from model.bootstrap import BootstrapConfig, load_picks_csv, save_bootstrap, train_bootstrap
+    from model.bootstrap import (
+        BootstrapConfig,
+        holdout_picks_for,
+        load_picks_csv,
+        save_bootstrap,
+        train_bootstrap,
+    )
 
     b = config.bootstrap
     if not b.picks:
@@ -186,7 +192,7 @@ def bootstrap_task(config: PipelineConfig) -> str | None:
     bc = BootstrapConfig(size=b.size, batch_size=b.batch_size, train_frames=b.train_frames)
     _logger().info("training the bootstrap model on %d picked clips (%d steps)", len(clips), b.steps)
     net, hist = train_bootstrap(clips, bc, steps=b.steps, lr=b.lr, seed=b.seed, progress=True,
-                                holdout_clips=b.holdout_picks, calib_sizes=sizes)
+                                holdout_clips=holdout_picks_for(len(clips), b.holdout_picks), calib_sizes=sizes)
     save_bootstrap(out, net, bc)
     first, last = np.mean([h["loss"] for h in hist[:10]]), np.mean([h["loss"] for h in hist[-10:]])
     mark_done(marker_dir, "models", {"bootstrap_key": key, "loss_first": float(first), "loss_last": float(last)})

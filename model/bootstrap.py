@@ -379,6 +379,17 @@ def calibrate(predictor, windows: list[tuple[np.ndarray, np.ndarray]], sizes: Sc
     }
 
 
+def holdout_picks_for(n_picks: int, requested: int = -1) -> int:
+    """Picks to hold out whole for the calibration: `requested`, or for -1 a quarter of the picks
+    when there are at least 4 (else 0: windows of every pick). Windows of trained-on picks flatter
+    the model (it has seen those scenes): measured delta1 median 0.77 there against 0.37 on new clean
+    footage, so curation trusted a model that dropped clean clips; unseen picks tell curation how
+    the model does on new recordings."""
+    if requested >= 0:
+        return requested
+    return (n_picks + 3) // 4 if n_picks >= 4 else 0
+
+
 def train_bootstrap(
     clips: Iterable[tuple[np.ndarray, np.ndarray]],
     config: BootstrapConfig | None = None,

@@ -70,3 +70,32 @@ def test_scorer_medians_and_unavailable_clip_is_nan():
     s2 = scorer2.score_samples(rgb, np.stack([d] * 4))
     # captured and (perfectly) predicted depth colourise identically: cosine similarity 1
     assert np.allclose(s2.clip_sim, 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("median, trusted", [(0.45, False), (0.8, True)])
+def test_a_checkpoint_votes_only_when_its_calibration_shows_it_can(tmp_path, median, trusted):
+    from model.bootstrap import BootstrapConfig, BootstrapNet, save_bootstrap
+
+    cal = {"delta1": [median - 0.05, median, median + 0.05, median], "abs_rel": [0.2] * 4,
+           "held_out": "whole clips"}
+    path = save_bootstrap(tmp_path / "b.safetensors", BootstrapNet(BootstrapConfig(size=32, base_channels=4,
+                                                                                    levels=2)),
+                          BootstrapConfig(size=32, base_channels=4, levels=2), calibration=cal)
+    s = CurationScorer(ScoringConfig(bootstrap=str(path), clip_pretrained=None, device="cpu"))
+    s.setup()
+    assert s.bootstrap.available is trusted
+    note = " ".join(s.notes)
+    assert ("NOT USED" in note) is (not trusted) and f"{median:.2f}" in note
+    # the rule can be waived
+    s2 = CurationScorer(ScoringConfig(bootstrap=str(path), clip_pretrained=None, device="cpu",
+                                      bootstrap_trust="always"))
+    s2.setup()
+    assert s2.bootstrap.available
+
+
+def test_unseen_picks_calibrate_by_default():
+    from model.bootstrap import holdout_picks_for
+
+    assert holdout_picks_for(6) == 2 and holdout_picks_for(4) == 1
+    assert holdout_picks_for(3) == 0  # too few to spare one: windows of every pick
+    assert holdout_picks_for(6, 0) == 0 and holdout_picks_for(6, 3) == 3

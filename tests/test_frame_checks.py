@@ -153,5 +153,7 @@ def test_misaligned_runs_only_with_a_trusted_bootstrap():
     sampled = np.arange(100) % 2 == 0
     f.bootstrap = BootstrapTrack(np.where(sampled, err, np.nan), np.full(100, np.nan), np.full(100, -1), sampled)
     assert "misaligned" not in run_checks(f, CFG, bootstrap_trusted=False)
-    got = run_checks(f, CFG, bootstrap_trusted=True)["misaligned"].span
+    assert "misaligned" not in run_checks(f, CFG, bootstrap_trusted=True)  # off by default (opt in)
+    on = CurateConfig.load(None, ["frame_checks.misaligned.enabled=true"]).frame_checks
+    got = run_checks(f, on, bootstrap_trusted=True)["misaligned"].span
     assert got[42:58].all() and not got[:35].any() and not got[65:].any()

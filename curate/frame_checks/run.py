@@ -26,6 +26,24 @@ def _per_scene_median(x: np.ndarray, use: np.ndarray, cuts: Sequence[int], min_c
     return out
 
 
+def _depth_follows(mp: np.ndarray, md: np.ndarray, tracked: np.ndarray, window: int, share: float = 0.5) -> np.ndarray:
+    """Frames where, over the last `window` frames, the tracked depth moved at least `share` as far
+    as the picture (median over the frames whose depth was tracked; False where none was)."""
+    n = len(mp)
+    with np.errstate(all="ignore"):
+        ratio = np.where(tracked & np.isfinite(md) & (mp > 0), md / mp, np.nan)
+    if n == 0 or window <= 1:
+        return np.nan_to_num(ratio, nan=0.0) >= share
+    padded = np.concatenate([np.full(window - 1, np.nan), ratio])
+    win = np.lib.stride_tricks.sliding_window_view(padded, window)
+    have = np.isfinite(win).any(axis=1)
+    med = np.full(n, np.nan)
+    if have.any():
+        with np.errstate(all="ignore"):
+            med[have] = np.nanmedian(win[have], axis=1)
+    return have & (med >= share)
+
+
 def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
     """Where the picture and the depth move (see `MotionSummary`); thresholds from `cfg`, scene
     baselines between `cuts`."""
@@ -54,6 +72,9 @@ def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
     with np.errstate(all="ignore"):
         rel = (ds / _per_scene_median(ds, ok, cuts)) / np.maximum(ps / _per_scene_median(ps, ok, cuts), 1e-6)
     settled = moving & (np.nan_to_num(rel, nan=np.inf) <= cfg.settle_fraction)
+    # ... unless the depth's own tracks moved with the picture over those frames (after a fast turn
+    # a scene's depth may change little per pixel of motion, and the tracks still show it moving).
+    settled &= ~_depth_follows(mp, md, depth_tracked, S)
     quiet = d1[(still | (np.nan_to_num(mp, nan=1.0) < cfg.still_px)) & np.isfinite(d1)]
     usual = float(np.median(dm)) if dm.size else float(np.nanmedian(d1)) if np.isfinite(d1).any() else 0.0
     # The depth's noise while the picture stands still; a low quantile, since a still picture may be
