@@ -39,13 +39,26 @@ class AnalysisFrame:
 
 
 def _decode(rec, start: int, stop: int, size: tuple[int, int]) -> Iterator[AnalysisFrame]:
+    """Frames [start, stop): a damaged frame (a corrupt image, a broken packet and the frames that
+    depend on it up to the next keyframe) is one unreadable frame and decoding goes on after it
+    (`capture.Recording.stream`). A transient OSError is raised (the task retries the recording);
+    any other error ends the range, its frames unreadable."""
+    from capture.records import UnreadableFrame
+
+    stream = getattr(rec, "stream", None)
+    items = stream(start, stop) if stream is not None else rec.frames(start, stop)
     i = start
     try:
-        for pair in rec.frames(start, stop):
-            rgb, depth = downscale(pair.rgb, pair.depth, size)
-            yield AnalysisFrame(pair.index, rgb, depth)
-            i = pair.index + 1
-    except Exception as e:  # a decode error mid-file: reported, and the rest of the range is unreadable
+        for item in items:
+            if isinstance(item, UnreadableFrame):
+                yield AnalysisFrame(item.index, error=f"frame {item.index}: {item.error.message}")
+            else:
+                rgb, depth = downscale(item.rgb, item.depth, size)
+                yield AnalysisFrame(item.index, rgb, depth)
+            i = item.index + 1
+    except OSError:
+        raise
+    except Exception as e:  # the reader gave up mid-file: the rest of the range is unreadable
         msg = f"frame {i}: {type(e).__name__}: {e}"
         for k in range(i, stop):
             yield AnalysisFrame(k, error=msg if k == i else None)
@@ -58,8 +71,8 @@ _END = object()
 
 
 def analysis_frames(rec, start: int, stop: int, width: int, prefetch: int = 8) -> Iterator[AnalysisFrame]:
-    """Frames [start, stop) of an open recording at the analysis width (`analysis_size`). A decode
-    error makes the failing frame and the rest of the range unreadable (the error is on the first).
+    """Frames [start, stop) of an open recording at the analysis width (`analysis_size`). A damaged
+    frame is an unreadable one and the frames after it are read on (see `_decode`).
 
     Decoding, the reader's conversions and the downscale run in a background thread, up to
     `prefetch` frames ahead (0: in the caller's thread): PyAV, OpenCV and torch release the GIL,
@@ -72,6 +85,8 @@ def analysis_frames(rec, start: int, stop: int, width: int, prefetch: int = 8) -
     q: queue.Queue = queue.Queue(maxsize=prefetch)
     stop_flag = threading.Event()
 
+    failed: list[BaseException] = []  # a transient error in the reader, raised in the caller's thread
+
     def work() -> None:
         try:
             for fr in _decode(rec, start, stop, size):
@@ -83,6 +98,8 @@ def analysis_frames(rec, start: int, stop: int, width: int, prefetch: int = 8) -
                         continue
                 if stop_flag.is_set():
                     return
+        except BaseException as e:  # noqa: BLE001 (handed to the caller)
+            failed.append(e)
         finally:
             q.put(_END)
 
@@ -91,6 +108,8 @@ def analysis_frames(rec, start: int, stop: int, width: int, prefetch: int = 8) -
     try:
         while (fr := q.get()) is not _END:
             yield fr
+        if failed:
+            raise failed[0]
     finally:
         stop_flag.set()
         while t.is_alive():  # let the reader see the flag (and finish its frame) before returning

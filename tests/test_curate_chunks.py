@@ -243,8 +243,9 @@ def test_replayed_scores_cut_where_pyscenedetect_cuts(detector):
 
 
 def test_a_decode_error_makes_the_rest_of_its_chunk_unreadable(recording, one_pass):
-    """A frame that cannot be decoded: it and the rest of its chunk become an "unreadable" span;
-    the next chunk reads again, and every frame is still accounted for."""
+    """A reader that gives up mid-file (an error other than a damaged frame, which costs only that
+    frame: see the next test): the rest of its chunk becomes an "unreadable" span; the next chunk
+    reads again, and every frame is still accounted for."""
     import capture
     from capture.errors import CaptureError
     from curate.clips import check_accounting
@@ -252,8 +253,8 @@ def test_a_decode_error_makes_the_rest_of_its_chunk_unreadable(recording, one_pa
     cfg, scorer, whole, _ = one_pass
 
     class Failing(type(capture.open_recording(recording))):
-        def frames(self, start=0, stop=None):
-            for p in super().frames(start, stop):
+        def stream(self, start=0, stop=None, **kw):
+            for p in super().stream(start, stop, **kw):
                 if p.index == 100:
                     raise CaptureError(self.path, "frame 100 cannot be decoded (injected)")
                 yield p
@@ -288,3 +289,24 @@ def test_chunk_length_is_not_hashed_but_analysis_settings_are():
     assert _config(**{"analysis.chunk_seconds": 7}).config_hash() == base.config_hash()
     assert _config(**{"analysis.width": 200}).config_hash() != base.config_hash()
     assert _config(**{"analysis.score_every": 4}).config_hash() != base.config_hash()
+
+
+def test_a_corrupt_frame_file_costs_curation_that_frame_only(tmp_path):
+    """Curation reads on after a damaged frame: one corrupt PNG in a 150-frame image sequence is one
+    unreadable frame, not the rest of the recording."""
+    from capture.writer import write_recording
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:54, 0:96].astype(np.float64)
+    frames = [(rng.integers(0, 256, (54, 96, 3), dtype=np.uint8), 0.1 + 0.6 * xx / 96 + 0.2 * yy / 54 + 0.001 * i)
+              for i in range(150)]
+    mp = write_recording(tmp_path, "seq", frames, layout="image_sequence", encoding="gray8", fps=30.0)
+    bad = tmp_path / "seq_rgb/000075.png"
+    data = bad.read_bytes()
+    bad.write_bytes(data[:20] + bytes(rng.integers(0, 256, len(data) - 20, dtype=np.uint8)))
+    cfg = _config(**{"scoring.clip_pretrained": "null", "scoring.clip_random_init": "false"})
+    r = curate_recording(mp, cfg, progress=False)
+    unreadable = [s for s in r.spans if s.reason == "unreadable"]
+    assert sum(s.end_frame - s.start_frame for s in unreadable) == 1 and unreadable[0].start_frame == 75
+    assert any("000075.png" in e for e in r.info.errors)
+    assert r.info.status == "ok"
