@@ -58,6 +58,9 @@ class DepthLag(FrameCheck):
             q = d1 / np.maximum(r1, 0.002)
             jump = np.nan_to_num(q / np.maximum(around(q, 8), 1e-6))
             smooth = np.nan_to_num(r1) <= 2.0 * np.fmax(around(r1, 8), 0.002)
+            # The depth's own change against the frames around it: a catch-up is a jump of the depth
+            # itself, not a picture that slows down while a lagging depth is still moving on.
+            djump = np.nan_to_num(d1 / np.maximum(around(d1, 8), 1e-6))
         if n and J > 1:
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
@@ -102,7 +105,7 @@ class DepthLag(FrameCheck):
             hits = np.flatnonzero(stops[lo:hi])
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
-            end = self._end(jump, smooth, freeze, m.moving, lo, lim, k, fitting_only=bool(weak[a]))
+            end = self._end(jump, djump, smooth, freeze, m.moving, lo, lim, k, fitting_only=bool(weak[a]))
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -119,15 +122,18 @@ class DepthLag(FrameCheck):
         ev = onset_k > 0
         return Evidence(ev, span | ev, onset_k.astype(float))
 
-    def _end(self, jump, smooth, freeze, moving, lo: int, lim: int, k: int, fitting_only: bool = False) -> int | None:
+    def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
+             fitting_only: bool = False) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves."""
         if lo >= lim:
             return None
         ok = (jump[lo:lim] >= self.config.jump) & smooth[lo:lim] & ~freeze[lo - 1 : lim - 1]
+        ok &= djump[lo:lim] >= 0.75 * self.config.jump
         ok &= moving[lo:lim] & moving[lo - 1 : lim - 1]
-        fits = np.flatnonzero(ok & (jump[lo:lim] >= max(self.config.jump, 0.5 * (k + 1))))
+        need = max(self.config.jump, 0.5 * (k + 1))
+        fits = np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
         if fits.size:
             return lo + int(fits[0])
         if fitting_only:
