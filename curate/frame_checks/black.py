@@ -1,4 +1,8 @@
-"""The picture shows nothing: black, one flat colour, or a dark screen with a few small elements."""
+"""The picture shows nothing: black, one flat colour, or a dark screen with a few small elements.
+
+A black picture is discarded whatever the depth does. A flat picture that is not black is a
+loading screen only while the depth stands still (stuck at the last world frame, or cleared):
+where the depth goes on changing as it usually does, the camera is looking at a plain wall."""
 
 from __future__ import annotations
 
@@ -23,5 +27,10 @@ class Black(FrameCheck):
 
     def evidence(self, ctx: CheckContext) -> Evidence:
         f, c = ctx.features, self.config
-        m = (np.nan_to_num(f.flat_frac) >= c.flat_share) | (np.nan_to_num(f.luma_mean, nan=1.0) < c.dark_luma)
+        black = np.nan_to_num(f.luma_mean, nan=1.0) < c.dark_luma
+        flat = np.nan_to_num(f.flat_frac) >= c.flat_share
+        mo = ctx.motion
+        d1 = f.depth_dist[:, 0] if f.depth_dist.size else np.full(ctx.n, np.nan)
+        depth_goes_on = np.isfinite(d1) & ~mo.repeat & ~mo.nearly_still
+        m = black | (flat & ~depth_goes_on)
         return Evidence(m, m.copy(), f.flat_frac)
