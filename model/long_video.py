@@ -215,9 +215,11 @@ def _keyframes(pipe, ipipe, frames, n, window, num_steps, gen, progress, out: _O
                 known[int(f)] = z[0, i]
             new = [(int(x), int(y)) for x, y in zip(idx[:-1], idx[1:], strict=True) if y - x > 1]
             gaps = new + gaps
+            if not (new and new[0][0] == a):
+                known.pop(a, None)  # no sub-gap starts at a: its latent is no longer needed
         else:
             done_to = b
-        known.pop(a, None)  # a's gap is done; keep memory bounded
+            known.pop(a, None)  # a's gap is done; keep memory bounded
         out.release(done_to)
     bar.close()
     return owner, wins

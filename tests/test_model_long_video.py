@@ -99,3 +99,23 @@ def test_seam_report_sees_a_step_at_a_boundary():
     assert rep.jump_boundary > 5 * rep.jump_interior
     assert rep.flicker_boundary > 5 * rep.flicker_interior  # after one global scale-shift fit
     assert rep.absrel_boundary > rep.absrel_interior
+
+
+@pytest.mark.parametrize("use_sink", [False, True])
+def test_keyframes_splits_gaps_twice_on_a_long_video(use_sink, pipes):
+    """A gap much longer than the window is split, and its first sub-gap starts at the same key
+    frame (60 frames, window 4: keys 0, 20, 39, 59; gap 0-20 -> 0, 7, 13, 20; gap 0-7 -> 0, 2, 5, 7):
+    that key's latent must still be there, and every frame must come out."""
+    from model.long_video import infer_long_video
+
+    rgb, _ = render_clip(12, 60, 16, 16)
+    depth_pipe, interp_pipe = pipes
+    got = []
+    res = infer_long_video(depth_pipe, rgb, "keyframes", window=4, num_steps=1, interp_pipe=interp_pipe,
+                           sink=(lambda i, d: got.append(i)) if use_sink else None)
+    assert (res.owner >= 0).all() and max(len(w) for w in res.windows) <= 4
+    assert [0, 2, 5, 7] in res.windows  # the twice-split gap was filled from key frame 0
+    if use_sink:
+        assert got == list(range(60))
+    else:
+        assert res.depth.shape == (60, 16, 16) and np.isfinite(res.depth).all()
