@@ -86,7 +86,7 @@ def main() -> None:
             if not ckpt.exists():
                 ckpt.parent.mkdir(parents=True, exist_ok=True)
                 save_bootstrap(ckpt, BootstrapNet())
-        overrides.append(f"scoring.bootstrap={ckpt}")
+        overrides += [f"scoring.bootstrap={ckpt}", "scoring.bootstrap_trust=always"]  # a random model: run it anyway
     overrides += args.set
     # 8 s shots: longer than a clip (150 frames), so every minute has clips to score and decide
     base = make_sbs_recording(args.cache / "rec", 640, 360, args.fps, 60, shot_seconds=8.0)

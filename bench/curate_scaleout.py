@@ -73,7 +73,8 @@ def main() -> None:
     if not ckpt.exists():
         save_bootstrap(ckpt, BootstrapNet())
     cfg = CurateConfig.load(None, ["scoring.clip_model=synthdepth-tiny", "scoring.clip_pretrained=null",
-                                   "scoring.clip_random_init=true", f"scoring.bootstrap={ckpt}"])
+                                   "scoring.clip_random_init=true", f"scoring.bootstrap={ckpt}",
+                                   "scoring.bootstrap_trust=always"])  # its compute, not its judgement
 
     @flow
     def warm_up() -> None:  # start Prefect's ephemeral API outside the timing

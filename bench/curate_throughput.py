@@ -244,7 +244,7 @@ def main() -> None:
         f"scoring.clip_model={args.clip_model}",
         f"scoring.clip_pretrained={args.clip_pretrained or 'null'}",
         f"scoring.clip_random_init={'false' if args.clip_pretrained else 'true'}",
-        f"scoring.bootstrap={ckpt}", *args.set,
+        f"scoring.bootstrap={ckpt}", "scoring.bootstrap_trust=always", *args.set,
     ])
     scorer = CurationScorer(cfg.scoring)
     scorer.setup()  # model loading is once per worker, not per frame: keep it out of the timing
