@@ -185,6 +185,9 @@ def train(config: TrainConfig, source: Iterable[dict[str, Any]], pipeline: Depth
     set_seed(config.seed)  # same initial weights on every rank and every fresh run
     resume_from = latest_checkpoint(out) if config.resume else None
     pipe = _build_pipeline(config, pipeline, resume_from)
+    # Record the model as the pipeline runs it (e.g. the autoencoder file's scaling factor), so a
+    # fresh run and one resumed from its checkpoint write the same trainer state.
+    config = config.model_copy(update={"model": pipe.config})
     device = acc.device
     pipe.codec.to(device).eval().requires_grad_(False)
     pipe.device = device
