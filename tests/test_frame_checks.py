@@ -157,3 +157,25 @@ def test_misaligned_runs_only_with_a_trusted_bootstrap():
     on = CurateConfig.load(None, ["frame_checks.misaligned.enabled=true"]).frame_checks
     got = run_checks(f, on, bootstrap_trusted=True)["misaligned"].span
     assert got[42:58].all() and not got[:35].any() and not got[65:].any()
+
+
+def test_a_recording_from_real_captures_curates_with_no_false_span(tmp_path):
+    """End to end: real Resident Evil 2 footage under a panning camera with a still stretch, a muzzle
+    flash and a light switching, written as OBS would (side-by-side H.264, gray8 ReShade depth),
+    curated with the defaults: no fault span, the whole run kept."""
+    from capture.writer import write_recording
+    from curate.pipeline import curate_recording
+
+    rgb, depth = F.pan(180, src=8, still=(70, 95), seed=8, eight_bit=False)
+    F.flash(rgb, 40)
+    F.light(rgb, 110, 130)
+    near, far_plane = 0.1, 1000.0  # GetLinearizedDepth of an infinite reversed-Z buffer
+    lin = np.where(np.isfinite(depth), depth / (depth + near * far_plane), np.nan)
+    mp = write_recording(tmp_path, "re2", list(zip(rgb, lin, strict=True)), fps=30.0, layout="side_by_side",
+                         encoding="gray8", crf=18)
+    cfg = CurateConfig.load(None, ["scoring.clip_pretrained=null", "clips.length=60"])
+    r = curate_recording(mp, cfg, progress=False)
+    assert r.info.status == "ok" and r.cuts == []
+    assert [(s.reason, s.start_frame, s.end_frame) for s in r.spans if s.reason.startswith("fault")] == []
+    kept = sum(c.end_frame - c.start_frame for c in r.clips if c.decision == "kept")
+    assert kept == 180, [(c.start_frame, c.end_frame, c.decision, c.reasons) for c in r.clips]
