@@ -33,10 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from capture.simulate.real_footage import find_realdata
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-REALDATA = Path("/work/shared/realdata/re2-757459012")
+REALDATA = find_realdata() or Path("shared/realdata/re2-757459012")  # $SYNTHDEPTH_REALDATA or beside the checkout
 
 
 def make_recording(out: Path, seconds: float, fps: int, w: int, h: int) -> Path:

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-REALDATA = Path("/work/shared/realdata/re2-757459012")
+from capture.simulate.real_footage import find_realdata
+
+REALDATA = find_realdata() or Path("shared/realdata/re2-757459012")  # $SYNTHDEPTH_REALDATA or beside the checkout
 NEAR, FAR_PLANE = 1.0, 100.0  # RE2 depths run ~14 .. thousands: L = z / (z + 100) spreads them over 8 bits
 
 
