@@ -152,7 +152,7 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
     info.bootstrap_trusted = features.bootstrap is not None
 
     # One label per frame: unreadable > transition > fault > "" (usable).
-    labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=features.bootstrap is not None)
+    labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=info.bootstrap_trusted)
     labels = list(labels) if labels else [""] * n
     unreadable = ~table.readable
     trans = transition_frames(cuts, n, config.scenes.transition_frames)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
-from curate.series import around, pad
+from curate.series import around, extend_forward, pad
 
 
 class OverlayConfig(CheckConfig):
@@ -47,14 +47,12 @@ class Overlay(FrameCheck):
         dark = pad(ctx.spans_of(("black", "fade")), 2)  # structure in a dark frame is noise
         step = (st >= c.step) & (st - np.nan_to_num(around(st, c.window)) >= c.step_rise) & ~dark
         depth_goes_on = np.nan_to_num(dstep, nan=1.0) <= c.depth_step
+        from curate.features import PERSIST
+
         stays = self._stays(f, st, n)
         # The picture coming back after a flash is a change that stays too: a step within a few
         # frames after a step that was gone ends a flash, it opens nothing.
-        from curate.features import PERSIST
-
-        transient = step & ~stays
-        after_transient = np.convolve(transient.astype(np.int32), np.ones(PERSIST, np.int32), mode="full")[:n]
-        after_transient = np.concatenate([[0], after_transient[:-1]]) > 0 if n else after_transient > 0
+        after_transient = extend_forward(step & ~stays, PERSIST)
         opens = step & depth_goes_on & stays & ~after_transient
         closes = opens | ((step | ctx.cut_mask) & (st >= c.complete))
         flat = np.nan_to_num(f.flat_frac) >= 0.6

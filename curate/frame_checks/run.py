@@ -9,7 +9,7 @@ import numpy as np
 
 from curate.frame_checks.base import CheckContext, Evidence, MotionSummary
 from curate.frame_checks.registry import REGISTRY
-from curate.series import close_gaps, keep_runs, pad
+from curate.series import close_gaps, keep_runs, pad, window_median
 
 
 def _per_scene_median(x: np.ndarray, use: np.ndarray, cuts: Sequence[int], min_count: int = 20) -> np.ndarray:
@@ -29,19 +29,10 @@ def _per_scene_median(x: np.ndarray, use: np.ndarray, cuts: Sequence[int], min_c
 def _depth_follows(mp: np.ndarray, md: np.ndarray, tracked: np.ndarray, window: int, share: float = 0.5) -> np.ndarray:
     """Frames where, over the last `window` frames, the tracked depth moved at least `share` as far
     as the picture (median over the frames whose depth was tracked; False where none was)."""
-    n = len(mp)
     with np.errstate(all="ignore"):
         ratio = np.where(tracked & np.isfinite(md) & (mp > 0), md / mp, np.nan)
-    if n == 0 or window <= 1:
-        return np.nan_to_num(ratio, nan=0.0) >= share
-    padded = np.concatenate([np.full(window - 1, np.nan), ratio])
-    win = np.lib.stride_tricks.sliding_window_view(padded, window)
-    have = np.isfinite(win).any(axis=1)
-    med = np.full(n, np.nan)
-    if have.any():
-        with np.errstate(all="ignore"):
-            med[have] = np.nanmedian(win[have], axis=1)
-    return have & (med >= share)
+        # window_median: NaN where no frame of the window was tracked, and NaN >= share is False
+        return window_median(ratio, -(window - 1), max(window, 1)) >= share
 
 
 def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
