@@ -331,7 +331,7 @@ def pipeline_flow(recordings: str | list[str], config: PipelineConfig, stages: l
         run["bootstrap"] = bootstrap
         config = config.with_bootstrap(bootstrap)
         if ok and "curate" in stages:
-            runner = make_task_runner(config.runner, config.workers, config.address)
+            runner = make_task_runner(config.runner, config.workers, config.address, config.threads_per_task())
             run.update(curate_flow.with_options(task_runner=runner)(recordings, config))
         if ok and "shard" in stages:
             run["shard"] = _stage(run, "shard", shard_flow(config, return_state=True))
@@ -361,7 +361,7 @@ def curate_recordings_flow(recordings: str | list[str], config: PipelineConfig) 
 
     lay = config.layout
     with root_lock(lay.root, lay.lock):
-        runner = make_task_runner(config.runner, config.workers, config.address)
+        runner = make_task_runner(config.runner, config.workers, config.address, config.threads_per_task())
         run = curate_flow.with_options(task_runner=runner)(recordings, config, keep_results=True)
         fresh = {r.info.recording_id: r for r in run.pop("results")}
         results, notes = [], []
