@@ -164,8 +164,8 @@ def test_same_flow_on_a_dask_local_cluster(prefect_harness, recordings, tmp_path
     from dataset import catalog
     from flows.pipeline import pipeline_flow
 
-    # 4 s recordings in chunks of about 1.5 s: each recording is curated by several chunk tasks
-    cfg = config(tmp_path / "root", "runner=dask", "workers=2", "torch_threads=1", "curate.analysis.chunk_seconds=1.5")
+    # 4 s recordings in chunks of about 2 s: each recording is curated by chunk tasks
+    cfg = config(tmp_path / "root", "runner=dask", "workers=2", "torch_threads=1", "curate.analysis.chunk_seconds=2")
     run = pipeline_flow(str(recordings), cfg, ["curate"])
     assert run["curated"] == 3 and len(run["failed"]) == 2 and run["not_processed"] == []
     con = catalog.open(str(cfg.layout.root))
