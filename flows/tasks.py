@@ -123,6 +123,7 @@ class PartRun:
     cpu_seconds: float = 0.0
     setup_seconds: float = 0.0
     threads: dict = field(default_factory=dict)
+    loaded_models: bool = False  # this task was the first in its worker process to use the models
 
     @property
     def info(self):
@@ -137,9 +138,14 @@ def _run_part(config: PipelineConfig, work) -> PartRun:
 
     scorer = get_scorer(config.curate, config.workers)  # loaded once per worker process
     setup = time.perf_counter() - t0
+    loaded = id(scorer) not in _SCORERS_USED
+    _SCORERS_USED.add(id(scorer))
     result = work(scorer)
     return PartRun(result, f"{socket.gethostname()}:{os.getpid()}", time.perf_counter() - t0,
-                   time.process_time() - c0, setup, threads)
+                   time.process_time() - c0, setup, threads, loaded)
+
+
+_SCORERS_USED: set[int] = set()  # the scorers (models) this process's tasks have used
 
 
 def plan_parts(item: dict, config: PipelineConfig) -> list | None:
@@ -235,6 +241,7 @@ def publish_recording_task(item: dict, config: PipelineConfig, parts: list[PartR
             "workers": sorted({p.worker for p in parts}),
             "cpu_seconds": round(sum(p.cpu_seconds for p in parts), 2),
             "setup_seconds": round(sum(p.setup_seconds for p in parts), 2),
+            "models_loaded": sum(p.loaded_models for p in parts),
             "threads": parts[0].threads}
     publish(tmp, final, item["key"], info)
     if status == "failed":

@@ -186,6 +186,11 @@ def test_same_flow_on_a_dask_local_cluster(prefect_harness, recordings, tmp_path
         spans = [(r["start_frame"], r["end_frame"], r["reason"]) for r in pq.read_table(folder / "spans.parquet").to_pylist()]
         assert spans == [(s.start_frame, s.end_frame, s.reason) for s in want.spans]
     assert all(not w.endswith(f":{os.getpid()}") for w in workers), workers  # curated in the cluster's workers
+    # the models loaded once per worker process, not once per task (over every published folder: the
+    # broken recordings' tasks use the models too)
+    markers = [json.loads(f.read_text()) for f in cfg.layout.curated.glob("*/_DONE.json")]
+    tasks = sum(mk.get("parts", 0) for mk in markers)
+    assert 1 <= sum(mk.get("models_loaded", 0) for mk in markers) <= 2 and tasks >= 7, markers
 
 
 @pytest.mark.slow
