@@ -89,7 +89,17 @@ def use_threads(config: PipelineConfig) -> dict:
     cv2.setNumThreads(n)
     read = config.read_options()
     return {"torch": torch.get_num_threads(), "opencv": cv2.getNumThreads(), "decoder": read["threads"],
-            "convert": read["convert_threads"], "blas": os.environ.get("OPENBLAS_NUM_THREADS")}
+            "convert": read["convert_threads"], "blas": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "prefetch": _analysis_config(config).analysis.prefetch}
+
+
+def _analysis_config(config: PipelineConfig):
+    """The curation config a task analyses with: a one-thread task also decodes ahead and runs
+    the bootstrap in its own thread unless told otherwise (`analysis.prefetch`: no result changes)."""
+    a = config.curate.analysis
+    if config.threads_per_task() > 1 or "prefetch" in a.model_fields_set:
+        return config.curate
+    return config.curate.model_copy(update={"analysis": a.model_copy(update={"prefetch": 0})})
 
 
 _TASK = dict(cache_policy=NO_CACHE, retry_condition_fn=retry_transient, retries=2, retry_delay_seconds=[1.0, 2.0])
@@ -175,7 +185,7 @@ def curate_part_task(item: dict, config: PipelineConfig) -> PartRun:
     from curate.pipeline import curate_recording
 
     def work(scorer):
-        result = curate_recording(item["manifest"], config.curate, scorer, progress=False,
+        result = curate_recording(item["manifest"], _analysis_config(config), scorer, progress=False,
                                   read_options=config.read_options())
         result.features = None  # per-frame series are not written; keep what travels between workers small
         return result
@@ -194,7 +204,7 @@ def curate_chunk_task(item: dict, chunk, config: PipelineConfig) -> PartRun:
     def work(scorer):
         rec = capture.open_recording(item["manifest"], **config.read_options())
         try:
-            return analyze_chunk(item["manifest"], chunk, config.curate, scorer, recording=rec)
+            return analyze_chunk(item["manifest"], chunk, _analysis_config(config), scorer, recording=rec)
         finally:
             rec.close()
 

@@ -178,7 +178,7 @@ def test_same_flow_on_a_dask_local_cluster(prefect_harness, recordings, tmp_path
         workers.update(marker["workers"])
         assert marker["parts"] >= 2  # chunks as tasks
         # every thread knob of a one-thread worker applied in the worker (BLAS: the Dask nanny's env)
-        assert marker["threads"] == {"torch": 1, "opencv": 1, "decoder": 1, "convert": 0, "blas": "1"}
+        assert marker["threads"] == {"torch": 1, "opencv": 1, "decoder": 1, "convert": 0, "blas": "1", "prefetch": 0}
         got = [(r["clip_id"], r["decision"], r["reasons"]) for r in pq.read_table(folder / "clips.parquet").to_pylist()]
         # one pass in this process (no chunks) gives exactly what the chunk tasks merged to
         want = curate_recording(m, cfg.curate, get_scorer(cfg.curate), progress=False, chunk_frames=10**9)
