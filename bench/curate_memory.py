@@ -127,7 +127,7 @@ def measure(manifest: Path, bootstrap: Path | None, overrides: list[str], timeou
     if p.returncode != 0:
         raise RuntimeError(f"curation of {manifest} failed ({p.returncode}):\n{stdout[-2000:]}\n{stderr[-3000:]}")
     field = lambda name: re.search(rf"{re.escape(name)}: ([\d.:]+)", stderr).group(1)  # noqa: E731
-    summary = next((ln.strip() for ln in stderr.splitlines() if " recordings: " in ln), "")
+    summary = next((ln.strip() for ln in stderr.splitlines() if re.match(r"\d+ recordings: \d+ curated", ln)), "")
     shutil.rmtree(out, ignore_errors=True)
     return {"peak_mb": int(field("Maximum resident set size (kbytes)")) / 1024, "wall_s": wall,
             "cpu_s": float(field("User time (seconds)")) + float(field("System time (seconds)")),
