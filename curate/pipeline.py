@@ -40,7 +40,7 @@ from curate.features import FrameFeatures
 from curate.frame_checks.run import fault_labels
 from curate.scenes import replay_cuts, transition_frames
 from curate.scoring import CurationScorer, get_scorer
-from curate.table import ChunkTable, merge_chunks
+from curate.table import ChunkTable, fold_thumbnails, merge_chunks
 
 log = logging.getLogger("synthdepth.curate")
 
@@ -114,8 +114,11 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
     if scorer is None:
         scorer = get_scorer(config.scoring)
     scorer.setup()
+    tables: list[ChunkTable] = []
     try:
-        tables = [analyze_chunk(manifest_path, c, config, scorer, progress=progress, recording=rec) for c in chunks]
+        for c in chunks:
+            tables.append(analyze_chunk(manifest_path, c, config, scorer, progress=progress, recording=rec))
+            fold_thumbnails(tables)  # memory flat in the number of chunks
     finally:
         if hasattr(rec, "close"):
             rec.close()

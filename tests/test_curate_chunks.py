@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import pickle
@@ -16,7 +17,7 @@ from curate.analysis import analyze_chunk, chunks_at, lookahead_frames, plan_chu
 from curate.config import CurateConfig, SceneConfig
 from curate.pipeline import curate_recording, finish_recording
 from curate.scenes import ContentScores, make_detector, replay_cuts
-from curate.table import ChunkTable, merge_chunks
+from curate.table import ChunkTable, fold_thumbnails, merge_chunks
 
 
 def _find_test_video() -> Path | None:
@@ -179,6 +180,24 @@ def test_curate_recording_plans_chunks_after_keyframes_and_agrees(recording, one
     chunked = curate_recording(recording, cfg, scorer, progress=False, chunk_frames=100)
     assert _clip_rows(chunked) == _clip_rows(one)
     assert [s.to_row() for s in chunked.spans] == [s.to_row() for s in one.spans]
+
+
+def test_thumbnails_folded_as_chunks_finish_stay_bounded_and_merge_the_same(recording, one_pass):
+    # curate_recording folds each finished chunk's thumbnails into the recording's best k (memory
+    # flat in the number of chunks); the merged table must not change.
+    cfg, scorer, whole, _ = one_pass
+    n, k = whole.info.num_frames, cfg.analysis.thumbnails
+    chunks = chunks_at([0, n // 5, 2 * n // 5, 3 * n // 5, 4 * n // 5], n, warmup_frames(cfg), lookahead_frames(cfg))
+    tables = [analyze_chunk(recording, ch, cfg, scorer) for ch in chunks]
+    assert sum(len(t.thumbs.all()) for t in tables) > 2 * k  # unfolded, the chunks hold more than one recording keeps
+    folded: list[ChunkTable] = []
+    for t in tables:
+        folded.append(copy.copy(t))
+        fold_thumbnails(folded)
+        assert sum(len(x.thumbs.all()) for x in folded) <= 2 * k
+        assert all(not x.thumbs.all() for x in folded[:-1])
+    assert _table_diff(merge_chunks(folded), whole) == []
+    assert _table_diff(merge_chunks(tables), whole) == []
 
 
 def test_bootstrap_predictions_are_shared_with_the_clip_scores(one_pass):
