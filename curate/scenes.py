@@ -129,6 +129,41 @@ def detect_cuts(frames: Iterable[np.ndarray], fps: float, config: SceneConfig | 
     return cutter.finish()
 
 
+def depth_confirmed(cuts: Iterable[int], depth_change: np.ndarray, usual: float, still: np.ndarray,
+                    config: SceneConfig, reach: int = 10) -> list[int]:
+    """The cuts the depth confirms (see `SceneConfig.depth_confirm`). `depth_change[t]`: the pooled
+    one-frame depth change of frame t; `usual`: its usual value while the picture moves; `still`:
+    where the depth repeats or stands nearly still (a loading screen's depth stuck at the last
+    frame cannot confirm a cut, nor deny one). A cut is dropped only where the depth was measured
+    and moved on as usual over the `reach` frames from the cut without one jump."""
+    cuts = sorted(int(c) for c in cuts)
+    if not config.depth_confirm:
+        return cuts
+    d = np.asarray(depth_change, dtype=np.float64)
+    n = len(d)
+    out = []
+    for c in cuts:
+        if not 0 < c < n:
+            out.append(c)
+            continue
+        win = d[c : min(n, c + reach + 1)]
+        if not np.isfinite(win).all() or usual <= 0 or still[c : min(n, c + reach + 1)].any():
+            out.append(c)  # unknown or standing depth: no evidence against the cut
+            continue
+        before = d[max(0, c - 3) : c]
+        jumps = False
+        for t in range(c, min(n, c + reach + 1)):
+            prev = d[max(0, t - 3) : t]
+            prev = prev[np.isfinite(prev)]
+            base = float(np.median(prev)) if prev.size else float(np.median(before)) if before.size else 0.0
+            if d[t] >= config.depth_jump * usual and d[t] >= config.depth_rise * base:
+                jumps = True
+                break
+        if jumps:
+            out.append(c)
+    return out
+
+
 def transition_frames(cuts: Iterable[int], num_frames: int, around: int) -> np.ndarray:
     """Boolean mask of the frames discarded around each cut: `around` before and after it.
 
