@@ -179,3 +179,45 @@ def test_a_recording_from_real_captures_curates_with_no_false_span(tmp_path):
     assert [(s.reason, s.start_frame, s.end_frame) for s in r.spans if s.reason.startswith("fault")] == []
     kept = sum(c.end_frame - c.start_frame for c in r.clips if c.decision == "kept")
     assert kept == 180, [(c.start_frame, c.end_frame, c.decision, c.reasons) for c in r.clips]
+
+
+# ---- hard negatives and faults found on the external recordings (issue 11) --------------------
+
+def test_characters_walking_through_a_still_view_are_no_frozen_picture():
+    # The camera stands still while a character walks across: the depth changes where it walks (as
+    # much as a slow pan changes all of it), but most of the depth stands still with the picture.
+    rgb, depth = F.pan(150, src=3, still=(40, 110))
+    F.walker(rgb, depth, 45, 105)
+    assert fired(rgb, depth) == {}
+
+
+def test_plain_wall_with_the_camera_slowing_for_a_moment_is_not_black():
+    # A camera turning over a plain wall (a flat picture) stops for two frames: the depth stands
+    # still that long, which a loading screen does for its whole length.
+    rgb, depth = F.pan(150, src=3, speed=1.0, still=(60, 62))
+    wall = F.blur(rgb)
+    assert "black" not in fired(wall, depth)
+    # ... while the same wall with the depth stuck for 40 frames is a loading screen.
+    stuck = depth.copy()
+    F.freeze(stuck, 50, 90)
+    assert covers(fired(wall, stuck).get("black", []), 52, 88)
+
+
+def test_a_codec_glitch_inside_a_freeze_does_not_end_it():
+    # Measured on an external 8-bit recording: 20 frames into a freeze one frame changes by a fifth
+    # of the usual motion (the codec re-encoding the stuck depth) and the depth is stuck again after
+    # it, while the camera slows down. The span must still run to the end of the freeze.
+    from curate.frame_checks.run import summarise
+
+    rgb, depth = F.pan(150, src=3, speed=1.0)
+    F.freeze(depth, 50, 90)
+    f = compute_features(rgb, depth, CFG)
+    usual = summarise(f, CFG).usual_depth_change
+    g = 82
+    f.depth_dist[g, :] = 0.2 * usual  # the glitch frame differs a little from every frame before it
+    f.dep_static[g] = 0.05  # ... and its depth tracks moved
+    # no longer settled after it: its change over settle_frames is that of a moving depth
+    f.depth_top[g : g + CFG.settle_frames, CFG.settle_frames - 1] = np.median(f.depth_top[5:45, CFG.settle_frames - 1])
+    got = run_checks(f, CFG)["frozen_depth"].span
+    assert got[50:90].all(), np.flatnonzero(~got[50:90]) + 50
+    assert not got[:45].any() and not got[95:].any()
