@@ -225,30 +225,34 @@ class Recording:
         """(w, h) of the frames `stream(analysis_width=width)` yields (never wider than the recording)."""
         return analysis_size(self.width, self.height, width)
 
-    def analysis_grid(self, width: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, cols): analysis depth[r, c] is full-resolution depth[rows[r], cols[c]] exactly."""
-        w, h = self.analysis_size(width)
+    def analysis_grid(self, width: int | tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols): analysis depth[r, c] is full-resolution depth[rows[r], cols[c]] exactly.
+        `width`: the analysis width, or the exact analysis size (w, h)."""
+        w, h = width if isinstance(width, tuple) else self.analysis_size(width)
         return grid(self.height, h), grid(self.width, w)
 
-    def analysis_hud_mask(self, width: int) -> np.ndarray | None:
-        """The HUD mask at analysis width (sampled on the same grid as depth)."""
+    def analysis_hud_mask(self, width: int | tuple[int, int]) -> np.ndarray | None:
+        """The HUD mask at analysis width or size (sampled on the same grid as depth)."""
         if self._hud is None:
             return None
         rows, cols = self.analysis_grid(width)
         return sample(self._hud, rows, cols)
 
     def stream(self, start: int = 0, stop: int | None = None, *, analysis_width: int | None = None,
-               threads: int | None = None, hwaccel: str | None = None,
-               convert_threads: int | None = None) -> Iterator[FrameItem]:
+               analysis_size: tuple[int, int] | None = None, threads: int | None = None,
+               hwaccel: str | None = None, convert_threads: int | None = None) -> Iterator[FrameItem]:
         """Every frame of [start, stop) in timeline order: a FramePair, or an UnreadableFrame whose
-        `error` names the file and the problem. With `analysis_width`, RGB (area) and depth (nearest,
-        see `analysis_grid`) come at that width, made from the decoded planes without a full-size
-        RGB conversion. Seeks to the keyframe before `start`."""
+        `error` names the file and the problem. With `analysis_width` (aspect kept) or an exact
+        `analysis_size` (w, h), RGB (area) and depth (nearest, see `analysis_grid`) come at that
+        size, made from the decoded planes without a full-size RGB conversion. Seeks to the
+        keyframe before `start`."""
         n = len(self)
         stop = n if stop is None else stop
         if not (0 <= start <= stop <= n):
             raise IndexError(f"{self.path}: frame range [{start}, {stop}) outside [0, {n})")
-        how = self._read_options(analysis_width, threads, hwaccel, convert_threads)
+        size = analysis_size if analysis_size is not None else (
+            self.analysis_size(analysis_width) if analysis_width is not None else None)
+        how = self._read_options(size, threads, hwaccel, convert_threads)
         first = max(start - 1, 0)  # one frame before, to test `start` for duplication
         prev = None
         for item in self._src.frames(first, stop, how):
@@ -330,19 +334,20 @@ class Recording:
         else:
             self.warnings[self._nonfinite_warning] = msg
 
-    def _read_options(self, width: int | None, threads: int | None, hwaccel: str | None,
+    def _read_options(self, size: tuple[int, int] | None, threads: int | None, hwaccel: str | None,
                       convert_threads: int | None = None) -> _Read:
         threads = self.threads if threads is None else threads
         hwaccel = self.hwaccel if hwaccel is None else (hwaccel or None)
         conv = self.convert_threads if convert_threads is None else convert_threads
-        if width is None or width >= self.width:
+        if size is not None and min(size) < 1:
+            raise ValueError(f"analysis size must be positive, got {size}")
+        if size is None or (size[0] >= self.width and size[1] >= self.height):
             return _Read(threads, hwaccel, conv)
-        if width < 1:
-            raise ValueError(f"analysis_width must be positive, got {width}")
-        rows, cols = self.analysis_grid(width)
+        size = (min(int(size[0]), self.width), min(int(size[1]), self.height))
+        rows, cols = self.analysis_grid(size)
         if self.manifest.depth.reshade.upside_down:
             rows = (self.height - 1 - rows)  # sample the stored (upside-down) image where it lands
-        return _Read(threads, hwaccel, conv, self.analysis_size(width), rows, cols)
+        return _Read(threads, hwaccel, conv, size, rows, cols)
 
     def _load_hud(self) -> np.ndarray | None:
         if not self.manifest.hud_mask:

@@ -67,7 +67,7 @@ def lookahead_frames(config: CurateConfig) -> int:
     """Frames a chunk reads after its last row (the bootstrap's comparisons reach J frames ahead;
     a chunk run without a bootstrap model does not read them)."""
     fc = config.frame_checks
-    return fc.lag_max_frames if (fc.enabled and fc.bootstrap_every) else 0
+    return fc.lag_max_frames if fc.tracks_bootstrap() else 0
 
 
 def chunks_at(starts: list[int], num_frames: int, warmup: int, lookahead: int) -> list[Chunk]:
@@ -164,7 +164,7 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
     sampler = FrameScoreSampler(scorer, config.score_stride(), config.scoring.score_width, fc.bootstrap_input_width,
                                 config.scoring.batch_size, thumbs)
     tracker = None
-    if scorer.bootstrap.available and fc.enabled and fc.bootstrap_every:
+    if scorer.bootstrap.available and fc.tracks_bootstrap():
         tracker = BootstrapTracker(scorer.bootstrap, fc, hud, batch_size=config.scoring.batch_size,
                                    on_prediction=sampler.prediction, background=True)
     read_stop = chunk.read_stop if tracker is not None else min(chunk.read_stop, stop)

@@ -96,11 +96,20 @@ class _FrameCheckShared(_Part):
     merge_gap: int = Field(8, ge=0)  # two faults this close become one span
     min_fault_frames: int = Field(1, ge=1)
     # The bootstrap tracker (curate/bootstrap_checks.py, needs --bootstrap): the model predicts depth
-    # on every `bootstrap_every`-th frame; each prediction is compared with the captured depth.
+    # on every `bootstrap_every`-th frame; each prediction is compared with the captured depth. It
+    # runs only for the checks that read it (`needs_bootstrap`, e.g. `misaligned`, off by default):
+    # the clip scores alone need the model on their own sparser grid (`CurateConfig.score_stride`).
     bootstrap_every: int = Field(2, ge=0)  # 0 = off
     bootstrap_input_width: int = Field(256, ge=16)  # width of the frames given to the model
     lag_compare_width: int = Field(80, ge=16)  # width at which prediction and depth are compared
     lag_max_frames: int = Field(10, ge=1)  # later depth frames each prediction is compared with
+
+    def tracks_bootstrap(self) -> bool:
+        """The bootstrap tracker runs (when a model is given): an enabled check reads its track."""
+        from curate.frame_checks.registry import REGISTRY
+
+        return bool(self.enabled and self.bootstrap_every and any(
+            getattr(self, c.name).enabled for c in REGISTRY if c.needs_bootstrap))
 
 
 def _frame_check_config() -> type[_FrameCheckShared]:
@@ -228,7 +237,7 @@ class CurateConfig(StageConfig):
         n = self.scoring.num_samples
         # Enough scored frames that a clip's samples are spread as evenly as with every frame.
         every = max(1, (self.clips.shortest - 1) // max(1, n - 1) // 2)
-        b = self.frame_checks.bootstrap_every
-        if b and self.frame_checks.enabled:
+        if self.frame_checks.tracks_bootstrap():
+            b = self.frame_checks.bootstrap_every
             every = max(b, every // b * b)
         return every

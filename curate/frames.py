@@ -5,12 +5,12 @@ the picture (uint8) and the depth (float32, NaN = invalid) at `width` pixels wid
 unreadable record. Scene detection, the frame checks, the bootstrap and the model scores all read
 this copy, so each decoded frame is resized once.
 
-This is the one place to switch when capture's analysis reader lands (frames produced at the
-analysis width straight from the decoder's planes, with per-frame unreadable records). Until
-then the full-resolution frames of `Recording.frames` are resized right after decoding: the
-picture with area averaging (as PySceneDetect and the checks did), the depth with nearest
-neighbour (no invented depths at object edges; NaN holes stay holes). The sizes and resizes
-themselves live in `common.frames`, shared with the bootstrap's calibration.
+The copy comes from capture's analysis reader (`Recording.stream(analysis_size=)`): the picture
+area-averaged and the depth sampled (nearest: no invented depths at object edges, NaN holes stay
+holes) straight from the decoder's planes, with no full-resolution RGB conversion, and per-frame
+unreadable records. A recording object without that reader gives full-size frames, resized
+here the same way (`common.frames.downscale`). The sizes live in `common.frames`, shared with the
+bootstrap's calibration.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def _decode(rec, start: int, stop: int, size: tuple[int, int]) -> Iterator[Analy
     from capture.records import UnreadableFrame
 
     stream = getattr(rec, "stream", None)
-    items = stream(start, stop) if stream is not None else rec.frames(start, stop)
+    # capture's reader makes the analysis copy straight from the decoded planes (no full-size RGB)
+    items = stream(start, stop, analysis_size=size) if stream is not None else rec.frames(start, stop)
     i = start
     try:
         for item in items:

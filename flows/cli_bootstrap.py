@@ -43,11 +43,9 @@ def train(
                                    "scoring.score_width=160 (as `synthdepth curate --set`)."),
 ) -> None:
     """Read each pick's frames from its recording, train, write a safetensors checkpoint."""
-    import numpy as np
     from rich.console import Console
     from rich.table import Table
 
-    import capture  # imported when the command runs, so `synthdepth --help` stays fast
     from common.errors import InputError
     from curate.config import CurateConfig
     from model.bootstrap import (
@@ -66,23 +64,14 @@ def train(
     except (InputError, ValueError) as e:
         console.print(f"[red]synthdepth bootstrap train: bad curation config: {e}", markup=True, highlight=False)
         raise typer.Exit(2) from None
+    from flows.picks import read_picks
+
     rows = load_picks_csv(picks)
     try:
-        open_recording = capture.open_recording
-    except (ImportError, AttributeError) as e:
-        console.print(f"[red]capture.open_recording is not available ({e}); cannot read the picks")
+        clips = read_picks(rows, sizes, say=lambda m: console.print(m, markup=False, highlight=False))
+    except (InputError, OSError) as e:
+        console.print(f"[red]cannot read the picks: {e}", highlight=False)
         raise typer.Exit(2) from None
-    clips = []
-    for manifest, start, end in rows:
-        rec = open_recording(manifest)
-        pairs = list(rec.read(start, end))
-        if not pairs:
-            console.print(f"[yellow]{manifest}: [{start}, {end}) gave no frames; skipped")
-            continue
-        rgb = np.stack([p.rgb for p in pairs])
-        depth = np.stack([p.depth for p in pairs]).astype(np.float32)
-        clips.append((rgb, depth))
-        console.print(f"{manifest} [{start}, {end}): {len(pairs)} frames {rgb.shape[2]}x{rgb.shape[1]}")
     if not clips:
         console.print(f"[red]{picks}: no frames could be read from any pick")
         raise typer.Exit(1)

@@ -156,7 +156,7 @@ def bootstrap_task(config: PipelineConfig) -> str | None:
     use_threads(config)
     import numpy as np
 
-    from capture import open_recording
+    from flows.picks import read_picks
     from model.bootstrap import (
         BootstrapConfig,
         holdout_picks_for,
@@ -181,12 +181,7 @@ def bootstrap_task(config: PipelineConfig) -> str | None:
     if out.is_file() and read_marker(marker_dir).get("bootstrap_key") == key:
         _logger().info("bootstrap model up to date: %s", out)
         return str(out)
-    clips = []
-    for manifest, start, end in picks:
-        with open_recording(manifest) as rec:
-            pairs = rec.read(start, end)
-        if pairs:
-            clips.append((np.stack([p.rgb for p in pairs]), np.stack([p.depth for p in pairs]).astype(np.float32)))
+    clips = read_picks(picks, sizes, say=_logger().info)
     if not clips:
         raise InputError(b.picks, "no frames could be read from any pick")
     bc = BootstrapConfig(size=b.size, batch_size=b.batch_size, train_frames=b.train_frames)

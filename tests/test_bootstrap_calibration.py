@@ -43,6 +43,7 @@ def test_calibration_scores_a_clean_clip_as_curation_does(clean):
     from curate.analysis import analyze_chunk, chunks_at
     from curate.pipeline import finish_recording
     from curate.scoring import CurationScorer
+    from flows.picks import read_picks
     from model.bootstrap import calibrate, clip_depth_score
 
     cfg = _config()
@@ -68,9 +69,8 @@ def test_calibration_scores_a_clean_clip_as_curation_does(clean):
         assert math.isfinite(ar) and math.isfinite(d1)
         assert clip.scores.depth_abs_rel == pytest.approx(ar, rel=1e-6)
         assert clip.scores.depth_delta1 == pytest.approx(d1, rel=1e-6)
-        pairs = rec.read(clip.start_frame, clip.end_frame)  # the clip at full size, as the picks are read
-        rgb = np.stack([p.rgb for p in pairs])
-        depth = np.stack([p.depth for p in pairs]).astype(np.float32)
+        # the clip read as `bootstrap train` reads a pick
+        [(rgb, depth)] = read_picks([(str(clean), clip.start_frame, clip.end_frame)], sizes, say=lambda m: None)
         windows.append((rgb, depth))
         curated.append((ar, d1))
         # the calibration's score of the same clip: the same number

@@ -39,6 +39,8 @@ def _config(**over) -> CurateConfig:
         "clips.length=24", "scoring.clip_model=synthdepth-tiny", "scoring.clip_pretrained=null",
         "scoring.clip_random_init=true", "scoring.score_width=64", "frame_checks.work_width=96",
         "scoring.batch_size=8", "analysis.thumbnails=4", "analysis.thumbnail_width=48",
+        # the bootstrap tracker runs for the check that reads it: chunks then read look-ahead frames
+        "frame_checks.misaligned.enabled=true",
         *[f"{k}={v}" for k, v in over.items()],
     ])
 
@@ -190,6 +192,25 @@ def test_bootstrap_predictions_are_shared_with_the_clip_scores(one_pass):
     assert predicted == -(-samples // batch) * batch  # every model call gets a full batch: the last is padded
     assert whole.scored.sum() == len(range(0, n, cfg.score_stride()))
     assert np.isfinite(whole.abs_rel[whole.scored]).mean() > 0.8 and np.isfinite(whole.clip_sim[whole.scored]).all()
+
+
+def test_without_a_check_that_reads_it_the_model_runs_only_on_the_score_grid(recording):
+    """`misaligned` (the only check that reads the bootstrap's track) is off by default: then no
+    tracker runs, chunks read no look-ahead, and the model predicts just the score grid's frames."""
+    import capture
+
+    cfg = _config(**{"frame_checks.misaligned.enabled": "false"})
+    assert not cfg.frame_checks.tracks_bootstrap() and lookahead_frames(cfg) == 0
+    on = _config()
+    assert on.frame_checks.tracks_bootstrap() and lookahead_frames(on) == on.frame_checks.lag_max_frames
+    scorer = _scorer(cfg)
+    n = len(capture.open_recording(recording))
+    table = analyze_chunk(recording, chunks_at([0], n, 0, 0)[0], cfg, scorer)
+    assert table.boot_errors is None
+    grid = len(range(0, n, cfg.score_stride()))
+    assert table.scored.sum() == grid and np.isfinite(table.abs_rel[table.scored]).mean() > 0.8
+    batch = cfg.scoring.batch_size
+    assert scorer.bootstrap.predictor.frames == -(-grid // batch) * batch  # the grid's frames, in full batches
 
 
 def _piece(whole: ChunkTable, a: int, b: int) -> ChunkTable:

@@ -116,7 +116,7 @@ def test_bootstrap_checks_run_inside_the_recording_pass(recordings):
     from model.bootstrap import BootstrapConfig, BootstrapNet, BootstrapPredictor
 
     good, _ = recordings
-    cfg = _config(**{"frame_checks.bootstrap_every": 3})
+    cfg = _config(**{"frame_checks.bootstrap_every": 3, "frame_checks.misaligned.enabled": "true"})
     net = BootstrapNet(BootstrapConfig(size=32, base_channels=8, levels=3))
     calls = []
 
