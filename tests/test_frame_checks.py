@@ -221,3 +221,17 @@ def test_a_codec_glitch_inside_a_freeze_does_not_end_it():
     got = run_checks(f, CFG)["frozen_depth"].span
     assert got[50:90].all(), np.flatnonzero(~got[50:90]) + 50
     assert not got[:45].any() and not got[95:].any()
+
+
+def test_menu_opening_over_a_plain_wall_after_a_speck_of_texture_is_found():
+    # Measured on an external recording: the camera looks at a plain wall (a flat picture) and a
+    # few frames before a menu opens, a speck of texture comes and goes. Structure in a flat
+    # picture is noise: that speck is no flash whose end would explain away the menu's step.
+    rgb, depth = F.pan(150, src=12)
+    wall = F.blur(rgb)
+    rng = np.random.default_rng(5)
+    for t in (45, 46):  # two frames of a small textured speck, different each frame
+        wall[t, 16:48, 16:64] = rng.integers(0, 255, (32, 48, 3), dtype=np.uint8)
+    F.menu(wall, 50, 90)
+    got = fired(wall, depth)
+    assert covers(got.get("overlay", []), 50, 90)

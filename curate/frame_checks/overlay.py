@@ -30,6 +30,7 @@ class OverlayConfig(CheckConfig):
     max_span: int = 600  # longest overlay looked for (frames)
     window: int = 6  # frames each side that give the usual structure change
     stay: float = 0.5  # a change stays when, a few frames later, at least this share of it still differs
+    blank: float = 0.85  # share of flat blocks of a picture that shows nothing (as `black.flat_share`)
 
 
 class Overlay(FrameCheck):
@@ -51,8 +52,11 @@ class Overlay(FrameCheck):
 
         stays = self._stays(f, st, n)
         # The picture coming back after a flash is a change that stays too: a step within a few
-        # frames after a step that was gone ends a flash, it opens nothing.
-        after_transient = extend_forward(step & ~stays, PERSIST)
+        # frames after a step that was gone ends a flash, it opens nothing. Not after a "step" in
+        # a picture that shows nothing (a plain wall, `blank` share of flat blocks): its few
+        # textured blocks change at random, and a menu opening just after must still open.
+        blank = np.nan_to_num(f.flat_frac) >= c.blank
+        after_transient = extend_forward(step & ~stays & ~blank, PERSIST)
         opens = step & depth_goes_on & stays & ~after_transient
         closes = opens | ((step | ctx.cut_mask) & (st >= c.complete))
         flat = np.nan_to_num(f.flat_frac) >= 0.6
