@@ -38,7 +38,7 @@ from curate.config import CurateConfig
 from curate.decision import decide
 from curate.features import FrameFeatures
 from curate.frame_checks.run import fault_labels, summarise
-from curate.scenes import depth_confirmed, replay_cuts, transition_frames
+from curate.scenes import depth_confirmed, missed_cuts, replay_cuts, transition_frames
 from curate.scoring import CurationScorer, get_scorer
 from curate.table import ChunkTable, merge_chunks
 
@@ -214,13 +214,16 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
 
 def scene_cuts(scene_score: np.ndarray, fps: float, features: FrameFeatures, config: CurateConfig) -> list[int]:
     """PySceneDetect's cuts of the picture (replayed from its per-frame scores) that the depth
-    confirms (curate/scenes.py:depth_confirmed)."""
+    confirms (curate/scenes.py:depth_confirmed), and those it missed that the depth and the
+    picture's structure show together (curate/scenes.py:missed_cuts)."""
     cuts = replay_cuts(scene_score, fps, config.scenes)
-    if not cuts or not config.scenes.depth_confirm or not len(features) or not features.depth_dist.size:
+    if not len(features) or not features.depth_dist.size:
         return cuts
     m = summarise(features, config.frame_checks, cuts)
-    return depth_confirmed(cuts, features.depth_dist[:, 0], m.usual_depth_change, m.repeat | m.nearly_still,
-                           config.scenes, config.frame_checks.history_frames)
+    d1 = features.depth_dist[:, 0]
+    kept = depth_confirmed(cuts, d1, m.usual_depth_change, m.repeat | m.nearly_still, config.scenes,
+                           config.frame_checks.history_frames)
+    return sorted(kept + missed_cuts(scene_score, d1, features.struct, m.usual_depth_change, config.scenes, cuts))
 
 
 def _median(values: list[float]) -> float:

@@ -51,3 +51,25 @@ def test_depth_confirmation_can_be_switched_off():
     s = _scores(rgb)
     off = CurateConfig.load(None, ["scenes.depth_confirm=false"])
     assert scene_cuts(s, 30.0, compute_features(rgb, depth, off.frame_checks), off) == replay_cuts(s, 30.0, off.scenes)
+
+
+def test_a_cut_the_detector_scores_under_its_threshold_is_found_from_the_depth():
+    # Two washed-out scenes (half their colour) cut hard at frame 80: PySceneDetect scores the cut
+    # 25 (< 27) and misses it, as it missed a teleport (19.7) and a hard cut (22.0) of the external
+    # set; the depth jumps ~17 x its usual change and all of the picture's structure changes.
+    a_rgb, a_d = F.pan(80, src=16, speed=1.0, seed=4)
+    b_rgb, b_d = F.pan(80, src=8, speed=1.0, seed=4)
+    rgb = np.concatenate([a_rgb, b_rgb]).astype(np.float32)
+    rgb = (0.5 * rgb + 0.5 * rgb.mean(-1, keepdims=True)).astype(np.uint8)
+    depth = np.concatenate([a_d, b_d])
+    s = _scores(rgb)
+    assert replay_cuts(s, 30.0, CFG.scenes) == []
+    f = compute_features(rgb, depth, CFG.frame_checks)
+    assert scene_cuts(s, 30.0, f, CFG) == [80]
+    # A menu opening changes the structure as completely, but the depth goes on: no cut.
+    menu = np.concatenate([a_rgb, a_rgb[-2::-1]])  # the same scene, the camera turning back: no cut
+    F.opaque_menu(menu, 80, 120)
+    s = _scores(menu)
+    assert 80 in replay_cuts(s, 30.0, CFG.scenes)
+    f = compute_features(menu, np.concatenate([a_d, a_d[-2::-1]]), CFG.frame_checks)
+    assert scene_cuts(s, 30.0, f, CFG) == []
