@@ -26,7 +26,9 @@ from curate.series import around, keep_runs, pad, runs_of, window_median
 
 class DepthLagConfig(CheckConfig):
     rewind: float = 0.3  # change to k frames back / change to the previous frame, at most ...
-    weak_rewind: float = 0.6  # ... or at most this, with its end found (a lossy codec blurs the repeat)
+    weak_rewind: float = 0.6  # ... or at most this, with its end found (a lossy codec blurs the repeat),
+    weak_share: float = 0.5  # ... and at most this x the 5th percentile of the scene's own ratios
+    min_frames: int = 50  # moving frames needed to measure that percentile
     min_change: float = 0.002  # the onset frame's pooled depth change (log), at least (and 8x the noise)
     jump: float = 1.8  # end: one-frame depth change per picture change, x its usual, at least ...
     # ... or, for the end a weak start needs, where the scene's depth change over k + 1 frames is
@@ -68,7 +70,15 @@ class DepthLag(FrameCheck):
         if n and J > 1:
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
-            onset_k = np.where(best <= c.weak_rewind, best_k + 2, 0)
+            # A weak rewind counts only well below what the scene's own noise gives: where the depth
+            # is noisy (a dark scene's far depth) its change to frames further back is now and then
+            # smaller than to the previous frame by itself (p5 over the moving frames under 1, where
+            # clean footage measured 1.09-1.87).
+            usual_best = best[m.moving & np.isfinite(best)]
+            weak_max = c.weak_rewind
+            if usual_best.size >= c.min_frames:
+                weak_max = min(weak_max, c.weak_share * float(np.percentile(usual_best, 5)))
+            onset_k = np.where((best <= c.rewind) | (best <= weak_max), best_k + 2, 0)
             onset_k[pad(ctx.cut_mask, 1)] = 0  # a cut is a jump of its own, not a rewind
             weak |= (best > c.rewind) & (onset_k > 0)
 
