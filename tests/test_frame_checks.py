@@ -257,3 +257,26 @@ def test_noisy_depth_that_rewinds_by_itself_now_and_then_starts_no_lag():
     burst = rng.choice(np.arange(5, 150), 20, replace=False)
     f.depth_dist[burst, 0] *= rng.uniform(3.3, 4.0, burst.size)  # the noise lands on the last frame
     assert not run_checks(f, CFG)["depth_lag"].span.any()
+
+
+def test_translucent_menu_over_a_fast_pan_found():
+    # The menu panel stands still on the screen while the world pans 2.5 px a frame under it: six
+    # frames later the frame of the change, moved with the world, no longer matches the panel.
+    rgb, depth = F.pan(150, src=12, speed=2.5, seed=1)
+    F.menu(rgb, 50, 90)
+    assert covers(fired(rgb, depth).get("overlay", []), 50, 90)
+
+
+def test_menu_closing_into_a_moving_view_closes_its_span():
+    # Measured on an external recording: the menu closed while the camera moved fast, and six frames
+    # later the picture matched neither the frame before the close nor the close itself (motion
+    # compensation over six frames failed), so the close did not "stay" and the span ran on over 56
+    # clean frames to the next cut. A step after which the whole picture moves on closes it.
+    from curate.features import PERSIST
+
+    rgb, depth = F.pan(150, src=12)
+    F.menu(rgb, 50, 90)
+    f = compute_features(rgb, depth, CFG)
+    f.after_step[90 + PERSIST] = f.after_before[90 + PERSIST]  # the close no longer "stays"
+    span = run_checks(f, CFG)["overlay"].span
+    assert span[50:90].all() and not span[92:].any()
