@@ -11,9 +11,13 @@ Recordings (cached under --cache):
 
 Baseline: a plain PyAV decode of the same file with the decoder's threads on, every frame
 converted with `to_ndarray(format="rgb24")`. Curation: `curate.pipeline.curate_recording` with the
-models loaded before timing (they load once per worker). Decode and curation runs alternate,
-`--repeats` times; the ratio is median decode time / median curation time (1.0 = decode speed).
-Process CPU seconds are printed too: on a shared machine they move much less than wall clock.
+models loaded before timing (they load once per worker), in two modes: "bootstrap trusted" (the
+model runs on the score grid, as when its calibration trusts it) and "bootstrap untrusted" (the
+calibration turned it off, as it did for every `bootstrap train`-default model on unseen footage
+so far; the model-free checks decide). Decode and curation runs alternate, `--repeats` times; the
+ratio is median decode time / median curation time (1.0 = decode speed). Process CPU seconds are
+printed too: on a shared machine they move much less than wall clock. The `RESULT` lines are the
+figures.
 
 `--breakdown` runs curation once more with each stage wrapped in a timer of the CPU time of the
 thread that runs it (the reader thread: decode + the reader's conversions + the downscale; the
@@ -34,8 +38,6 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-
-import numpy as np
 
 
 def _cpu() -> float:
@@ -138,41 +140,8 @@ def breakdown_run(manifest: Path, cfg, scorer) -> tuple[Breakdown, float, float]
     return bd, time.perf_counter() - t, _cpu() - c
 
 
-def prototype_reader(orig):
-    """A stand-in for capture's coming analysis reader (bench only, to size what it is worth):
-    the picture scaled to the analysis size by swscale straight from the decoded YUV frame (area
-    filter, the manifest's matrix and range), the depth read from the Y plane at the analysis grid
-    (nearest, no full-resolution conversion). Side-by-side / top-bottom YUV video with grey depth
-    and no HUD mask; anything else goes through the normal reader."""
-    from capture.recording import Coded, _PackedVideo
-    from capture.video_io import SWS_COLORSPACE, SWS_RANGE, decode_range, yuv_planes
-    from curate.frames import AnalysisFrame
-
-    def decode(rec, start, stop, size):
-        src = rec._src
-        if (not isinstance(src, _PackedVideo) or src.dec.kind != "yuv" or rec._hud is not None
-                or rec.manifest.depth.encoding not in ("gray8", "gray16")
-                or rec.width % size[0] or rec.height % size[1]):
-            yield from orig(rec, start, stop, size)
-            return
-        fx, fy = rec.width // size[0], rec.height // size[1]
-        (rr, rc), (dr, dc) = src.rgb_region, src.depth_region
-        cs, rng = SWS_COLORSPACE[src.dec.matrix], SWS_RANGE["full" if src.dec.full else "limited"]
-        for i, frame in decode_range(src.index, start, stop):
-            small = frame.reformat(width=frame.width // fx, height=frame.height // fy, format="rgb24",
-                                   src_colorspace=cs, src_color_range=rng, dst_color_range="JPEG",
-                                   interpolation="AREA").to_ndarray()
-            rgb = np.ascontiguousarray(small[rr.start // fy : rr.stop // fy, rc.start // fx : rc.stop // fx])
-            y, _, _, bits = yuv_planes(frame)
-            step = 1.0 / (((1 << bits) - 1) if src.dec.full else 219.0 * (1 << (bits - 8)))
-            codes = np.ascontiguousarray(y[dr, dc][::fy, ::fx])
-            depth = rec._to_depth(Coded(codes, ("luma", src.dec.full, bits), step))
-            yield AnalysisFrame(i, rgb, depth)
-
-    return decode
-
-
-def measure(name: str, manifest: Path, cfg, scorer, repeats: int, breakdown: bool) -> None:
+def measure(name: str, manifest: Path, modes: list[tuple[str, object, object]], repeats: int, breakdown: bool) -> None:
+    """Plain decode and each curation mode (label, config, scorer), alternating, `repeats` times."""
     import capture
     from curate.frames import analysis_size
     from curate.pipeline import curate_recording
@@ -182,34 +151,43 @@ def measure(name: str, manifest: Path, cfg, scorer, repeats: int, breakdown: boo
     video = manifest.parent / rec.manifest.media.video
     print(f"\n== {name}: {manifest.name}: {n} frames, {rec.width}x{rec.height} per eye, {rec.fps:g} fps "
           f"(file {video.stat().st_size / 1e6:.1f} MB)")
-    dec, cur, dec_cpu, cur_cpu = [], [], [], []
+    dec, dec_cpu = [], []
+    cur: dict[str, list[float]] = {label: [] for label, _, _ in modes}
+    cur_cpu: dict[str, list[float]] = {label: [] for label, _, _ in modes}
+    results = {}
     for k in range(repeats):
         t, c = time.perf_counter(), _cpu()
         assert plain_decode(video) == n
         dec.append(time.perf_counter() - t)
         dec_cpu.append(_cpu() - c)
-        t, c = time.perf_counter(), _cpu()
-        r = curate_recording(manifest, cfg, scorer, progress=False)
-        cur.append(time.perf_counter() - t)
-        cur_cpu.append(_cpu() - c)
-        print(f"  run {k + 1}: decode {dec[-1]:6.2f} s ({n / dec[-1]:6.1f} frames/s, CPU {dec_cpu[-1]:6.1f} s) | "
-              f"curate {cur[-1]:6.2f} s ({n / cur[-1]:6.1f} frames/s, CPU {cur_cpu[-1]:6.1f} s) | "
-              f"ratio {dec[-1] / cur[-1]:.2f}")
-    md, mc = statistics.median(dec), statistics.median(cur)
-    print(f"  median: decode {md:.2f} s, curate {mc:.2f} s -> curation at {md / mc:.2f}x decode speed "
-          f"(per-run ratios {', '.join(f'{d / c:.2f}' for d, c in zip(dec, cur, strict=True))}); "
-          f"CPU seconds: decode {statistics.median(dec_cpu):.1f}, curate {statistics.median(cur_cpu):.1f}")
-    print(f"  result: {len(r.clips)} clips ({sum(c.decision == 'kept' for c in r.clips)} kept), cuts {len(r.cuts)}, "
-          f"analysis frames {'x'.join(map(str, analysis_size(rec.width, rec.height, cfg.analysis_width())))}")
+        line = [f"  run {k + 1}: decode {dec[-1]:6.2f} s ({n / dec[-1]:6.1f} frames/s, CPU {dec_cpu[-1]:5.1f} s)"]
+        for label, cfg, scorer in modes:
+            t, c = time.perf_counter(), _cpu()
+            results[label] = curate_recording(manifest, cfg, scorer, progress=False)
+            cur[label].append(time.perf_counter() - t)
+            cur_cpu[label].append(_cpu() - c)
+            line.append(f"{label}: {cur[label][-1]:6.2f} s (CPU {cur_cpu[label][-1]:5.1f} s, ratio {dec[-1] / cur[label][-1]:.2f})")
+        print(" | ".join(line), flush=True)
+    md = statistics.median(dec)
+    for label, cfg, _ in modes:
+        mc = statistics.median(cur[label])
+        r = results[label]
+        print(f"  RESULT {name} [{label}]: curation at {md / mc:.2f}x decode speed (median decode {md:.2f} s, "
+              f"curate {mc:.2f} s; per-run ratios {', '.join(f'{d / c:.2f}' for d, c in zip(dec, cur[label], strict=True))}); "
+              f"CPU seconds: decode {statistics.median(dec_cpu):.1f}, curate {statistics.median(cur_cpu[label]):.1f} "
+              f"(CPU ratio {statistics.median(dec_cpu) / statistics.median(cur_cpu[label]):.2f}); "
+              f"{len(r.clips)} clips ({sum(c.decision == 'kept' for c in r.clips)} kept), cuts {len(r.cuts)}, "
+              f"analysis frames {'x'.join(map(str, analysis_size(rec.width, rec.height, cfg.analysis_width())))}")
     if breakdown:
-        bd, wall, cpu = breakdown_run(manifest, cfg, scorer)
-        print(f"  breakdown (CPU seconds of the thread running each stage; run took {wall:.1f} s wall, "
-              f"{cpu:.1f} s process CPU):")
-        total = sum(bd.cpu.values())
-        for k, v in sorted(bd.cpu.items(), key=lambda kv: -kv[1]):
-            print(f"    {k:50s} {v:7.2f} s  {100 * v / max(cpu, 1e-9):5.1f}%  ({1e3 * v / n:6.2f} ms/frame)")
-        print(f"    {'other threads (decoder threads, OpenCV pool), Python glue':50s} {cpu - total:7.2f} s  "
-              f"{100 * (cpu - total) / max(cpu, 1e-9):5.1f}%")
+        for label, cfg, scorer in modes:
+            bd, wall, cpu = breakdown_run(manifest, cfg, scorer)
+            print(f"  breakdown [{label}] (CPU seconds of the thread running each stage; run took {wall:.1f} s wall, "
+                  f"{cpu:.1f} s process CPU):")
+            total = sum(bd.cpu.values())
+            for k, v in sorted(bd.cpu.items(), key=lambda kv: -kv[1]):
+                print(f"    {k:50s} {v:7.2f} s  {100 * v / max(cpu, 1e-9):5.1f}%  ({1e3 * v / n:6.2f} ms/frame)")
+            print(f"    {'other threads (decoder threads, OpenCV pool), Python glue':50s} {cpu - total:7.2f} s  "
+                  f"{100 * (cpu - total) / max(cpu, 1e-9):5.1f}%")
 
 
 def main() -> None:
@@ -223,10 +201,9 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-curate")
     ap.add_argument("--clip-model", default="synthdepth-tiny")
     ap.add_argument("--clip-pretrained", default=None)
-    ap.add_argument("--breakdown", action="store_true", help="time each stage (one more curation run)")
+    ap.add_argument("--breakdown", action="store_true", help="time each stage (one more curation run per mode)")
+    ap.add_argument("--mode", choices=["trusted", "untrusted"], help="only one of the two bootstrap modes")
     ap.add_argument("--set", action="append", default=[], help="config override key=value (repeatable)")
-    ap.add_argument("--prototype-reader", action="store_true",
-                    help="decode through a stand-in for capture's analysis reader (see prototype_reader)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -240,22 +217,30 @@ def main() -> None:
         ckpt = args.cache / "bootstrap-random.safetensors"
         if not ckpt.exists():
             save_bootstrap(ckpt, BootstrapNet())
-    cfg = CurateConfig.load(None, [
+    base = [
         f"scoring.clip_model={args.clip_model}",
         f"scoring.clip_pretrained={args.clip_pretrained or 'null'}",
         f"scoring.clip_random_init={'false' if args.clip_pretrained else 'true'}",
-        f"scoring.bootstrap={ckpt}", "scoring.bootstrap_trust=always", *args.set,
-    ])
-    scorer = CurationScorer(cfg.scoring)
-    scorer.setup()  # model loading is once per worker, not per frame: keep it out of the timing
-    print(f"bootstrap {ckpt}; CLIP {args.clip_model}:{args.clip_pretrained or 'random'}; "
-          f"device {scorer.bootstrap.device}; config {' '.join(args.set) or 'defaults'}")
+        f"scoring.bootstrap={ckpt}",
+    ]
+    # The bootstrap votes only when its calibration trusts it (curate/trust.py). "trusted": the model
+    # runs on the score grid (forced, as a calibrated model would); "untrusted": what the calibration
+    # decided for every `bootstrap train`-default model on unseen footage so far (the model is not
+    # run, the model-free checks decide).
+    modes = []
+    for label, trust in (("bootstrap trusted", "always"), ("bootstrap untrusted", "calibration")):
+        if args.mode not in (None, label.split()[-1]):
+            continue
+        cfg = CurateConfig.load(None, [*base, f"scoring.bootstrap_trust={trust}", *args.set])
+        scorer = CurationScorer(cfg.scoring)
+        scorer.setup()  # model loading is once per worker, not per frame: keep it out of the timing
+        if trust == "calibration" and scorer.bootstrap.available and args.bootstrap is None:
+            raise SystemExit("the random stand-in bootstrap was trusted by its calibration: unexpected")
+        print(f"[{label}] bootstrap {ckpt} (model {'runs' if scorer.bootstrap.available else 'not run'}); "
+              f"CLIP {args.clip_model}:{args.clip_pretrained or 'random'}; device {scorer.bootstrap.device}; "
+              f"config {' '.join(args.set) or 'defaults'}")
+        modes.append((label, cfg, scorer))
 
-    if args.prototype_reader:
-        import curate.frames as fr
-
-        fr._decode = prototype_reader(fr._decode)
-        print("reader: PROTOTYPE analysis reader (swscale to the analysis size, depth from the Y plane)")
     runs: list[tuple[str, Path]] = []
     if args.manifest:
         runs.append(("given", args.manifest))
@@ -277,7 +262,7 @@ def main() -> None:
                 args.cache / tag, SimConfig(width=1280, height=720, seconds=args.sim_seconds, seed=7, faults="none"))
             runs.append(("720p", m))
     for name, m in runs:
-        measure(name, m, cfg, scorer, args.repeats, args.breakdown)
+        measure(name, m, modes, args.repeats, args.breakdown)
 
 
 if __name__ == "__main__":

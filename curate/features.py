@@ -130,10 +130,10 @@ class StepDistances:
             cnt = good.sum(1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 means = np.where(good, diff, 0).sum(1) / cnt
-            # 90th percentile of each row, NaNs sorted last
-            srt = np.sort(np.where(good, diff, np.inf), axis=1)
+            # 90th percentile of each row (NaNs last): a partition at the rows' ranks, not a sort
             idx = np.maximum((0.9 * (cnt - 1)).astype(int), 0)
-            tops = srt[np.arange(k), idx]
+            part = np.partition(np.where(good, diff, np.inf), np.unique(idx), axis=1)
+            tops = part[np.arange(k), idx]
             lum = np.abs(luma[None] - np.stack(self._luma)[::-1]).reshape(k, -1)
             lm = lum.mean(1) if self._valid is None else lum[:, self._valid.ravel()].mean(1)
             for j in range(k):
@@ -203,8 +203,9 @@ class FrameFeatureExtractor:
         r["gain"].append(g)
         r["gain_agree"].append(agree)
         ok = np.isfinite(d) & (d > 0)
+        logd, lohi = motion.log_depth(d)  # also drawn for the depth tracker below
         r["invalid_frac"].append(float(1.0 - ok.mean()))
-        r["depth_std"].append(float(np.log(d[ok]).std()) if ok.sum() > 1 else 0.0)
+        r["depth_std"].append(float(logd[ok].std()) if ok.sum() > 1 else 0.0)
         d_row, t_row, r_row = self._steps.push(d, gray, self._valid)
         r["depth_dist"].append(d_row)
         r["depth_top"].append(t_row)
@@ -229,7 +230,6 @@ class FrameFeatureExtractor:
             r["after_step"].append(np.nan)
 
         # Depth is drawn with the previous frame's range for the pair, then with its own for the next.
-        logd, lohi = motion.log_depth(d)
         if lohi is not None and self._prev_lohi is not None and self._prev_depth is not None:
             cur = motion.depth_image(logd, self._prev_lohi)
             sim, n, inl, static = self._dep.push(cur, previous=self._prev_depth, keep=False)

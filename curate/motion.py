@@ -18,6 +18,8 @@ overlay opened) from one that goes (a flash that burnt part of the picture white
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -98,15 +100,18 @@ def _blocks(a: np.ndarray, bs: int) -> np.ndarray:
 def compose(sims: list[np.ndarray]) -> np.ndarray:
     """The 2x3 matrix of consecutive similarities applied in order; a frame that could not be
     tracked is taken to move as the frame before it did (the camera's motion is smooth)."""
-    M = np.eye(3)
-    last = np.array([1.0, 0.0, 0.0, 0.0])
+    # In plain floats: a few dozen multiplications, called twice a frame (numpy's per-call cost
+    # was most of the time here).
+    m = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]  # [[m0, m1, m2], [m3, m4, m5]]
+    a, b, tx, ty = 1.0, 0.0, 0.0, 0.0
     for s in sims:
-        if np.isfinite(s).all():
-            last = s
-        step = np.eye(3)
-        step[:2] = as_matrix(last)
-        M = step @ M
-    return M[:2]
+        v = [float(x) for x in s]
+        if all(math.isfinite(x) for x in v):
+            a, b, tx, ty = v
+        # step = [[a, -b, tx], [b, a, ty], [0, 0, 1]]; M <- step @ M
+        m = [a * m[0] - b * m[3], a * m[1] - b * m[4], a * m[2] - b * m[5] + tx,
+             b * m[0] + a * m[3], b * m[1] + a * m[4], b * m[2] + a * m[5] + ty]
+    return np.array([m[:3], m[3:]], np.float64)
 
 
 def structure_change(prev_hp: np.ndarray, hp: np.ndarray, motion: np.ndarray | None, block: int = 16,
@@ -163,4 +168,5 @@ def depth_image(logd: np.ndarray, lohi: tuple[float, float]) -> np.ndarray:
     two frames of a pair can be drawn alike."""
     lo, hi = lohi
     u = (logd - lo) * (255.0 / max(hi - lo, 1e-3))
-    return np.clip(np.nan_to_num(u, nan=255.0), 0, 255).astype(np.uint8)
+    np.nan_to_num(u, copy=False, nan=255.0)
+    return np.clip(u, 0, 255, out=u).astype(np.uint8)
