@@ -40,6 +40,11 @@ class DepthLagConfig(CheckConfig):
     # Short repeats start a lag only where the depth does not repeat by itself (at most this share
     # of the moving frames around them repeat: 8-bit depth of slow, far content does).
     max_background: float = 0.05
+    # ... nor where the depth's one-frame change around them (median of the 3 frames before and after,
+    # the smaller) is under this x its usual change: measured on a real-game recording, a one-frame
+    # repeat of the 8-bit depth with the camera barely turning (changes around 0.3-0.9 x usual)
+    # started a 34-frame false lag; real lag starts measured 1-4 x.
+    slow_share: float = 0.75
 
 
 class DepthLag(FrameCheck):
@@ -90,9 +95,14 @@ class DepthLag(FrameCheck):
         dip = m.repeat & (np.nan_to_num(d1) <= 0.1 * np.nan_to_num(local))
         exact = m.depth_tracked & (np.nan_to_num(f.dep_static) >= ctx.config.repeat_static)
         after = window_median(d1, 1, 5)
+        # Where the depth around changes little (the camera barely turning), an 8-bit depth need
+        # not change from one frame to the next: a repeat there is no evidence.
+        crawl = np.nan_to_num(local) < c.slow_share * m.usual_depth_change
         for a, b in runs_of(m.repeat & m.moving):
             catch_up = b < n and np.isfinite(after[b]) and d1[b] >= 2.0 * after[b]
             if b - a > J or onset_k[a] or catch_up or m.background_repeats(a, b) > c.max_background:
+                continue
+            if crawl[a:b].all() and not was_still[a]:
                 continue
             if was_still[a] or b - a >= 2 or dip[a] or exact[a]:
                 onset_k[a] = b - a
