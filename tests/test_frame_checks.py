@@ -289,3 +289,13 @@ def test_camera_slowing_to_a_crawl_with_a_repeated_depth_frame_is_no_lag():
     rgb, depth = F.pan(150, src=3, speed=1.0, slow=(60, 100, 0.3), seed=1)
     depth[80] = depth[79]
     assert "depth_lag" not in fired(rgb, depth)
+
+
+def test_freeze_with_the_camera_pausing_inside_it_is_found_whole():
+    # Measured on a real-game recording: a 19-frame freeze during which the camera slowed below the
+    # motion threshold for two frames. Each moving piece (10 and 7 frames) counted the other as the
+    # depth repeating by itself around it, and the freeze went unmarked.
+    rgb, depth = F.pan(150, src=3, speed=1.0, still=(60, 62))
+    F.freeze(depth, 50, 70)
+    got = fired(rgb, depth)
+    assert covers(got.get("frozen_depth", []), 50, 70)

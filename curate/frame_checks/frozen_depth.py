@@ -43,8 +43,17 @@ class FrozenDepth(FrameCheck):
         rep = self.bridged(m.repeat, small, c)
         repeat = rep | m.settled
         ev = keep_runs(rep & m.moving, c.min_run) | keep_runs(m.settled & m.moving, c.settled_run)
+        # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
+        # freeze splits its moving part in pieces, and each piece must not count the other as the
+        # depth repeating by itself around it.
+        whole = np.zeros(n, int)
+        for i, (a, b) in enumerate(runs_of(repeat), start=1):
+            whole[a:b] = i
+        bounds = {i: (a, b) for i, (a, b) in enumerate(runs_of(repeat), start=1)}
         for a, b in runs_of(ev):
-            if b - a < c.long_run and m.background_repeats(a, b) > c.max_background:
+            A, B = bounds.get(int(whole[a]), (a, b))
+            A, B = min(A, a), max(B, b)
+            if (ev[A:B] & m.moving[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background:
                 ev[a:b] = False
         span = ev.copy()
         for a, b in runs_of(ev):
