@@ -9,10 +9,18 @@ cached under --cache). Then, on the same tar files:
                    defaults, in 1 process, and in N processes over the shards (N = each --workers > 0)
   loader           dataset.loader with a bucket that takes every frame (the same frames as the plain
                    decode) at half resolution: decode, crop/resize, pack, collate, at each --workers;
-                   ratio against the plain decode with as many processes (1 for 0 workers)
+                   ratio against the plain decode with as many processes (1 for 0 workers).
+                   Two passes each: the first includes starting the processes (the loader's
+                   workers, the decode's pool), the second runs with them up (the loader keeps its
+                   workers from pass to pass, as a trainer's epochs do); both ratios are printed
   loader, dropout  the same with frame dropout (K of T frames, K in 4/8): training frames/s
 With 0 workers the loader runs in this process with torch's default threads, as in a trainer.
-Frames = (RGB, depth) pairs. Medians over --repeat; peak RSS of this process and of its children.
+Frames = (RGB, depth) pairs. Each repeat runs every configuration in turn (plain decode, then the
+loader it is compared with), so the ratio is taken under the same load; printed: medians over
+--repeat, the median of the per-repeat ratios (the RESULT lines), CPU ms per frame of each (all
+processes and threads: on a machine shared with other jobs the wall-clock ratio also measures how
+the scheduler shares the cores among everyone's threads, the CPU cost does not), peak RSS of this
+process and of its children.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import io
 import multiprocessing as mp
+import os
 import resource
 import statistics
 import sys
@@ -77,25 +86,42 @@ def plain_decode(shard: str) -> int:
     return n
 
 
-def time_plain(shards: list[str], procs: int) -> float:
-    t = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (decode processes, workers)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def time_plain(shards: list[str], procs: int) -> tuple[float, float, float]:
+    """(frames/s of a first pass, process start included; frames/s of a second pass with the
+    processes up; CPU ms per frame over both: all processes) of the plain decode in `procs`
+    processes (one pass in this process when procs is 1: there is nothing to start)."""
+    t, c = time.perf_counter(), _cpu()
     if procs <= 1:
         n = sum(plain_decode(s) for s in shards)
-    else:
-        with mp.get_context("fork").Pool(procs) as pool:
-            n = sum(pool.map(plain_decode, shards, chunksize=1))
-    return n / (time.perf_counter() - t)
+        fps = n / (time.perf_counter() - t)
+        return fps, fps, (_cpu() - c) * 1000 / n
+    with mp.get_context("fork").Pool(procs) as pool:
+        n = sum(pool.map(plain_decode, shards, chunksize=1))
+        first = n / (time.perf_counter() - t)
+        t = time.perf_counter()
+        n2 = sum(pool.map(plain_decode, shards, chunksize=1))
+        steady = n2 / (time.perf_counter() - t)
+    return first, steady, (_cpu() - c) * 1000 / (n + n2)  # the pool's processes are joined: counted
 
 
-def time_loader(shards: list[str], table: BucketTable, workers: int) -> tuple[float, int]:
+def time_loader(shards: list[str], table: BucketTable, workers: int) -> tuple[float, float, float]:
+    """(frames/s of a first pass, worker start included; frames/s of a second pass of the same
+    loader, its workers up; CPU ms per frame over both passes: workers and this process)."""
     loader = make_loader(shards, table, num_workers=workers, shuffle_buffer=8)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     frames = sum(int(b["rgb"].shape[0] * b["rgb"].shape[1]) for b in loader)
-    return frames / (time.perf_counter() - t), loader.stats.samples
-
-
-def median(f, repeat: int) -> float:
-    return statistics.median(f() for _ in range(repeat))
+    first = frames / (time.perf_counter() - t)
+    t = time.perf_counter()
+    frames2 = sum(int(b["rgb"].shape[0] * b["rgb"].shape[1]) for b in loader)
+    steady = frames2 / (time.perf_counter() - t)
+    del loader  # its workers end (and are joined: their CPU is counted)
+    return first, steady, (_cpu() - c) * 1000 / (frames + frames2)
 
 
 def main() -> None:
@@ -116,23 +142,44 @@ def main() -> None:
     size = sum(Path(s).stat().st_size for s in shards)
     print(f"{args.clips} clips x {args.frames} frames at {args.width}x{args.height} in {len(shards)} shards, "
           f"{size / 1e6:.2f} MB ({time.perf_counter() - t:.1f} s to make or find); torch threads "
-          f"{torch.get_num_threads()}, {mp.cpu_count()} CPUs; median of {args.repeat}")  # fmt: skip
+          f"{torch.get_num_threads()}, {mp.cpu_count()} CPUs; median of {args.repeat}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     h, w = args.height // 2 // 8 * 8, args.width // 2 // 8 * 8
     every = BucketTable.from_budget([(h, w)], [args.frames], pixel_budget=4 * args.frames * h * w)
     dropout = BucketTable.from_budget([(h, w)], [4, 8], pixel_budget=4 * args.frames * h * w)
-    plain = {1: median(lambda: time_plain(shards, 1), args.repeat)}
-    print(f"plain decode, 1 process     : {plain[1]:8.1f} frames/s")
-    for nw in sorted({n for n in args.workers if n > 1}):
-        plain[nw] = median(lambda nw=nw: time_plain(shards, nw), args.repeat)
-        print(f"plain decode, {nw} processes   : {plain[nw]:8.1f} frames/s")
+    # Configurations alternate within each repeat (plain decode right before the loader it is compared
+    # with), so a load change on a shared machine hits both sides of a ratio alike; the ratio printed
+    # is the median of the per-repeat ratios, beside the medians of the rates.
+    res: dict[str, dict[int, list[float]]] = {}
+
+    def add(name: str, n: int, v: float) -> None:
+        res.setdefault(name, {}).setdefault(n, []).append(v)
+
+    for rep in range(args.repeat):
+        for nw in args.workers:
+            p1, p2, pc = time_plain(shards, max(nw, 1))
+            l1, l2, lc = time_loader(shards, every, nw)
+            drop = time_loader(shards, dropout, nw)[1]
+            for name, v in (("plain_first", p1), ("plain", p2), ("plain_cpu", pc), ("first", l1), ("loader", l2),
+                            ("cpu", lc), ("ratio", l2 / p2), ("ratio_first", l1 / p1), ("drop", drop)):
+                add(name, nw, v)
+            print(f"  repeat {rep + 1}, {nw} workers: plain decode {p2:7.1f} ({p1:7.1f} first pass), loader {l2:7.1f} "
+                  f"({l1:7.1f} first pass) frames/s: {l2 / p2:.2f}x ({l1 / p1:.2f}x first passes); CPU {pc:.2f} vs "
+                  f"{lc:.2f} ms/frame; frame dropout {drop:7.1f} training frames/s; load average "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    med = statistics.median
     for nw in args.workers:
-        fps = median(lambda nw=nw: time_loader(shards, every, nw)[0], args.repeat)
-        base = plain[max(nw, 1)]
-        print(f"loader, {nw} workers, all {args.frames} frames -> {h}x{w}: {fps:8.1f} frames/s = {fps / base:.2f}x "
-              f"plain decode with {max(nw, 1)} process(es)" + (f", {fps / plain[1]:.2f}x 1 process" if nw > 1 else ""))  # fmt: skip
+        n = max(nw, 1)
+        print(f"plain decode, {n} process(es): {med(res['plain'][nw]):8.1f} frames/s ({med(res['plain_first'][nw]):.1f} "
+              f"first pass), CPU {med(res['plain_cpu'][nw]):.2f} ms/frame")  # fmt: skip
+        print(f"loader, {nw} workers, all {args.frames} frames -> {h}x{w}: {med(res['loader'][nw]):8.1f} frames/s "
+              f"({med(res['first'][nw]):.1f} first pass), CPU {med(res['cpu'][nw]):.2f} ms/frame; frame dropout K=4/8 "
+              f"of {args.frames}: {med(res['drop'][nw]):8.1f} training frames/s")  # fmt: skip
     for nw in args.workers:
-        fps = median(lambda nw=nw: time_loader(shards, dropout, nw)[0], args.repeat)
-        print(f"loader, {nw} workers, frame dropout K=4/8 of {args.frames}: {fps:8.1f} training frames/s")
+        r, f = res["ratio"][nw], res["ratio_first"][nw]
+        print(f"RESULT loader {nw} workers / plain decode with {max(nw, 1)} process(es): {med(r):.2f}x with the processes "
+              f"up (median of {len(r)}; range {min(r):.2f}-{max(r):.2f}; goal >= 0.8x); {med(f):.2f}x on a first pass "
+              f"(process start included); CPU per frame {med(res['cpu'][nw]) / med(res['plain_cpu'][nw]):.2f}x the "
+              "plain decode's")  # fmt: skip
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS: this process {own:.0f} MB, largest child (worker / decode process) {kids:.0f} MB")

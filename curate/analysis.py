@@ -166,7 +166,8 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
     tracker = None
     if scorer.bootstrap.available and fc.tracks_bootstrap():
         tracker = BootstrapTracker(scorer.bootstrap, fc, hud, batch_size=config.scoring.batch_size,
-                                   on_prediction=sampler.prediction, background=True)
+                                   on_prediction=sampler.prediction,
+                                   background=config.analysis.prefetch > 0)
     read_stop = chunk.read_stop if tracker is not None else min(chunk.read_stop, stop)
     first_feature = chunk.read_start  # the extractor sees the whole warm-up
     first_scene = max(chunk.read_start, start - 1)
@@ -195,7 +196,7 @@ def analyze_chunk(manifest: str | Path, chunk: Chunk, config: CurateConfig, scor
             tracker.mark_unreadable(i)
 
     expected = chunk.read_start
-    for fr in analysis_frames(rec, chunk.read_start, read_stop, width):
+    for fr in analysis_frames(rec, chunk.read_start, read_stop, width, prefetch=config.analysis.prefetch):
         i = fr.index
         for k in range(expected, i):  # a reader that skipped frames: they are unreadable
             unreadable(k, f"frame {k}: not delivered by the reader" if k == expected else None)

@@ -195,6 +195,9 @@ class AnalysisConfig(_Part):
     # Long recordings are analysed in chunks of about this many seconds, each starting at a
     # keyframe; chunked and one-pass analysis give the same table, so this is not hashed.
     chunk_seconds: float = Field(180.0, gt=0)
+    # Frames decoded ahead in a reader thread (and the bootstrap run in its own thread) while the
+    # checks work; 0 = all in the task's thread (a one-thread worker). Cannot change a result.
+    prefetch: int = Field(8, ge=0)
     # Preview thumbnails kept per recording: `thumbnails` spread over it by a hash of the frame
     # number, and as many again of the worst-scored frames (for the dropped clips' previews).
     thumbnails: int = Field(24, ge=0)
@@ -202,7 +205,7 @@ class AnalysisConfig(_Part):
 
 
 # Settings that cannot change a result (chunked and one-pass analysis agree exactly).
-_UNHASHED = {"analysis": ("chunk_seconds",)}
+_UNHASHED = {"analysis": ("chunk_seconds", "prefetch")}
 
 
 class CurateConfig(StageConfig):

@@ -91,17 +91,20 @@ def _failed(manifest_path: str, e: Exception, t0: float) -> RecordingResult:
 
 
 def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: CurationScorer | None = None,
-                     progress: bool = True, chunk_frames: int | None = None) -> RecordingResult:
+                     progress: bool = True, chunk_frames: int | None = None,
+                     read_options: dict | None = None) -> RecordingResult:
     """Curate one recording in this process: plan its chunks (`analysis.chunk_seconds`, or
     `chunk_frames` frames), analyse them one after the other, merge and finish. Errors go into
     `info.errors` / `info.status`, never raised for bad input; transient I/O errors (OSError)
-    are raised so the caller's retries see them."""
+    are raised so the caller's retries see them. `read_options`: how the recording is read
+    (`capture.open_recording`'s `threads`, `convert_threads`, `hwaccel`), e.g. one decoder thread
+    in a one-thread worker."""
     import capture
 
     t0 = time.perf_counter()
     manifest_path = str(manifest_path)
     try:
-        rec = capture.open_recording(manifest_path)
+        rec = capture.open_recording(manifest_path, **(read_options or {}))
         chunks = plan_chunks(manifest_path, config, chunk_frames, recording=rec)
     except OSError:
         # Transient I/O (network mount, object store): the caller's retries must see it. Bad

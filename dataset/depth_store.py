@@ -55,10 +55,10 @@ def encode_depth(depth: np.ndarray, encoding: str = "ffv1_f16") -> bytes:
 
 def decode_depth(
     data: bytes, encoding: str = "ffv1_f16", indices: Sequence[int] | None = None, name: str = "depth",
-    dtype: type = np.float32,
+    dtype: type = np.float32, threads: int | None = None,
 ) -> np.ndarray:
     """bytes -> (T,H,W) float32 (or `dtype`, e.g. the stored float16) with NaN where invalid
-    (frames `indices` only, when given)."""
+    (frames `indices` only, when given). `threads`: FFV1 decoder threads (None: FFmpeg's default)."""
     try:
         if encoding.startswith("npz"):
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
@@ -67,7 +67,7 @@ def decode_depth(
                 arr = arr[np.asarray(indices, dtype=np.int64)]
             return arr.astype(dtype, copy=False)
         if encoding == "ffv1_f16":
-            return _decode_ffv1(data, indices, name).view(np.float16).astype(dtype, copy=False)
+            return _decode_ffv1(data, indices, name, threads).view(np.float16).astype(dtype, copy=False)
     except (av.error.FFmpegError, ValueError, KeyError, OSError, IndexError) as e:
         raise InputError(name, f"depth clip ({encoding}) cannot be decoded: {e}") from None
     raise InputError(name, f"unknown depth encoding {encoding!r}")
@@ -95,12 +95,15 @@ def _encode_ffv1(planes: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _decode_ffv1(data: bytes, indices: Sequence[int] | None, name: str) -> np.ndarray:
+def _decode_ffv1(data: bytes, indices: Sequence[int] | None, name: str, threads: int | None = None) -> np.ndarray:
+    from dataset.rgb_store import set_decoder_threads
+
     want = None if indices is None else set(int(i) for i in indices)
     last = None if want is None else max(want)
     out: dict[int, np.ndarray] = {}
     with av.open(io.BytesIO(data)) as container:
         stream = container.streams.video[0]
+        set_decoder_threads(stream, threads)
         i = 0
         # FFV1 is intra-only: every packet decodes alone, so frames that frame dropout did not pick
         # are skipped at the packet level (decode cost ~ K, not T).

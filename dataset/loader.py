@@ -10,13 +10,15 @@ Pipeline: shard list (optionally chosen by a DuckDB `where` over the catalog) ->
 shuffle -> split by node (rank/world) and by DataLoader worker -> tar expansion (local or fsspec
 URLs) -> optional clip filter -> sample shuffle buffer -> bucket choice + frame dropout (K sorted
 frames, original indices kept) -> decode only those frames -> crop to the bucket's aspect and
-resize -> pack per bucket (dataset.packing) -> collate.
+resize, keeping the stored types -> pack per bucket (dataset.packing) -> collate -> (out of the
+DataLoader workers, in shared memory) -> `to_training`: float32 RGB and depth, the valid mask.
 Bad samples/shards are counted in LoaderStats (shared across worker processes) and skipped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import glob
 import json
 import multiprocessing as mp
@@ -105,7 +107,18 @@ class _Pipeline(torch.utils.data.IterableDataset):
     def __init__(self, urls, buckets, stats, seed, skip_bad, keys, shuffle_buffer, drop_last, rank, world_size):
         self.urls, self.buckets, self.stats, self.seed = urls, buckets, stats, seed
         self.skip_bad, self.keys, self.shuffle_buffer, self.drop_last = skip_bad, keys, shuffle_buffer, drop_last
-        self.rank, self.world_size, self.epoch = rank, world_size, 0
+        self.rank, self.world_size = rank, world_size
+        # Shared with the DataLoader workers, which stay up from one pass to the next (they read
+        # it at the start of each pass).
+        self._epoch = mp.Value("q", 0, lock=False)
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch.value)
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch.value = int(value)
 
     # -- splitting -----------------------------------------------------------------------------
     def _my_shards(self) -> list[str]:
@@ -210,7 +223,9 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def decode_sample(sample: dict, buckets: BucketTable, rng: np.random.Generator) -> tuple[Bucket, dict] | None:
-    """One tar sample -> (bucket, tensors of K frames) or None when the clip is shorter than every K."""
+    """One tar sample -> (bucket, its K frames as stored: RGB uint8 (K,3,H,W), depth at its stored
+    precision with NaN where invalid), or None when the clip is shorter than every K.
+    `to_training` makes a collated batch of these what the trainer gets."""
     key = sample["__key__"]
     rec = json.loads(sample["json"])
     t, h, w = int(rec["num_frames"]), int(rec["height"]), int(rec["width"])
@@ -222,52 +237,74 @@ def decode_sample(sample: dict, buckets: BucketTable, rng: np.random.Generator) 
     ext = EXTENSIONS[enc]
     if "mp4" not in sample or ext not in sample:
         raise InputError(sample.get("__url__"), f"sample {key} lacks {'mp4' if 'mp4' not in sample else ext}")
-    rgb = decode_rgb(sample["mp4"], idx, name=f"{key}.mp4")
-    # At its stored precision: cropped and resized first, made float32 at the bucket's size.
-    depth = _decode_depth(sample[ext], enc, idx, name=f"{key}.{ext}", dtype=STORED_DTYPE[enc])
+    # Decoder threads: one in a DataLoader worker (the workers are one per core already: FFV1's
+    # slice threads there cost ~20 % more CPU for the same frames), FFmpeg's default in-process.
+    threads = 1 if torch.utils.data.get_worker_info() is not None else None
+    rgb = decode_rgb(sample["mp4"], idx, name=f"{key}.mp4", threads=threads)
+    depth = _decode_depth(sample[ext], enc, idx, name=f"{key}.{ext}", dtype=STORED_DTYPE[enc], threads=threads)
     if rgb.shape[1:3] != (h, w) or depth.shape[1:] != (h, w):
         raise InputError(sample.get("__url__"), f"sample {key}: frames are {rgb.shape[1:3]}, record says {(h, w)}")
-    rgb_t, depth_t = crop_resize(rgb, depth, bucket.height, bucket.width, rng)
-    valid = torch.isfinite(depth_t)
+    rgb_t, depth_t = crop_resize_stored(rgb, depth, bucket.height, bucket.width, rng)
     return bucket, {
         "rgb": rgb_t,
-        "depth": torch.nan_to_num(depth_t, nan=0.0, posinf=0.0, neginf=0.0),
-        "valid": valid,
+        "depth": depth_t,
         "frame_indices": torch.from_numpy(idx.astype(np.int64)),
         "clip_id": str(rec.get("clip_id", key)),
     }
 
 
-def crop_resize(rgb: np.ndarray, depth: np.ndarray, th: int, tw: int, rng: np.random.Generator):
-    """Random crop to the target aspect at source scale, then resize: RGB bilinear (antialiased)
-    to [-1,1], depth nearest (float32) so no value is invented between surfaces and NaN stays NaN."""
+def crop_resize_stored(rgb: np.ndarray, depth: np.ndarray, th: int, tw: int, rng: np.random.Generator):
+    """Random crop to the target aspect at source scale, then resize, keeping the stored types:
+    RGB bilinear (antialiased) as uint8 (K,3,th,tw), depth nearest at its stored precision (K,th,tw)
+    so no value is invented between surfaces and NaN stays NaN."""
     _, h, w = depth.shape
     scale = max(th / h, tw / w)
     ch, cw = min(h, round(th / scale)), min(w, round(tw / scale))
     y0 = int(rng.integers(0, h - ch + 1))
     x0 = int(rng.integers(0, w - cw + 1))
     # uint8 NHWC (channels_last): torch's vectorised antialiased path, ~5x faster than on float,
-    # within one level of it; the float conversion then runs on the small frames.
+    # within one level of it.
     r = torch.from_numpy(np.ascontiguousarray(rgb[:, y0 : y0 + ch, x0 : x0 + cw])).permute(0, 3, 1, 2)
     if (ch, cw) != (th, tw):
         r = F.interpolate(r, size=(th, tw), mode="bilinear", align_corners=False, antialias=True)
-    # Nearest ("nearest-exact": source index floor((i + 0.5) * in / out)) by indexing, at the stored
-    # precision; only the picked pixels are converted to float32.
+    # Nearest ("nearest-exact": source index floor((i + 0.5) * in / out)) by indexing.
     rows = y0 + np.minimum(((np.arange(th) + 0.5) * (ch / th)).astype(np.int64), ch - 1)
     cols = x0 + np.minimum(((np.arange(tw) + 0.5) * (cw / tw)).astype(np.int64), cw - 1)
-    d = torch.from_numpy(depth[:, rows[:, None], cols[None, :]].astype(np.float32))
-    # One pass to float32 (K,3,H,W), then scale in place: [0, 255] -> [-1, 1].
-    out = torch.empty(r.shape, dtype=torch.float32).copy_(r)
-    return out.mul_(1 / 127.5).sub_(1.0), d
+    return r, torch.from_numpy(depth[:, rows[:, None], cols[None, :]])
+
+
+def crop_resize(rgb: np.ndarray, depth: np.ndarray, th: int, tw: int, rng: np.random.Generator):
+    """`crop_resize_stored` made what the trainer gets: RGB float32 (K,3,th,tw) in [-1, 1], depth
+    float32 (K,th,tw) with NaN kept."""
+    r, d = crop_resize_stored(rgb, depth, th, tw, rng)
+    return _rgb_to_unit(r), d.to(torch.float32)
+
+
+def _rgb_to_unit(rgb: torch.Tensor) -> torch.Tensor:
+    # One pass to float32, then scale in place: [0, 255] -> [-1, 1] (faster than a promoting mul).
+    return torch.empty(rgb.shape, dtype=torch.float32).copy_(rgb).mul_(1 / 127.5).sub_(1.0)
 
 
 def collate(items: list[dict]) -> dict:
+    """Stack the samples of a batch. In a DataLoader worker the tensors are stacked straight into
+    shared memory (torch's default_collate does that), so the batch is not copied once more on its
+    way to the trainer's process."""
+    return torch.utils.data.default_collate(items)
+
+
+def to_training(batch: dict) -> dict:
+    """A collated batch as stored (uint8 RGB, depth at its stored precision with NaN) -> the
+    trainer's contract (module docstring). Done after the workers' shared-memory hand-over: the
+    stored types are a quarter (RGB) and a half (depth) of the float32 ones, and the shared memory
+    a batch travels in is freshly faulted in on both sides every time."""
+    depth = batch["depth"].to(torch.float32)
+    valid = torch.isfinite(depth)
     return {
-        "rgb": torch.stack([i["rgb"] for i in items]),
-        "depth": torch.stack([i["depth"] for i in items]),
-        "valid": torch.stack([i["valid"] for i in items]),
-        "frame_indices": torch.stack([i["frame_indices"] for i in items]),
-        "clip_id": [i["clip_id"] for i in items],
+        "rgb": _rgb_to_unit(batch["rgb"]),
+        "depth": torch.nan_to_num_(depth, nan=0.0, posinf=0.0, neginf=0.0),
+        "valid": valid,
+        "frame_indices": batch["frame_indices"],
+        "clip_id": batch["clip_id"],
     }
 
 
@@ -291,22 +328,42 @@ def _worker_init(_: int) -> None:
 
 
 class Loader:
-    """Iterable over packed batches; `.stats` counts samples, batches and what was skipped."""
+    """Iterable over packed batches; `.stats` counts samples, batches and what was skipped.
+
+    With workers, the worker processes start at the first pass and stay up for the passes after
+    it (`set_epoch` reaches them), until the loader is dropped: forking a trainer-sized process and
+    starting a worker costs ~0.1-0.3 s each, paid once instead of every pass. One pass at a time
+    (a new pass abandons the one in progress)."""
 
     def __init__(self, dataset: _Pipeline, num_workers: int):
         self.dataset, self.num_workers = dataset, num_workers
         self.stats: LoaderStats = dataset.stats
+        self._batches = None  # the DataLoader with its persistent workers, once started
 
     def set_epoch(self, epoch: int) -> None:
         self.dataset.epoch = epoch  # reshuffles shards and samples
 
+    def _worker_batches(self):
+        if self._batches is None:
+            self._batches = torch.utils.data.DataLoader(
+                self.dataset, batch_size=None, num_workers=self.num_workers, persistent_workers=True,
+                worker_init_fn=_worker_init)
+            # Workers are forked from this process: with its objects frozen out of the garbage
+            # collector's reach, a worker's collections do not write to (and so copy) every page
+            # of the parent's heap. Unfrozen as soon as the workers are started.
+            gc.freeze()
+            try:
+                return iter(self._batches)
+            finally:
+                gc.unfreeze()
+        return iter(self._batches)
+
     def __iter__(self):
-        if self.num_workers == 0:
-            yield from self.dataset
-            return
-        dl = torch.utils.data.DataLoader(self.dataset, batch_size=None, num_workers=self.num_workers,
-                                         persistent_workers=False, worker_init_fn=_worker_init)  # fmt: skip
-        yield from dl
+        batches = iter(self.dataset) if self.num_workers == 0 else self._worker_batches()
+        for batch in batches:
+            with one_torch_thread():
+                batch = to_training(batch)
+            yield batch
 
 
 def make_loader(

@@ -69,15 +69,19 @@ def encode_rgb(
     return buf.getvalue()
 
 
-def decode_rgb(data: bytes, indices: Sequence[int] | None = None, name: str = "rgb") -> np.ndarray:
+def decode_rgb(data: bytes, indices: Sequence[int] | None = None, name: str = "rgb",
+               threads: int | None = None) -> np.ndarray:
     """mp4 bytes -> (T,H,W,3) uint8, or only frames `indices` (sorted, in clip order).
 
-    Frames are decoded in order up to the last wanted one; unwanted ones skip colour conversion."""
+    Frames are decoded in order up to the last wanted one; unwanted ones skip colour conversion.
+    `threads`: decoder threads (None: FFmpeg's default; 1: none beside the caller's)."""
     want = None if indices is None else sorted(set(int(i) for i in indices))
     out: dict[int, np.ndarray] = {}
     try:
         with av.open(io.BytesIO(data)) as container:
-            for i, frame in enumerate(container.decode(video=0)):
+            stream = container.streams.video[0]
+            set_decoder_threads(stream, threads)
+            for i, frame in enumerate(container.decode(stream)):
                 if want is None or i in want:
                     out[i] = frame.to_ndarray(format="rgb24")
                 if want is not None and i >= want[-1]:
@@ -90,6 +94,17 @@ def decode_rgb(data: bytes, indices: Sequence[int] | None = None, name: str = "r
         raise InputError(name, "RGB clip has no frames")
     order = sorted(out) if indices is None else [int(i) for i in indices]
     return np.stack([out[i] for i in order])
+
+
+def set_decoder_threads(stream, threads: int | None) -> None:
+    """`threads` decoder threads for `stream` (None: leave FFmpeg's default). One thread means no
+    thread pool at all: the stored clips are single-slice H.264 and intra FFV1 decoded a few frames
+    at a time, so FFmpeg's default slice threads only cost their start-up per clip and, in loader
+    workers that already use every core, compete with the other workers."""
+    if threads is None:
+        return
+    stream.codec_context.thread_count = max(0, int(threads))
+    stream.codec_context.thread_type = "NONE" if threads == 1 else "AUTO"
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

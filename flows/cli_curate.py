@@ -28,6 +28,9 @@ def curate(
                                                   help="Cluster to run on: tcp://HOST:8786 (Dask, implies --runner "
                                                   "dask) or ray://HOST:10001 (Ray).")] = None,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a transient error (EIO, timeout).")] = 2,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Threads per task for torch, OpenCV and the "
+                                                "video decoder (default: this machine's cores / --workers; give 1 "
+                                                "for one-thread cluster workers).")] = None,
 ) -> None:
     """Scenes -> clips -> alignment scores -> keep/drop decisions with reasons, one recording per task.
 
@@ -62,7 +65,7 @@ def curate(
             if not m.exists():
                 raise InputError(m, "manifest or folder not found")
         pcfg = PipelineConfig(root=str(out), curated_dir=str(out), curate=cfg, runner=kind, workers=workers,
-                              address=scheduler, retries=retries).with_bootstrap(bootstrap)
+                              address=scheduler, retries=retries, torch_threads=threads).with_bootstrap(bootstrap)
         cfg = pcfg.curate
     except (InputError, ValueError) as e:
         console.print(f"[red]synthdepth curate: {e}[/red]", markup=True, highlight=False)

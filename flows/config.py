@@ -89,6 +89,13 @@ class PipelineConfig(StageConfig):
     # torch threads per task; None = CPU cores // workers. Oversubscribed cores make torch up to 20x
     # slower (threads spin-waiting on each other), so parallel tasks each get their share.
     torch_threads: int | None = Field(None, ge=1)
+    # How each task reads its recording (capture.open_recording): the video decoder's threads
+    # (None: `threads_per_task()`, so a one-thread worker decodes on one thread; 0: FFmpeg's
+    # choice, one per core) and the reader's conversion threads beside the decoder (None: 1 when a
+    # task has more than one thread, else 0 = converted in the decoding thread). They cannot
+    # change a result (decoding is exact), so they are not part of any key.
+    decoder_threads: int | None = Field(None, ge=0)
+    convert_threads: int | None = Field(None, ge=0)
     # Retries of a task that hit a transient error (common.errors.is_transient: EIO, timeouts, ...),
     # with exponential backoff: delay, 2 x delay, 4 x delay, ... When they run out the recording is
     # recorded as not_processed and the next run tries it again.
@@ -113,6 +120,12 @@ class PipelineConfig(StageConfig):
 
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         return self.torch_threads or max(1, cores // self.workers)
+
+    def read_options(self) -> dict:
+        """`capture.open_recording` keywords for a task: its decoder and conversion threads."""
+        n = self.threads_per_task()
+        return {"threads": n if self.decoder_threads is None else self.decoder_threads,
+                "convert_threads": (1 if n > 1 else 0) if self.convert_threads is None else self.convert_threads}
 
     @property
     def layout(self) -> Layout:

@@ -39,9 +39,11 @@ from flows.runners import make_task_runner
 from flows.tasks import (
     _logger,
     bootstrap_task,
+    curate_chunk_task,
     curate_hash,
     curate_part_task,
     evaluate_task,
+    plan_parts,
     publish_recording_task,
     retry_options,
     shard_task,
@@ -90,10 +92,15 @@ def plan_recordings(manifests: list[Path], config: PipelineConfig) -> list[dict]
 
 
 def submit_recording(item: dict, config: PipelineConfig):
-    """The task graph of one recording: its parts' curation (today one part, the whole recording;
-    long recordings will split into chunks curated as separate tasks), then one publish task that
-    merges and writes. Returns the part futures; `publish` is submitted as they complete."""
-    return [_opts(curate_part_task, config).submit(item, config)]
+    """The task graph of one recording: its parts' curation, then one publish task that merges and
+    writes. A recording longer than `curate.analysis.chunk_seconds` is split at keyframes into
+    chunks, each analysed by its own task on any worker; a shorter one (or one that cannot be
+    opened here: its task reports why) is one task. Returns the part futures; `publish` is
+    submitted as they complete."""
+    chunks = plan_parts(item, config)
+    if chunks is None:
+        return [_opts(curate_part_task, config).submit(item, config)]
+    return [_opts(curate_chunk_task, config).submit(item, c, config) for c in chunks]
 
 
 def _not_processed_or_failed(exc: BaseException | None) -> str:
@@ -187,11 +194,9 @@ def curate_flow(recordings: str | list[str], config: PipelineConfig, keep_result
                 continue
             done = waiting[r]
             waiting[r] = []  # the flow need not hold the parts once they are handed to publish
-            for result in done:
-                result.info.recording_id = item["recording_id"]  # an unreadable manifest is named by its path
-            if keep_results and len(done) == 1:
-                results.append(done[0])
-            publishing.append((item, _opts(publish_recording_task, config).submit(item, config, done)))
+            for part in done:
+                part.info.recording_id = item["recording_id"]  # an unreadable manifest is named by its path
+            publishing.append((item, _opts(publish_recording_task, config).submit(item, config, done, keep_results)))
         curated, kept, dropped = 0, 0, 0
         for item, f in publishing:
             f.wait()
@@ -203,6 +208,8 @@ def curate_flow(recordings: str | list[str], config: PipelineConfig, keep_result
                 _register_problem(row, config, None)
                 continue
             r = f.result()
+            if r.get("result") is not None:
+                results.append(r.pop("result"))
             if r["status"] == "failed":
                 failed.append(_problem(item, "failed", "; ".join(r.get("errors", []))))
                 continue
@@ -324,7 +331,7 @@ def pipeline_flow(recordings: str | list[str], config: PipelineConfig, stages: l
         run["bootstrap"] = bootstrap
         config = config.with_bootstrap(bootstrap)
         if ok and "curate" in stages:
-            runner = make_task_runner(config.runner, config.workers, config.address)
+            runner = make_task_runner(config.runner, config.workers, config.address, config.threads_per_task())
             run.update(curate_flow.with_options(task_runner=runner)(recordings, config))
         if ok and "shard" in stages:
             run["shard"] = _stage(run, "shard", shard_flow(config, return_state=True))
@@ -354,7 +361,7 @@ def curate_recordings_flow(recordings: str | list[str], config: PipelineConfig) 
 
     lay = config.layout
     with root_lock(lay.root, lay.lock):
-        runner = make_task_runner(config.runner, config.workers, config.address)
+        runner = make_task_runner(config.runner, config.workers, config.address, config.threads_per_task())
         run = curate_flow.with_options(task_runner=runner)(recordings, config, keep_results=True)
         fresh = {r.info.recording_id: r for r in run.pop("results")}
         results, notes = [], []

@@ -36,13 +36,24 @@ def share_api_url() -> None:
         os.environ["PREFECT_API_URL"] = url.rstrip("/")
 
 
-def make_task_runner(kind: str = "thread", workers: int = 2, address: str | None = None):
-    """Build the task runner named by `kind`; `address` points Dask/Ray at an existing cluster."""
+_BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_blas_threads(threads: int) -> None:
+    """In a fresh worker process, before numpy/BLAS load: their pools get `threads` threads (an
+    environment that already says otherwise wins). Dask's nannies do the same with 1."""
+    for name in _BLAS_ENV:
+        os.environ.setdefault(name, str(threads))
+
+
+def make_task_runner(kind: str = "thread", workers: int = 2, address: str | None = None, threads: int = 1):
+    """Build the task runner named by `kind`; `address` points Dask/Ray at an existing cluster.
+    `threads`: BLAS/OpenMP threads of each worker process this starts (process, local Ray)."""
     if kind == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "process":
         share_api_url()
-        return ProcessPoolTaskRunner(max_workers=workers)
+        return ProcessPoolTaskRunner(max_workers=workers, initializer=limit_blas_threads, initargs=(threads,))
     if kind == "dask":
         try:
             from prefect_dask import DaskTaskRunner
@@ -66,5 +77,7 @@ def make_task_runner(kind: str = "thread", workers: int = 2, address: str | None
         share_api_url()
         if address:
             return RayTaskRunner(address=address)
-        return RayTaskRunner(init_kwargs={"num_cpus": workers, "include_dashboard": False})
+        env = {name: os.environ.get(name, str(threads)) for name in _BLAS_ENV}
+        return RayTaskRunner(init_kwargs={"num_cpus": workers, "include_dashboard": False,
+                                          "runtime_env": {"env_vars": env}})
     raise ValueError(f"unknown task runner {kind!r}; choose one of {', '.join(RUNNERS)}")

@@ -7,8 +7,9 @@ share, a timeout) with backoff, never bad input (`InputError`: it does not get b
 retrying; it is reported instead). Errors are told apart by type, never by their text.
 
 One recording is a small task graph (`submit_recording` in flows/pipeline.py): curate parts ->
-publish. Today a recording is one part; long recordings will split into chunks curated as
-separate tasks and merged by the publish task.
+publish. A recording longer than `curate.analysis.chunk_seconds` is split at keyframes into
+chunks analysed as separate tasks (on any worker); the publish task merges them (exactly one
+pass), finishes and writes the recording.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import logging
 import os
 import shutil
 import socket
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -71,9 +75,11 @@ def retry_options(config: PipelineConfig) -> dict:
     return dict(retries=config.retries, retry_delay_seconds=delays or 0)
 
 
-def use_threads(config: PipelineConfig) -> None:
+def use_threads(config: PipelineConfig) -> dict:
     """Give torch and OpenCV this task's share of the cores (process-global, so set at every task
-    start): parallel tasks with a thread per core each thrash."""
+    start): parallel tasks with a thread per core each thrash. Returns the thread counts a task
+    runs with (torch, OpenCV, the decoder and its converter, BLAS as the worker's environment
+    sets it), for the marker and the scale-out bench."""
     import cv2
     import torch
 
@@ -81,6 +87,19 @@ def use_threads(config: PipelineConfig) -> None:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     cv2.setNumThreads(n)
+    read = config.read_options()
+    return {"torch": torch.get_num_threads(), "opencv": cv2.getNumThreads(), "decoder": read["threads"],
+            "convert": read["convert_threads"], "blas": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "prefetch": _analysis_config(config).analysis.prefetch}
+
+
+def _analysis_config(config: PipelineConfig):
+    """The curation config a task analyses with: a one-thread task also decodes ahead and runs
+    the bootstrap in its own thread unless told otherwise (`analysis.prefetch`: no result changes)."""
+    a = config.curate.analysis
+    if config.threads_per_task() > 1 or "prefetch" in a.model_fields_set:
+        return config.curate
+    return config.curate.model_copy(update={"analysis": a.model_copy(update={"prefetch": 0})})
 
 
 _TASK = dict(cache_policy=NO_CACHE, retry_condition_fn=retry_transient, retries=2, retry_delay_seconds=[1.0, 2.0])
@@ -101,30 +120,121 @@ def curate_hash(config: PipelineConfig) -> str:
 # ---- curate -------------------------------------------------------------------------
 
 
+@dataclass
+class PartRun:
+    """One curated part of a recording (the whole recording, or one chunk of it) and how it ran:
+    where, wall and CPU seconds (the worker process's CPU during the task, all its threads), the
+    seconds spent loading code and models (0 once the worker holds them: they load once per
+    worker process), and the thread counts it ran with."""
+
+    result: Any  # curate.pipeline.RecordingResult (whole recording) or curate.table.ChunkTable (a chunk)
+    worker: str = ""
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    setup_seconds: float = 0.0
+    threads: dict = field(default_factory=dict)
+    loaded_models: bool = False  # this task was the first in its worker process to use the models
+
+    @property
+    def info(self):
+        return self.result.info
+
+
+def _run_part(config: PipelineConfig, work) -> PartRun:
+    """`work(scorer)` in this worker with the task's threads, timed (see PartRun)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    threads = use_threads(config)
+    from curate.pipeline import get_scorer
+
+    scorer = get_scorer(config.curate, config.workers)  # loaded once per worker process
+    setup = time.perf_counter() - t0
+    loaded = id(scorer) not in _SCORERS_USED
+    _SCORERS_USED.add(id(scorer))
+    result = work(scorer)
+    return PartRun(result, f"{socket.gethostname()}:{os.getpid()}", time.perf_counter() - t0,
+                   time.process_time() - c0, setup, threads, loaded)
+
+
+_SCORERS_USED: set[int] = set()  # the scorers (models) this process's tasks have used
+
+
+def plan_parts(item: dict, config: PipelineConfig) -> list | None:
+    """The chunks (`curate.analysis.Chunk`) a recording is curated in as separate tasks, split at
+    keyframes about `curate.analysis.chunk_seconds` apart; None when it is one task (one chunk, or
+    it cannot be opened here: that task then meets the problem and reports it as usual)."""
+    import capture
+    from curate.pipeline import plan_chunks
+
+    try:
+        rec = capture.open_recording(item["manifest"], **config.read_options())
+        try:
+            chunks = plan_chunks(item["manifest"], config.curate, recording=rec)
+        finally:
+            rec.close()
+    except Exception:  # noqa: BLE001 - bad input or a transient error: the whole-recording task reports it
+        return None
+    return chunks if len(chunks) > 1 else None
+
+
 @task(name="curate-part", **_TASK)
-def curate_part_task(item: dict, config: PipelineConfig):
-    """Curate one part of a recording (today: the whole recording) -> RecordingResult.
+def curate_part_task(item: dict, config: PipelineConfig) -> PartRun:
+    """Curate a whole recording -> PartRun of its RecordingResult.
 
     Bad input comes back as a result with status "failed"; a transient error is raised, so the
     task retries it; models are loaded once per worker process (curate.pipeline.get_scorer)."""
-    from curate.pipeline import curate_recording, get_scorer
+    from curate.pipeline import curate_recording
 
+    def work(scorer):
+        result = curate_recording(item["manifest"], _analysis_config(config), scorer, progress=False,
+                                  read_options=config.read_options())
+        result.features = None  # per-frame series are not written; keep what travels between workers small
+        return result
+
+    return _run_part(config, work)
+
+
+@task(name="curate-chunk", **_TASK)
+def curate_chunk_task(item: dict, chunk, config: PipelineConfig) -> PartRun:
+    """Analyse one chunk of a recording -> PartRun of its ChunkTable (~200 bytes a frame); the
+    publish task merges the chunks (exactly one pass) and finishes the recording. A recording
+    that cannot be read raises (InputError: reported as failed, not retried; OSError: retried)."""
+    import capture
+    from curate.pipeline import analyze_chunk
+
+    def work(scorer):
+        rec = capture.open_recording(item["manifest"], **config.read_options())
+        try:
+            return analyze_chunk(item["manifest"], chunk, _analysis_config(config), scorer, recording=rec)
+        finally:
+            rec.close()
+
+    return _run_part(config, work)
+
+
+def _finish(item: dict, config: PipelineConfig, parts: list[PartRun]):
+    """The RecordingResult of a recording's parts: the one whole-recording result, or the chunks
+    merged (== one pass) and finished here."""
+    from curate.pipeline import RecordingResult, finish_recording, get_scorer, merge_chunks
+
+    if len(parts) == 1 and isinstance(parts[0].result, RecordingResult):
+        return parts[0].result
+    t0 = time.perf_counter()
     use_threads(config)
-    scorer = get_scorer(config.curate, config.workers)
-    result = curate_recording(item["manifest"], config.curate, scorer, progress=False)
-    result.features = None  # per-frame series are not written; keep what travels between workers small
+    table = merge_chunks([p.result for p in parts])
+    result = finish_recording(item["manifest"], table, config.curate, get_scorer(config.curate, config.workers))
+    result.features = None
+    result.seconds = sum(p.seconds for p in parts) + time.perf_counter() - t0
     return result
 
 
 @task(name="publish-recording", **_TASK)
-def publish_recording_task(item: dict, config: PipelineConfig, parts: list) -> dict:
-    """Write a recording's curated files into a temp folder and rename it into <curated>/<id>/
-    (the commit point: a reader sees the old folder or the complete new one)."""
+def publish_recording_task(item: dict, config: PipelineConfig, parts: list[PartRun], keep_result: bool = False) -> dict:
+    """Merge and finish a recording's parts, write its curated files into a temp folder and rename
+    it into <curated>/<id>/ (the commit point: a reader sees the old folder or the complete new
+    one). `keep_result`: the RecordingResult comes back too, under "result" (for a report)."""
     from curate.pipeline import write_results
 
-    if len(parts) != 1:
-        raise NotImplementedError("merging chunked parts of a recording arrives with chunked curation")
-    (result,) = parts
+    result = _finish(item, config, parts)
     rid = item["recording_id"]
     result.info.recording_id = rid  # a recording that could not be read is named by its path
     final = config.layout.curated_dir(rid)
@@ -137,14 +247,19 @@ def publish_recording_task(item: dict, config: PipelineConfig, parts: list) -> d
     info = {"recording_id": rid, "manifest": item["manifest"], "status": status,
             "frames": result.info.num_frames, "clips_kept": kept, "clips_dropped": dropped,
             "errors": list(result.info.errors), "seconds": round(result.seconds, 2),
-            "worker": f"{socket.gethostname()}:{os.getpid()}"}
+            "worker": parts[0].worker, "parts": len(parts),
+            "workers": sorted({p.worker for p in parts}),
+            "cpu_seconds": round(sum(p.cpu_seconds for p in parts), 2),
+            "setup_seconds": round(sum(p.setup_seconds for p in parts), 2),
+            "models_loaded": sum(p.loaded_models for p in parts),
+            "threads": parts[0].threads}
     publish(tmp, final, item["key"], info)
     if status == "failed":
         _logger().warning("recording %s FAILED: %s", rid, "; ".join(result.info.errors))
     else:
-        _logger().info("curated %s: %d frames, %d clips kept, %d dropped (%.1f s)", rid,
-                       result.info.num_frames, kept, dropped, result.seconds)
-    return info
+        _logger().info("curated %s: %d frames in %d part(s), %d clips kept, %d dropped (%.1f s)", rid,
+                       result.info.num_frames, len(parts), kept, dropped, result.seconds)
+    return {**info, "result": result} if keep_result else info
 
 
 # ---- bootstrap -------------------------------------------------------------------------------

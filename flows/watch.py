@@ -45,7 +45,7 @@ def watch_flow(folder: str, config: PipelineConfig) -> dict:
 
     config = config.with_bootstrap(config.bootstrap.checkpoint)
     with root_lock(config.layout.root, config.layout.lock):
-        runner = make_task_runner(config.runner, config.workers, config.address)
+        runner = make_task_runner(config.runner, config.workers, config.address, config.threads_per_task())
         run = curate_flow.with_options(task_runner=runner)(folder, config)
         return finish_run(config, run)
 

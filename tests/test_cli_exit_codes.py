@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -58,8 +59,12 @@ def test_help_documents_exit_codes():
 def test_curate_layout_and_exit_codes(prefect_harness, recs, tmp_path):
     out = tmp_path / "curated"
     manifest = next(recs.glob("sim-*/sim-*.json"))
-    r = _invoke("curate", manifest, "--out", out, *CURATE_SET)
+    r = _invoke("curate", manifest, "--out", out, "--threads", "1", *CURATE_SET)
     assert r.exit_code == 0, r.output
+    # --threads 1: the task ran torch, OpenCV and the decoder on one thread, converting in the decoder's
+    threads = json.loads((out / manifest.stem / "_DONE.json").read_text())["threads"]
+    assert (threads["torch"], threads["opencv"], threads["decoder"], threads["convert"]) == (1, 1, 1, 0)
+    assert threads["prefetch"] == 0  # no reader or bootstrap thread beside the task
     # one folder per recording, published with its key, and one report over all of them
     assert {p.name for p in (out / manifest.stem).iterdir()} >= {"clips.parquet", "spans.parquet",
                                                                  "recordings.parquet", "report.html", "_DONE.json"}

@@ -194,8 +194,8 @@ def test_in_process_loading_runs_torch_on_one_thread_and_gives_the_trainer_its_t
 
     root, _, _ = data
     seen = []
-    real = L.crop_resize
-    monkeypatch.setattr(L, "crop_resize", lambda *a: (seen.append(torch.get_num_threads()), real(*a))[1])
+    real = L.crop_resize_stored
+    monkeypatch.setattr(L, "crop_resize_stored", lambda *a: (seen.append(torch.get_num_threads()), real(*a))[1])
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -204,3 +204,61 @@ def test_in_process_loading_runs_torch_on_one_thread_and_gives_the_trainer_its_t
     finally:
         torch.set_num_threads(before)
     assert seen and set(seen) == {1}
+
+
+def _by_clip(loader) -> dict:
+    out = {}
+    for b in loader:
+        for i, cid in enumerate(b["clip_id"]):
+            out[cid] = {k: b[k][i] for k in ("rgb", "depth", "valid", "frame_indices")}
+    return out
+
+
+def test_workers_give_the_trainer_exactly_what_in_process_loading_gives(data, monkeypatch):
+    """Every frame and every depth value the same with 0 and with 2 workers (workers hand over the
+    stored types through shared memory; the float32 batch is made in the trainer's process), and
+    the workers decode with one decoder thread each (a sample decoded otherwise is counted bad)."""
+    import dataset.loader as L
+
+    root, _, clips = data
+    real_rgb, real_depth = L.decode_rgb, L._decode_depth
+
+    def one_thread_in_workers(real):
+        def wrapped(*a, threads=None, **k):
+            in_worker = torch.utils.data.get_worker_info() is not None
+            assert threads == (1 if in_worker else None), threads
+            return real(*a, threads=threads, **k)
+        return wrapped
+
+    monkeypatch.setattr(L, "decode_rgb", one_thread_in_workers(real_rgb))
+    monkeypatch.setattr(L, "_decode_depth", one_thread_in_workers(real_depth))
+    every = BucketTable([Bucket(24, 32, 8, 2)])  # all 8 frames, half size, same aspect: no random crop
+    loaders = [make_loader(str(root / "shards"), every, num_workers=n, seed=5) for n in (0, 2)]
+    in_process, workers = (_by_clip(x) for x in loaders)
+    assert sorted(in_process) == sorted(workers) == sorted(clips)
+    for cid, want in in_process.items():
+        got = workers[cid]
+        for k in want:
+            assert got[k].dtype == want[k].dtype and torch.equal(got[k], want[k]), (cid, k)
+    assert all(x.stats.bad_samples == 0 and x.stats.samples == len(clips) for x in loaders)
+    assert workers[cid]["rgb"].dtype == torch.float32 and workers[cid]["depth"].dtype == torch.float32
+
+
+def test_workers_stay_up_between_passes_and_each_pass_takes_its_epoch(data):
+    """A loader's workers serve pass after pass (started once); `set_epoch` reaches them: a later
+    pass equals a fresh loader's pass at that epoch, batch for batch."""
+    root, _, clips = data
+    loader = make_loader(str(root / "shards"), TABLE, num_workers=2, seed=7, shuffle_buffer=4)
+    first = list(loader)
+    workers = loader._batches._iterator._workers  # the DataLoader's processes
+    loader.set_epoch(3)
+    again = list(loader)
+    assert loader._batches._iterator._workers == workers and all(w.is_alive() for w in workers)
+    fresh = make_loader(str(root / "shards"), TABLE, num_workers=2, seed=7, shuffle_buffer=4)
+    fresh.set_epoch(3)
+    want = list(fresh)
+    assert [b["clip_id"] for b in again] == [b["clip_id"] for b in want]
+    assert all(torch.equal(a["rgb"], b["rgb"]) and torch.equal(a["depth"], b["depth"]) for a, b in zip(again, want, strict=True))
+    assert sorted(c for b in first for c in b["clip_id"]) == sorted(c for b in again for c in b["clip_id"]) == sorted(clips)
+    assert [b["clip_id"] for b in first] != [b["clip_id"] for b in again]  # reshuffled
+    assert loader.stats.samples == 2 * len(clips)

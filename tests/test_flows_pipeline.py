@@ -164,7 +164,8 @@ def test_same_flow_on_a_dask_local_cluster(prefect_harness, recordings, tmp_path
     from dataset import catalog
     from flows.pipeline import pipeline_flow
 
-    cfg = config(tmp_path / "root", "runner=dask", "workers=2")
+    # 4 s recordings in chunks of about 2 s: each recording is curated by chunk tasks
+    cfg = config(tmp_path / "root", "runner=dask", "workers=2", "torch_threads=1", "curate.analysis.chunk_seconds=2")
     run = pipeline_flow(str(recordings), cfg, ["curate"])
     assert run["curated"] == 3 and len(run["failed"]) == 2 and run["not_processed"] == []
     con = catalog.open(str(cfg.layout.root))
@@ -173,11 +174,23 @@ def test_same_flow_on_a_dask_local_cluster(prefect_harness, recordings, tmp_path
     workers = set()
     for m in sorted(recordings.glob("sim-*/sim-*.json")):
         folder = cfg.layout.curated_dir(m.stem)
-        workers.add(json.loads((folder / "_DONE.json").read_text())["worker"])
+        marker = json.loads((folder / "_DONE.json").read_text())
+        workers.update(marker["workers"])
+        assert marker["parts"] >= 2  # chunks as tasks
+        # every thread knob of a one-thread worker applied in the worker (BLAS: the Dask nanny's env)
+        assert marker["threads"] == {"torch": 1, "opencv": 1, "decoder": 1, "convert": 0, "blas": "1", "prefetch": 0}
         got = [(r["clip_id"], r["decision"], r["reasons"]) for r in pq.read_table(folder / "clips.parquet").to_pylist()]
-        want = curate_recording(m, cfg.curate, get_scorer(cfg.curate), progress=False)
+        # one pass in this process (no chunks) gives exactly what the chunk tasks merged to
+        want = curate_recording(m, cfg.curate, get_scorer(cfg.curate), progress=False, chunk_frames=10**9)
         assert got == [(c.clip_id, c.decision, c.reasons) for c in want.clips] and got
+        spans = [(r["start_frame"], r["end_frame"], r["reason"]) for r in pq.read_table(folder / "spans.parquet").to_pylist()]
+        assert spans == [(s.start_frame, s.end_frame, s.reason) for s in want.spans]
     assert all(not w.endswith(f":{os.getpid()}") for w in workers), workers  # curated in the cluster's workers
+    # the models loaded once per worker process, not once per task (over every published folder: the
+    # broken recordings' tasks use the models too)
+    markers = [json.loads(f.read_text()) for f in cfg.layout.curated.glob("*/_DONE.json")]
+    tasks = sum(mk.get("parts", 0) for mk in markers)
+    assert 1 <= sum(mk.get("models_loaded", 0) for mk in markers) <= 2 and tasks >= 7, markers
 
 
 @pytest.mark.slow
