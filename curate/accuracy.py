@@ -237,6 +237,10 @@ class CurationAccuracy:
     event_marked: dict[str, dict[str, int]] = field(default_factory=dict)
     event_marked_any: dict[str, int] = field(default_factory=dict)
     spans: dict[str, int] = field(default_factory=dict)  # discarded frames by span reason
+    # Clean frames in no kept clip, by where they went (a span's reason, or "dropped:<reasons>" for a
+    # dropped clip), and of those, how many lie within NEAR_FAULT frames of a true fault
+    lost: dict[str, int] = field(default_factory=dict)
+    lost_near: dict[str, int] = field(default_factory=dict)
     cuts: int = 0
     cuts_straddled: int = 0
 
@@ -249,6 +253,7 @@ class CurationAccuracy:
             for f in ("frames", "frames_excluded", "events", "events_excluded", "clips", "clips_dropped"):
                 setattr(a, f, getattr(a, f) + getattr(v, f))
         for mine, theirs in ((self.marked, o.marked), (self.marked_near, o.marked_near), (self.spans, o.spans),
+                             (self.lost, o.lost), (self.lost_near, o.lost_near),
                              (self.event_frames, o.event_frames), (self.event_marked_any, o.event_marked_any)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
@@ -307,6 +312,9 @@ class CurationAccuracy:
                              f"{NEAR_FAULT} frames of a fault)")
         lines.append(f"kept clips straddling a cut: {self.cuts_straddled} of {self.cuts} cuts")
         lines.append("discarded frames by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(self.spans.items())))
+        lost = sorted(self.lost.items(), key=lambda x: -x[1])
+        lines.append(f"clean frames in no kept clip: {sum(self.lost.values())}, by where they went (within "
+                     f"{NEAR_FAULT} frames of a fault): " + ", ".join(f"{k} {v} ({self.lost_near.get(k, 0)})" for k, v in lost))
         return "\n".join(lines)
 
     def event_table(self) -> str:
@@ -398,6 +406,18 @@ def evaluate(result, truth, clip_length: int, drop_kinds: Sequence[str] = DROP_K
         acc.event_marked_any[kind] = int((any_mark & sel).sum())
     for s in result.spans:
         acc.spans[s.reason] = acc.spans.get(s.reason, 0) + s.end_frame - s.start_frame
+    # Where the clean frames that no kept clip holds went: fragmentation (too_short, remainder)
+    # and padding near a fault show here beside the checks' own false spans.
+    where = np.full(n, "", dtype=object)
+    for s in result.spans:
+        where[s.start_frame:min(n, s.end_frame)] = s.reason
+    for c in result.clips:
+        if c.decision != "kept":
+            where[c.start_frame:min(n, c.end_frame)] = "dropped:" + "+".join(c.reasons or ["?"])
+    for i in np.flatnonzero(clean & ~kept):
+        k = where[i] or "?"
+        acc.lost[k] = acc.lost.get(k, 0) + 1
+        acc.lost_near[k] = acc.lost_near.get(k, 0) + int(near[i])
     for c in truth.cuts:
         acc.cuts += 1
         acc.cuts_straddled += any(k.decision == "kept" and k.start_frame < c < k.end_frame for k in result.clips)

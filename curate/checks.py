@@ -33,6 +33,8 @@ def cheap_scores(
 ) -> ClipScores:
     """Fill the model-free fields of `ClipScores` for frames [start, end). The frame checks have
     already cut out the spans they found; these shares catch what is left below their run lengths."""
+    from curate.frame_checks.black import Black
+    from curate.frame_checks.frozen_rgb import FrozenRgb
     from curate.frame_checks.run import summarise
 
     f = features.slice(start, end)
@@ -41,13 +43,13 @@ def cheap_scores(
     dup = np.array([i in duplicated for i in range(start, end)]) if duplicated else np.zeros(n, bool)
     # A frame that repeats the previous one exactly in picture and depth is a duplicate too.
     dup |= (np.nan_to_num(f.rgb_dist[:, 0], nan=1.0) == 0) & (np.nan_to_num(f.depth_dist[:, 0], nan=1.0) == 0)
-    d1 = np.nan_to_num(f.depth_dist[:, 0])
     steps = slice(1, None)  # the first frame's change looks outside the clip
-    black = (np.nan_to_num(f.flat_frac) >= cfg.black.flat_share) | (np.nan_to_num(f.luma_mean, nan=1.0) < cfg.black.dark_luma)
+    # The frame check's own test: a flat picture over a depth that goes on is a plain wall in view.
+    black = Black.frames(f, m, cfg.black)
     return ClipScores(
         frozen_depth=float(keep_runs(m.repeat & m.moving, cfg.frozen_depth.min_run)[steps].mean()) if n > 1 else 0.0,
-        frozen_rgb=float(keep_runs(m.still & (d1 >= cfg.frozen_rgb.depth_ratio * m.usual_depth_change),
-                                   cfg.frozen_rgb.min_run)[steps].mean()) if n > 1 else 0.0,
+        frozen_rgb=float(keep_runs(FrozenRgb.frames(f, m, cfg), cfg.frozen_rgb.min_run)[steps].mean())
+        if n > 1 else 0.0,
         invalid_fraction=_finite_mean(f.invalid_frac),
         black_fraction=float(black.mean()) if n else float("nan"),
         duplicate_fraction=float(dup.mean()) if n else float("nan"),

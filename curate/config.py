@@ -25,6 +25,24 @@ class SceneConfig(_Part):
     min_scene_len: int = Field(15, ge=0)  # frames
     transition_frames: int = Field(2, ge=0)  # frames discarded on each side of a cut
     detect_width: int = Field(256, ge=32)  # width of the frames fed to the detector
+    # A cut of the picture is a cut only when the depth cuts too (curate/scenes.py:depth_confirmed):
+    # within `history_frames` of it (a lagging depth cuts late) one frame's pooled depth change is
+    # at least `depth_jump` x its usual change while the picture moves, and `depth_rise` x the
+    # frames before it. A flash, a light switching or a fast turn cuts the picture's colours, not
+    # the depth (measured on the external set: true cuts 10-200 x the usual change, the detector's
+    # false cuts at most 12 x and without a jump). Where the depth stands still or is unknown
+    # there, the cut is kept.
+    depth_confirm: bool = True
+    depth_jump: float = Field(8.0, gt=0)
+    depth_rise: float = Field(4.0, ge=1)
+    # A cut the detector missed (its content score under the threshold): the depth jumps as above
+    # in the same frame as the picture's structure changes completely (at least `missed_struct`
+    # of its textured blocks, curate/features.py `struct`) and the content score is at least
+    # `missed_score` x the threshold. Measured: a teleport and a hard cut scored 19.7 and 22.0
+    # (< 27) with the depth jumping 17-31 x and 0.98-1.0 of the structure changed.
+    add_missed: bool = True
+    missed_score: float = Field(0.5, gt=0)
+    missed_struct: float = Field(0.9, gt=0, le=1)
 
 
 class ClipConfig(_Part):

@@ -37,15 +37,16 @@ from curate.clips import check_accounting, plan_clips
 from curate.config import CurateConfig
 from curate.decision import decide
 from curate.features import FrameFeatures
-from curate.frame_checks.run import fault_labels
-from curate.scenes import replay_cuts, transition_frames
+from curate.frame_checks.run import fault_labels, summarise
+from curate.scenes import depth_confirmed, missed_cuts, replay_cuts, transition_frames
 from curate.scoring import CurationScorer, get_scorer
 from curate.table import ChunkTable, fold_thumbnails, merge_chunks
 
 log = logging.getLogger("synthdepth.curate")
 
 __all__ = ["Chunk", "ChunkTable", "CurationSummary", "RecordingResult", "analyze_chunk", "curate_recording",
-           "finish_recording", "get_scorer", "merge_chunks", "plan_chunks", "run_curation", "write_results"]
+           "finish_recording", "get_scorer", "merge_chunks", "plan_chunks", "run_curation", "scene_cuts",
+           "write_results"]
 
 
 @dataclass
@@ -150,8 +151,8 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
     if read == 0:
         info.status = "failed"
     fc = config.frame_checks
-    cuts = replay_cuts(table.scene_score, info.fps, config.scenes)
     features = table.frame_features()
+    cuts = scene_cuts(table.scene_score, info.fps, features, config)
 
     notes = list(scorer.notes)
     notes += [x for x in table.notes if x not in notes]
@@ -215,6 +216,20 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
         notes=notes, previews=previews, features=features, seconds=table.seconds + time.perf_counter() - t0,
         thresholds=thresholds.to_dict(), check_masks=shaped,
     )
+
+
+def scene_cuts(scene_score: np.ndarray, fps: float, features: FrameFeatures, config: CurateConfig) -> list[int]:
+    """PySceneDetect's cuts of the picture (replayed from its per-frame scores) that the depth
+    confirms (curate/scenes.py:depth_confirmed), and those it missed that the depth and the
+    picture's structure show together (curate/scenes.py:missed_cuts)."""
+    cuts = replay_cuts(scene_score, fps, config.scenes)
+    if not len(features) or not features.depth_dist.size:
+        return cuts
+    m = summarise(features, config.frame_checks, cuts)
+    d1 = features.depth_dist[:, 0]
+    kept = depth_confirmed(cuts, d1, m.usual_depth_change, m.repeat | m.nearly_still, config.scenes,
+                           config.frame_checks.history_frames)
+    return sorted(kept + missed_cuts(scene_score, d1, features.struct, m.usual_depth_change, config.scenes, cuts))
 
 
 def _median(values: list[float]) -> float:

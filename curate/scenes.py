@@ -129,6 +129,62 @@ def detect_cuts(frames: Iterable[np.ndarray], fps: float, config: SceneConfig | 
     return cutter.finish()
 
 
+def depth_confirmed(cuts: Iterable[int], depth_change: np.ndarray, usual: float, still: np.ndarray,
+                    config: SceneConfig, reach: int = 10) -> list[int]:
+    """The cuts the depth confirms (see `SceneConfig.depth_confirm`). `depth_change[t]`: the pooled
+    one-frame depth change of frame t; `usual`: its usual value while the picture moves; `still`:
+    where the depth repeats or stands nearly still (a loading screen's depth stuck at the last
+    frame cannot confirm a cut, nor deny one). A cut is dropped only where the depth was measured
+    and moved on as usual over the `reach` frames from the cut without one jump."""
+    cuts = sorted(int(c) for c in cuts)
+    if not config.depth_confirm:
+        return cuts
+    d = np.asarray(depth_change, dtype=np.float64)
+    n = len(d)
+    out = []
+    for c in cuts:
+        if not 0 < c < n:
+            out.append(c)
+            continue
+        win = d[c : min(n, c + reach + 1)]
+        if not np.isfinite(win).all() or usual <= 0 or still[c : min(n, c + reach + 1)].any():
+            out.append(c)  # unknown or standing depth: no evidence against the cut
+            continue
+        if any(_jumps(d, t, usual, config) for t in range(c, min(n, c + reach + 1))):
+            out.append(c)
+    return out
+
+
+def _jumps(d: np.ndarray, t: int, usual: float, config: SceneConfig) -> bool:
+    """The depth's one-frame change at t is a cut's: `depth_jump` x usual and `depth_rise` x the
+    median of the 3 frames before."""
+    prev = d[max(0, t - 3) : t]
+    prev = prev[np.isfinite(prev)]
+    base = float(np.median(prev)) if prev.size else 0.0
+    return bool(np.isfinite(d[t]) and d[t] >= config.depth_jump * usual and d[t] >= config.depth_rise * base)
+
+
+def missed_cuts(scores: np.ndarray, depth_change: np.ndarray, struct: np.ndarray, usual: float,
+                config: SceneConfig, found: Iterable[int] = ()) -> list[int]:
+    """Cuts the detector missed (see `SceneConfig.add_missed`), at least `min_scene_len` frames
+    from the cuts it `found` and from each other."""
+    if not config.add_missed or usual <= 0:
+        return []
+    s, st = np.nan_to_num(np.asarray(scores, np.float64)), np.nan_to_num(np.asarray(struct, np.float64))
+    d = np.asarray(depth_change, dtype=np.float64)
+    thr = config.threshold if config.detector == "content" else config.min_content_val
+    cand = np.flatnonzero((s >= config.missed_score * thr) & (st >= config.missed_struct))
+    taken = sorted(int(c) for c in found)
+    out = []
+    for t in cand:
+        if t == 0 or any(abs(t - c) < max(config.min_scene_len, 1) for c in taken):
+            continue
+        if _jumps(d, int(t), usual, config):
+            out.append(int(t))
+            taken.append(int(t))
+    return out
+
+
 def transition_frames(cuts: Iterable[int], num_frames: int, around: int) -> np.ndarray:
     """Boolean mask of the frames discarded around each cut: `around` before and after it.
 

@@ -35,14 +35,17 @@ def gray8(depth: np.ndarray, near: float = 0.1, far_plane: float = 1000.0) -> np
 
 
 def pan(n: int, src: int = 3, speed: float = 0.3, still: tuple[int, int] | None = None, seed: int = 0,
-        eight_bit: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        eight_bit: bool = True, slow: tuple[int, int, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """n frames of a camera panning over captured frame `src` at `speed` work pixels per frame with a
-    slow zoom; the camera stands still over `still` = (start, stop)."""
+    slow zoom; the camera stands still over `still` = (start, stop) and moves at `factor` x its
+    speed over `slow` = (start, stop, factor)."""
     rng = np.random.default_rng(seed)
     rgb0, d0 = real_frame(src)
     h0, w0 = d0.shape
     step = np.zeros(n)
     step[1:] = 1.0
+    if slow:
+        step[slow[0] : slow[1]] = slow[2]
     if still:
         step[still[0] : still[1]] = 0.0
     prog = np.cumsum(step)
@@ -80,6 +83,35 @@ def light(rgb: np.ndarray, a: int, b: int, gain: float = 0.55, region: slice | N
     """A light switching: the picture (or a band of it) darker over [a, b), depth untouched."""
     sl = (slice(a, b), region or slice(None))
     rgb[sl] = np.clip(rgb[sl].astype(np.float32) * gain, 0, 255).astype(np.uint8)
+
+
+def walker(rgb: np.ndarray, depth: np.ndarray, a: int, b: int, size: int = 26, speed: float = 2.0) -> None:
+    """A character walking across the view over [a, b): a textured figure in the picture, its depth a
+    smoothed stand-in for its silhouette (as in the real captures), nearer than what is behind it."""
+    rng = np.random.default_rng(1)
+    tex = rng.integers(40, 220, (size * 2, size, 3)).astype(np.uint8)
+    tex = cv2.resize(cv2.resize(tex, (size // 3, size * 2 // 3)), (size, size * 2), interpolation=cv2.INTER_NEAREST)
+    yy, xx = np.mgrid[0 : size * 2, 0:size]
+    blob = np.exp(-(((xx - size / 2) / (size / 2.5)) ** 2 + ((yy - size) / (size / 1.2)) ** 2))
+    for t in range(a, b):
+        x0 = int(10 + speed * (t - a)) % (W - size)
+        y0 = H - size * 2 - 2
+        sl = (slice(y0, y0 + size * 2), slice(x0, x0 + size))
+        m = blob > 0.3
+        rgb[t][sl][m] = tex[m]
+        near = np.nanmin(depth[t][sl]) * 0.5
+        depth[t][sl] = np.where(m, near * (1 + 0.2 * (1 - blob)), depth[t][sl])
+
+
+def blur(rgb: np.ndarray, sigma: float = 60.0) -> np.ndarray:
+    """The picture of a plain wall: the view with its texture blurred away (flat blocks), the light
+    and codec noise kept."""
+    out = np.empty_like(rgb)
+    rng = np.random.default_rng(2)
+    for t in range(len(rgb)):
+        b = cv2.GaussianBlur(rgb[t].astype(np.float32), (0, 0), sigma)
+        out[t] = np.clip(b + rng.normal(0, 0.8, b.shape), 0, 255).astype(np.uint8)
+    return out
 
 
 # ---- faults -----------------------------------------------------------------------------------

@@ -196,6 +196,10 @@ def test_evaluate_counts_faults_kept_out_retention_and_false_marks_by_check_and_
     assert a.retention == pytest.approx(35 / 72)
     assert a.marked == {"overlay": 4, "edge_mismatch": 8, "scene_cut": 4}
     assert a.marked_near["overlay"] == 4 and a.marked_any == 16
+    # every clean frame no kept clip holds is accounted for, by where it went
+    assert sum(a.lost.values()) == a.clean_frames - a.clean_frames_kept
+    assert a.lost["dropped:?"] == 8  # the dropped clip 8-16 (no reason given)
+    assert a.lost["transition"] == sum(t.clean_mask()[48:52]) + sum(t.clean_mask()[90:94])
     assert a.event_frames["flash"] == 18  # [32, 50) clean frames within 8 of the flash
     assert a.event_marked["flash"]["edge_mismatch"] == 8 and a.event_marked["flash"]["overlay"] == 0
     assert a.event_marked["plain"]["scene_cut"] == 4

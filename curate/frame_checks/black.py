@@ -1,14 +1,17 @@
 """The picture shows nothing: black, one flat colour, or a dark screen with a few small elements.
 
 A black picture is discarded whatever the depth does. A flat picture that is not black is a
-loading screen only while the depth stands still (stuck at the last world frame, or cleared):
-where the depth goes on changing as it usually does, the camera is looking at a plain wall."""
+loading screen only while the depth stands still (stuck at the last world frame, or cleared) for
+`still_run` frames in a row: where the depth goes on changing as it usually does, the camera is
+looking at a plain wall, and a camera turning over a plain wall slows down now and then (one
+frame of nearly still depth), while a loading screen holds the depth for its whole length."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
+from curate.series import keep_runs
 
 
 class BlackConfig(CheckConfig):
@@ -17,6 +20,7 @@ class BlackConfig(CheckConfig):
     # measured (Resident Evil 2 at night, simulated dark scenes) stays under 0.6.
     flat_share: float = 0.85
     dark_luma: float = 0.02  # or a mean luma (0..1) below this: black whatever the noise
+    still_run: int = 4  # a flat, non-black picture counts where the depth stood still this many frames in a row
 
 
 class Black(FrameCheck):
@@ -26,11 +30,14 @@ class Black(FrameCheck):
     picture_fault = True
 
     def evidence(self, ctx: CheckContext) -> Evidence:
-        f, c = ctx.features, self.config
+        m = self.frames(ctx.features, ctx.motion, self.config)
+        return Evidence(m, m.copy(), ctx.features.flat_frac)
+
+    @staticmethod
+    def frames(f, mo, c: BlackConfig) -> np.ndarray:
+        """Frames that show nothing (also the clip-level black share, curate/checks.py)."""
         black = np.nan_to_num(f.luma_mean, nan=1.0) < c.dark_luma
         flat = np.nan_to_num(f.flat_frac) >= c.flat_share
-        mo = ctx.motion
-        d1 = f.depth_dist[:, 0] if f.depth_dist.size else np.full(ctx.n, np.nan)
+        d1 = f.depth_dist[:, 0] if f.depth_dist.size else np.full(len(f), np.nan)
         depth_goes_on = np.isfinite(d1) & ~mo.repeat & ~mo.nearly_still
-        m = black | (flat & ~depth_goes_on)
-        return Evidence(m, m.copy(), f.flat_frac)
+        return black | keep_runs(flat & ~depth_goes_on, c.still_run)

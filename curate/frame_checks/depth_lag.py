@@ -26,14 +26,25 @@ from curate.series import around, keep_runs, pad, runs_of, window_median
 
 class DepthLagConfig(CheckConfig):
     rewind: float = 0.3  # change to k frames back / change to the previous frame, at most ...
-    weak_rewind: float = 0.6  # ... or at most this, with its end found (a lossy codec blurs the repeat)
+    weak_rewind: float = 0.6  # ... or at most this, with its end found (a lossy codec blurs the repeat),
+    weak_share: float = 0.5  # ... and at most this x the 5th percentile of the scene's own ratios
+    min_frames: int = 50  # moving frames needed to measure that percentile
     min_change: float = 0.002  # the onset frame's pooled depth change (log), at least (and 8x the noise)
-    jump: float = 1.8  # end: one-frame depth change per picture change, x its usual, at least
+    jump: float = 1.8  # end: one-frame depth change per picture change, x its usual, at least ...
+    # ... or, for the end a weak start needs, where the scene's depth change over k + 1 frames is
+    # less than k + 1 one-frame changes (pooled changes saturate), this share of its own ratio
+    # (measured on a real-game recording: 1.78 for 2 frames, where a k = 1 catch-up jumped 1.65 x)
+    fit: float = 0.9
     cut_jump: float = 10.0  # a depth cut: one-frame change of this x the usual change while moving
     max_span: int = 300
     # Short repeats start a lag only where the depth does not repeat by itself (at most this share
     # of the moving frames around them repeat: 8-bit depth of slow, far content does).
     max_background: float = 0.05
+    # ... nor where the depth's one-frame change around them (median of the 3 frames before and after,
+    # the smaller) is under this x its usual change: measured on a real-game recording, a one-frame
+    # repeat of the 8-bit depth with the camera barely turning (changes around 0.3-0.9 x usual)
+    # started a 34-frame false lag; real lag starts measured 1-4 x.
+    slow_share: float = 0.75
 
 
 class DepthLag(FrameCheck):
@@ -64,7 +75,15 @@ class DepthLag(FrameCheck):
         if n and J > 1:
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
-            onset_k = np.where(best <= c.weak_rewind, best_k + 2, 0)
+            # A weak rewind counts only well below what the scene's own noise gives: where the depth
+            # is noisy (a dark scene's far depth) its change to frames further back is now and then
+            # smaller than to the previous frame by itself (p5 over the moving frames under 1, where
+            # clean footage measured 1.09-1.87).
+            usual_best = best[m.moving & np.isfinite(best)]
+            weak_max = c.weak_rewind
+            if usual_best.size >= c.min_frames:
+                weak_max = min(weak_max, c.weak_share * float(np.percentile(usual_best, 5)))
+            onset_k = np.where((best <= c.rewind) | (best <= weak_max), best_k + 2, 0)
             onset_k[pad(ctx.cut_mask, 1)] = 0  # a cut is a jump of its own, not a rewind
             weak |= (best > c.rewind) & (onset_k > 0)
 
@@ -76,9 +95,14 @@ class DepthLag(FrameCheck):
         dip = m.repeat & (np.nan_to_num(d1) <= 0.1 * np.nan_to_num(local))
         exact = m.depth_tracked & (np.nan_to_num(f.dep_static) >= ctx.config.repeat_static)
         after = window_median(d1, 1, 5)
+        # Where the depth around changes little (the camera barely turning), an 8-bit depth need
+        # not change from one frame to the next: a repeat there is no evidence.
+        crawl = np.nan_to_num(local) < c.slow_share * m.usual_depth_change
         for a, b in runs_of(m.repeat & m.moving):
             catch_up = b < n and np.isfinite(after[b]) and d1[b] >= 2.0 * after[b]
             if b - a > J or onset_k[a] or catch_up or m.background_repeats(a, b) > c.max_background:
+                continue
+            if crawl[a:b].all() and not was_still[a]:
                 continue
             if was_still[a] or b - a >= 2 or dip[a] or exact[a]:
                 onset_k[a] = b - a
@@ -105,7 +129,8 @@ class DepthLag(FrameCheck):
             hits = np.flatnonzero(stops[lo:hi])
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
-            end = self._end(jump, djump, smooth, freeze, m.moving, lo, lim, k, fitting_only=bool(weak[a]))
+            end = self._end(jump, djump, smooth, freeze, m.moving, lo, lim, k, fitting_only=bool(weak[a]),
+                            expected=self._expected(D, k, lo, lim))
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -122,22 +147,46 @@ class DepthLag(FrameCheck):
         ev = onset_k > 0
         return Evidence(ev, span | ev, onset_k.astype(float))
 
+    @staticmethod
+    def _expected(D: np.ndarray, k: int, lo: int, lim: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per frame of [lo, lim): the usual ratio of the pooled depth change over 2 frames, and over
+        k + 1 frames, to the one-frame change, around each frame (the frame itself left out)."""
+        if D.shape[1] <= k or lo >= lim:
+            return None
+        with np.errstate(all="ignore"):
+            base = np.maximum(around(D[:, 0], 8)[lo:lim], 1e-6)
+            two = np.nan_to_num(around(D[:, 1], 8)[lo:lim] / base, nan=2.0)
+            kk = np.nan_to_num(around(D[:, k], 8)[lo:lim] / base, nan=k + 1.0)
+        return two, kk
+
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
-             fitting_only: bool = False) -> int | None:
+             fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
-        picture moves."""
+        picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
+        that fits the scene's own ratio (`expected`, see `_expected`)."""
         if lo >= lim:
             return None
-        ok = (jump[lo:lim] >= self.config.jump) & smooth[lo:lim] & ~freeze[lo - 1 : lim - 1]
-        ok &= djump[lo:lim] >= 0.75 * self.config.jump
-        ok &= moving[lo:lim] & moving[lo - 1 : lim - 1]
-        need = max(self.config.jump, 0.5 * (k + 1))
-        fits = np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
-        if fits.size:
-            return lo + int(fits[0])
+        c = self.config
+        base = smooth[lo:lim] & ~freeze[lo - 1 : lim - 1] & moving[lo:lim] & moving[lo - 1 : lim - 1]
+
+        def first_fit(one, need) -> int | None:
+            ok = base & (jump[lo:lim] >= one) & (djump[lo:lim] >= 0.75 * one)
+            fits = np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
+            return lo + int(fits[0]) if fits.size else None
+
+        need = max(c.jump, 0.5 * (k + 1))
+        end = first_fit(c.jump, need)
+        if end is not None:
+            return end
         if fitting_only:
-            return None
+            # The pooled change over k + 1 frames is less than k + 1 one-frame changes (it
+            # saturates), by a factor the scene itself shows. Only where no jump of the fixed size
+            # came: 8-bit noise in a slow pan jumps 1.6 x now and then as well.
+            if expected is None:
+                return None
+            return first_fit(np.minimum(c.jump, c.fit * expected[0]), np.minimum(need, c.fit * expected[1]))
+        ok = base & (jump[lo:lim] >= c.jump) & (djump[lo:lim] >= 0.75 * c.jump)
         cand = np.where(ok, jump[lo:lim], -np.inf)
         return lo + int(np.argmax(cand)) if np.isfinite(cand).any() else None
 

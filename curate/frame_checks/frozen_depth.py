@@ -28,6 +28,7 @@ class FrozenDepthConfig(CheckConfig):
     # 8-bit depth beside a moving picture) counts from this many frames on: a camera turning back
     # over open ground settles the depth for up to ~10 frames by itself.
     settled_run: int = 12
+    glitch: int = 2  # frames of small change inside a freeze that do not end it (codec noise)
 
 
 class FrozenDepth(FrameCheck):
@@ -38,17 +39,27 @@ class FrozenDepth(FrameCheck):
     def evidence(self, ctx: CheckContext) -> Evidence:
         m, n = ctx.motion, ctx.n
         c = self.config
-        repeat = m.repeat | m.settled
-        ev = keep_runs(m.repeat & m.moving, c.min_run) | keep_runs(m.settled & m.moving, c.settled_run)
+        small = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= 0.3 * m.usual_depth_change
+        rep = self.bridged(m.repeat, small, c)
+        repeat = rep | m.settled
+        ev = keep_runs(rep & m.moving, c.min_run) | keep_runs(m.settled & m.moving, c.settled_run)
+        # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
+        # freeze splits its moving part in pieces, and each piece must not count the other as the
+        # depth repeating by itself around it.
+        whole = np.zeros(n, int)
+        for i, (a, b) in enumerate(runs_of(repeat), start=1):
+            whole[a:b] = i
+        bounds = {i: (a, b) for i, (a, b) in enumerate(runs_of(repeat), start=1)}
         for a, b in runs_of(ev):
-            if b - a < c.long_run and m.background_repeats(a, b) > c.max_background:
+            A, B = bounds.get(int(whole[a]), (a, b))
+            A, B = min(A, a), max(B, b)
+            if (ev[A:B] & m.moving[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background:
                 ev[a:b] = False
         span = ev.copy()
         for a, b in runs_of(ev):
             # The first settled frame is `settle_frames` after the freeze began: look back over the
             # frames whose own change was already small.
             back = 0
-            small = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= 0.3 * m.usual_depth_change
             while a > 0 and (repeat[a - 1] or (back < ctx.config.settle_frames and small[a - 1])):
                 a -= 1
                 back += 1
@@ -56,3 +67,16 @@ class FrozenDepth(FrameCheck):
                 b += 1
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
+
+    @staticmethod
+    def bridged(repeat: np.ndarray, small: np.ndarray, c: FrozenDepthConfig) -> np.ndarray:
+        """Repeats with short glitches bridged: a lossy codec re-encoding a stuck 8-bit depth lets
+        a frame or two change a little in the middle of a freeze. Only gaps of at most `glitch`
+        small-change frames between two runs of at least `min_run` repeats are bridged, so that an
+        8-bit staircase (single repeats between small steps) is not made into a long run."""
+        out = repeat.copy()
+        r = [(a, b) for a, b in runs_of(repeat) if b - a >= c.min_run]
+        for (_, e0), (s1, _) in zip(r, r[1:], strict=False):
+            if s1 - e0 <= c.glitch and small[e0:s1].all():
+                out[e0:s1] = True
+        return out

@@ -2,8 +2,12 @@
 world that goes on (the depth buffer still shows it).
 
 Evidence: for at least `min_run` frames the picture's tracks stand still while the depth changes
-at least `depth_ratio` x as much as it usually does when the picture moves. A still camera stills
-both; a third-person character that stays in place moves neither."""
+at least `depth_ratio` x as much as it usually does when the picture moves, and moves as a whole:
+its own tracks move (a world turning under the menu), not only a few of them. A still camera
+stills both; a third-person character that stays in place moves neither; characters walking
+through a still view change the depth where they walk (often as much as a slow camera changes
+all of it) but leave most of its tracks standing. Where the depth has too little structure to be
+tracked, its change alone decides."""
 
 from __future__ import annotations
 
@@ -24,7 +28,15 @@ class FrozenRgb(FrameCheck):
     Config = FrozenRgbConfig
 
     def evidence(self, ctx: CheckContext) -> Evidence:
-        m = ctx.motion
-        d1 = np.nan_to_num(ctx.features.depth_dist[:, 0])
-        ev = keep_runs(m.still & (d1 >= self.config.depth_ratio * m.usual_depth_change), self.config.min_run)
+        ev = keep_runs(self.frames(ctx.features, ctx.motion, ctx.config), self.config.min_run)
         return Evidence(ev, ev.copy())
+
+    @staticmethod
+    def frames(f, m, cfg) -> np.ndarray:
+        """Frames where the picture stands still and the depth moves as a whole (before the run
+        length); `cfg` is the frame-check config (shared settings and this check's section)."""
+        d1 = np.nan_to_num(f.depth_dist[:, 0])
+        changes = d1 >= cfg.frozen_rgb.depth_ratio * m.usual_depth_change
+        # Moves as a whole: tracked, moving, few static tracks (as `moving` is for the picture).
+        whole = (np.nan_to_num(m.depth) > cfg.motion_px) & (np.nan_to_num(f.dep_static, nan=1.0) <= cfg.layer_static)
+        return m.still & changes & (whole | ~m.depth_tracked)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
-from curate.series import around, extend_forward, pad
+from curate.series import around, extend_forward, pad, window_median
 
 
 class OverlayConfig(CheckConfig):
@@ -30,6 +30,12 @@ class OverlayConfig(CheckConfig):
     max_span: int = 600  # longest overlay looked for (frames)
     window: int = 6  # frames each side that give the usual structure change
     stay: float = 0.5  # a change stays when, a few frames later, at least this share of it still differs
+    # ... and gone when, by then, it differs from the frame of the change by this x as much as from
+    # the frame before it. With the camera moving, the frame of the change moved with the world
+    # leaves a still panel behind: 0.5 missed a menu over a pan of 2.5 px/frame, 0.8 finds it with
+    # no new false span on the external and false-alarm sets (1.0: +250 false overlay frames).
+    step_gone: float = 0.8
+    blank: float = 0.85  # share of flat blocks of a picture that shows nothing (as `black.flat_share`)
 
 
 class Overlay(FrameCheck):
@@ -51,10 +57,18 @@ class Overlay(FrameCheck):
 
         stays = self._stays(f, st, n)
         # The picture coming back after a flash is a change that stays too: a step within a few
-        # frames after a step that was gone ends a flash, it opens nothing.
-        after_transient = extend_forward(step & ~stays, PERSIST)
+        # frames after a step that was gone ends a flash, it opens nothing. Not after a "step" in
+        # a picture that shows nothing (a plain wall, `blank` share of flat blocks): its few
+        # textured blocks change at random, and a menu opening just after must still open.
+        blank = np.nan_to_num(f.flat_frac) >= c.blank
+        after_transient = extend_forward(step & ~stays & ~blank, PERSIST)
         opens = step & depth_goes_on & stays & ~after_transient
-        closes = opens | ((step | ctx.cut_mask) & (st >= c.complete))
+        # A step after which the whole picture moves on (tracked, few static tracks: no panel left
+        # standing) closes a span even when the change does not "stay": with the camera moving fast
+        # the picture 6 frames later no longer matches the frame of the step. A menu is still, or
+        # keeps a panel standing, so a change inside it does not close it.
+        back_to_game = window_median(m.moving.astype(float), 1, PERSIST) > 0.5
+        closes = opens | ((step | ctx.cut_mask) & (st >= c.complete)) | (step & depth_goes_on & back_to_game)
         flat = np.nan_to_num(f.flat_frac) >= 0.6
         quiet = m.still | flat | ctx.spans_of(("black",))
         span = np.zeros(n, bool)
@@ -83,6 +97,6 @@ class Overlay(FrameCheck):
             ab = f.after_before[PERSIST:]
             ast = f.after_step[PERSIST:]
             with np.errstate(invalid="ignore"):
-                gone = (ab < self.config.stay * st[: n - PERSIST]) | (ast > 0.5 * ab)
+                gone = (ab < self.config.stay * st[: n - PERSIST]) | (ast > self.config.step_gone * ab)
             out[: n - PERSIST] = ~np.nan_to_num(gone, nan=False).astype(bool)
         return out

@@ -1,0 +1,75 @@
+"""Scene cuts: PySceneDetect's cuts of the picture count only where the depth cuts too (issue 11:
+on outside recordings, flashes, lights switching and fast turns gave more false cuts than true ones,
+and each split a clean run into pieces shorter than a clip)."""
+
+from __future__ import annotations
+
+import footage as F
+import numpy as np
+
+from curate.config import CurateConfig
+from curate.features import compute_features
+from curate.pipeline import scene_cuts
+from curate.scenes import ContentScores, replay_cuts
+
+CFG = CurateConfig()
+RED = np.array([1.0, 0.3, 0.3], np.float32)  # a red alarm light: hue, saturation and value change
+
+
+def _scores(rgb: np.ndarray) -> np.ndarray:
+    s = ContentScores(CFG.scenes, 30.0)
+    return np.array([s.push(i, f) for i, f in enumerate(rgb)])
+
+
+def _two_scenes(lag: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two real captures under a panning camera, a hard cut at frame 80; the depth cuts `lag` frames late."""
+    a_rgb, a_d = F.pan(80, src=3, speed=1.0, seed=1)
+    b_rgb, b_d = F.pan(80, src=12, speed=1.0, seed=2)
+    rgb, depth = np.concatenate([a_rgb, b_rgb]), np.concatenate([a_d, b_d])
+    if lag:
+        depth[80 : 80 + lag] = a_d[-1]  # the old scene's last depth stays k frames (and then lags on)
+    return rgb, depth
+
+
+def test_light_switching_is_no_cut_while_the_depth_goes_on():
+    rgb, depth = _two_scenes()
+    F.light(rgb, 25, 55, gain=RED)  # an alarm light on at 25, off at 55: PySceneDetect cuts at both
+    s = _scores(rgb)
+    assert {25, 55} <= set(replay_cuts(s, 30.0, CFG.scenes))
+    assert scene_cuts(s, 30.0, compute_features(rgb, depth, CFG.frame_checks), CFG) == [80]
+
+
+def test_a_cut_the_depth_follows_late_is_kept():
+    rgb, depth = _two_scenes(lag=3)
+    s = _scores(rgb)
+    assert scene_cuts(s, 30.0, compute_features(rgb, depth, CFG.frame_checks), CFG) == [80]
+
+
+def test_depth_confirmation_can_be_switched_off():
+    rgb, depth = _two_scenes()
+    F.light(rgb, 25, 55, gain=RED)
+    s = _scores(rgb)
+    off = CurateConfig.load(None, ["scenes.depth_confirm=false"])
+    assert scene_cuts(s, 30.0, compute_features(rgb, depth, off.frame_checks), off) == replay_cuts(s, 30.0, off.scenes)
+
+
+def test_a_cut_the_detector_scores_under_its_threshold_is_found_from_the_depth():
+    # Two washed-out scenes (half their colour) cut hard at frame 80: PySceneDetect scores the cut
+    # 25 (< 27) and misses it, as it missed a teleport (19.7) and a hard cut (22.0) of the external
+    # set; the depth jumps ~17 x its usual change and all of the picture's structure changes.
+    a_rgb, a_d = F.pan(80, src=16, speed=1.0, seed=4)
+    b_rgb, b_d = F.pan(80, src=8, speed=1.0, seed=4)
+    rgb = np.concatenate([a_rgb, b_rgb]).astype(np.float32)
+    rgb = (0.5 * rgb + 0.5 * rgb.mean(-1, keepdims=True)).astype(np.uint8)
+    depth = np.concatenate([a_d, b_d])
+    s = _scores(rgb)
+    assert replay_cuts(s, 30.0, CFG.scenes) == []
+    f = compute_features(rgb, depth, CFG.frame_checks)
+    assert scene_cuts(s, 30.0, f, CFG) == [80]
+    # A menu opening changes the structure as completely, but the depth goes on: no cut.
+    menu = np.concatenate([a_rgb, a_rgb[-2::-1]])  # the same scene, the camera turning back: no cut
+    F.opaque_menu(menu, 80, 120)
+    s = _scores(menu)
+    assert 80 in replay_cuts(s, 30.0, CFG.scenes)
+    f = compute_features(menu, np.concatenate([a_d, a_d[-2::-1]]), CFG.frame_checks)
+    assert scene_cuts(s, 30.0, f, CFG) == []
