@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from common.frames import sample_indices  # a clip's score samples (the calibration's too)
+from common.memory import release_free_memory
 from common.records import Clip, RecordingInfo, Segment, Span
 from common.schema import CLIP_SCHEMA, RECORDING_SCHEMA, SPAN_SCHEMA, recording_row, table
 from curate.analysis import Chunk, analyze_chunk, plan_chunks
@@ -120,6 +121,7 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
         for c in chunks:
             tables.append(analyze_chunk(manifest_path, c, config, scorer, progress=progress, recording=rec))
             fold_thumbnails(tables)  # memory flat in the number of chunks
+            release_free_memory()
     finally:
         if hasattr(rec, "close"):
             rec.close()

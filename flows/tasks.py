@@ -199,6 +199,7 @@ def curate_chunk_task(item: dict, chunk, config: PipelineConfig) -> PartRun:
     publish task merges the chunks (exactly one pass) and finishes the recording. A recording
     that cannot be read raises (InputError: reported as failed, not retried; OSError: retried)."""
     import capture
+    from common.memory import release_free_memory
     from curate.pipeline import analyze_chunk
 
     def work(scorer):
@@ -207,6 +208,7 @@ def curate_chunk_task(item: dict, chunk, config: PipelineConfig) -> PartRun:
             return analyze_chunk(item["manifest"], chunk, _analysis_config(config), scorer, recording=rec)
         finally:
             rec.close()
+            release_free_memory()  # a long-lived worker runs chunk after chunk
 
     return _run_part(config, work)
 
