@@ -2,17 +2,18 @@
 processes with one thread each, on enough work to keep both busy: a few recordings, each split
 into chunks (`curate.analysis.chunk_seconds`) that run as separate tasks on any worker.
 
-    python bench/curate_scaleout.py                   # 4 recordings x 30 s, 320x180, 10 s chunks, 3 repeats
+    python bench/curate_scaleout.py                   # 4 recordings x 120 s, 320x180, 60 s chunks, 2 repeats
+    python bench/curate_scaleout.py --seconds 30 --chunk-seconds 10 --repeats 3   # small tasks: the overhead
     python bench/curate_scaleout.py --recordings 8 --seconds 60 --repeats 5 --runner ray
 
 One thread per worker, really: torch and OpenCV get one thread (`torch_threads=1`), the video
 decoder one and the reader converts in the decoding thread (`decoder_threads`, `convert_threads`
 follow `torch_threads`), BLAS one (the Dask nanny's environment); every marker records the thread
-counts its task ran with, and the bench prints them. Not yet limited: the analysis pass decodes in
-a prefetch thread beside the checks, and the bootstrap runs in a background thread
-(curate/frames.py, curate/bootstrap_checks.py have no setting for them), so a worker can use
-more than one core; the bench prints how many (the workers' CPU seconds over their tasks' wall
-seconds).
+counts its task ran with, and the bench prints them. A one-thread task also runs without the
+analysis pass's reader thread and the bootstrap's background thread (`analysis.prefetch` 0, set
+by flows/tasks.py unless the user set it); the bench prints the cores each busy worker used (the
+workers' CPU seconds over their tasks' wall seconds). The recordings take ~5 minutes to make the
+first time (cached under --cache).
 
 Printed for each run and as medians (configurations alternate within each repeat, so a load
 change on a shared machine hits both alike):
@@ -59,9 +60,9 @@ def main() -> None:
     ap.add_argument("--recordings", type=int, default=4)
     ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--height", type=int, default=180)
-    ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--chunk-seconds", type=float, default=10.0, help="curate.analysis.chunk_seconds")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument("--chunk-seconds", type=float, default=60.0, help="curate.analysis.chunk_seconds")
+    ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--runner", default="dask", choices=["dask", "process", "ray"])
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-scaleout")
