@@ -127,6 +127,7 @@ def curate_recording(manifest_path: str | Path, config: CurateConfig, scorer: Cu
             rec.close()
     table = merge_chunks(tables)
     del tables  # the chunks' rows now live in `table` only
+    release_free_memory()  # before the checks' whole-recording arrays
     result = finish_recording(manifest_path, table, config, scorer)
     result.seconds = time.perf_counter() - t0
     return result

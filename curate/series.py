@@ -58,15 +58,23 @@ def extend_forward(mask: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+_BLOCK = 8192  # rows of windows per nanmedian call
+
+
 def window_median(x: np.ndarray, offset: int, length: int) -> np.ndarray:
     """out[a] = nanmedian(x[a+offset : a+offset+length]) (NaN outside the array, NaN if empty)."""
     n = len(x)
     p = abs(offset) + length
     xp = np.concatenate([np.full(p, np.nan), x, np.full(p, np.nan)])
     win = np.lib.stride_tricks.sliding_window_view(xp, length)[p + offset : p + offset + n]
+    out = np.empty(n, dtype=np.result_type(x.dtype, np.float64))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows at the ends are expected
-        return np.nanmedian(win, axis=1)
+        # In blocks of rows: nanmedian copies its input into a masked array and sorts it, which
+        # for an hour of frames is ~100 MB at once; row by row the result is the same.
+        for a in range(0, n, _BLOCK):
+            out[a : a + _BLOCK] = np.nanmedian(win[a : a + _BLOCK], axis=1)
+    return out
 
 
 def rolling_median(x: np.ndarray, w: int) -> np.ndarray:
