@@ -176,9 +176,13 @@ class DecisionConfig(_Part):
     invalid_fraction_max: float = 0.8  # sky counts as invalid, so outdoor clips have plenty
     black_fraction_max: float = 0.1
     # Exact repeats of picture and depth: a camera standing still in a scene with nothing moving
-    # repeats frames as surely as a recorder that stalls, and its depth is right; only a clip that
-    # is nearly one frame repeated is dropped (0.5 dropped 5 of 13 clean real-capture clips).
-    duplicate_fraction_max: float = 0.95
+    # repeats frames as surely as a recorder that stalls, and its depth is right. 0.5 dropped 5 of
+    # 13 clean real-capture clips; 0.95 still dropped 10 clean clips of stills on the external
+    # sets (2 s of a still camera is one frame repeated) and no fault clip. So by default no clip
+    # is dropped for it (1.0: only a share above 1 would drop); the share is in clips.parquet
+    # (`duplicate_fraction`) for a `--where` that wants motion, and a stalled recorder's frames
+    # are named by the capture reader (`duplicated_frames`).
+    duplicate_fraction_max: float = 1.0
 
 
 class AnalysisConfig(_Part):

@@ -299,3 +299,54 @@ def test_freeze_with_the_camera_pausing_inside_it_is_found_whole():
     F.freeze(depth, 50, 70)
     got = fired(rgb, depth)
     assert covers(got.get("frozen_depth", []), 50, 70)
+
+
+def test_a_menu_whose_opening_was_missed_opens_no_span_at_its_close():
+    # Measured on an external recording: the step of a menu opening was taken as the close of a
+    # span before it, and the menu's closing step then opened a span over 340 frames of the game
+    # moving on. Inside a menu a panel stands (static tracks); in the game moving as a whole none do.
+    rgb, depth = F.pan(170, src=12, speed=1.0, seed=3)
+    F.menu(rgb, 30, 60)
+    F.menu(rgb, 120, 150)
+    f = compute_features(rgb, depth, CFG)
+    f.struct[30] = 0.0  # the first menu's opening step is not seen
+    span = run_checks(f, CFG)["overlay"].span
+    assert not span[62:118].any()  # the game between the menus is not an overlay
+    assert span[120:150].all()  # and the second menu is found as before
+
+
+def test_freeze_where_the_picture_has_no_tracks_found():
+    # Measured on an external recording: a dark, soft picture with no trackable corners panned on
+    # while the depth froze for 39 frames; the picture's own change went on at its level before.
+    rgb, depth = F.pan(150, src=3, speed=1.0, seed=4)
+    rgb = F.blur(rgb, sigma=6.0)
+    f = compute_features(rgb, depth, CFG)
+    f.pic_inliers[:] = 0  # nothing to track
+    F.freeze(depth, 50, 90)
+    f2 = compute_features(rgb, depth, CFG)
+    f2.pic_inliers[:] = 0
+    assert not run_checks(f, CFG)["frozen_depth"].span.any()  # clean: nothing
+    span = run_checks(f2, CFG)["frozen_depth"].span
+    assert span[52:90].all() and not span[95:].any()
+
+
+def test_untracked_picture_with_the_camera_stopping_is_no_freeze():
+    # The same picture and the camera standing still over the frozen frames: picture and depth
+    # stop changing together, and a still depth is then right.
+    rgb, depth = F.pan(150, src=3, speed=1.0, still=(50, 90), seed=4)
+    rgb = F.blur(rgb, sigma=6.0)
+    F.freeze(depth, 50, 90)
+    f = compute_features(rgb, depth, CFG)
+    f.pic_inliers[:] = 0
+    assert not run_checks(f, CFG)["frozen_depth"].span.any()
+
+
+def test_one_frame_lag_starting_in_a_fast_turn_with_no_catch_up_seen_is_found():
+    # Measured on an external recording: a one-frame repeat of the depth while it changed at 2.7 x
+    # its usual rate (no 8-bit staircase), and a catch-up too small to be recognised as the camera
+    # slowed. A start this clear discards on to the next fault, cut or `max_span` rather than
+    # letting the lag in; here the lag never ends.
+    rgb, depth = F.pan(150, src=8, speed=1.0, slow=(0, 90, 0.3), seed=5)  # the turn speeds up at 90
+    F.lag(depth, 100, 150, 1)
+    got = fired(rgb, depth)
+    assert covers(got.get("depth_lag", []), 100, 150)

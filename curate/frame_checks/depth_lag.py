@@ -45,6 +45,9 @@ class DepthLagConfig(CheckConfig):
     # repeat of the 8-bit depth with the camera barely turning (changes around 0.3-0.9 x usual)
     # started a 34-frame false lag; real lag starts measured 1-4 x.
     slow_share: float = 0.75
+    # A one-frame dip while the depth around changes at least this x its usual change starts a lag
+    # without its end found (see the short repeats in `evidence`).
+    strong_local: float = 1.5
 
 
 class DepthLag(FrameCheck):
@@ -106,7 +109,12 @@ class DepthLag(FrameCheck):
                 continue
             if was_still[a] or b - a >= 2 or dip[a] or exact[a]:
                 onset_k[a] = b - a
-                weak[a] = not was_still[a]
+                # A deep dip where the depth around moves fast is no 8-bit staircase: such a depth
+                # does not repeat by itself (measured: a k = 1 lag start over a pan at 2.7 x the
+                # usual change, dipping to 4 % of it, whose catch-up, as the camera slowed, was
+                # too small for the end a weak start needs).
+                strong = dip[a] and np.nan_to_num(local[a]) >= c.strong_local * m.usual_depth_change
+                weak[a] = not (was_still[a] or strong)
 
         # A depth cut k frames after a picture cut: the depth still showed the old scene.
         cuts = ctx.cut_mask

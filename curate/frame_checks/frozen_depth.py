@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
-from curate.series import keep_runs, runs_of
+from curate.series import close_gaps, keep_runs, runs_of
 
 
 class FrozenDepthConfig(CheckConfig):
@@ -29,6 +29,11 @@ class FrozenDepthConfig(CheckConfig):
     # over open ground settles the depth for up to ~10 frames by itself.
     settled_run: int = 12
     glitch: int = 2  # frames of small change inside a freeze that do not end it (codec noise)
+    # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), it
+    # counts as moving while its own one-frame change stays at least this share of its usual change
+    # on moving frames (a camera that stops lets it fall to the codec's noise, and the depth with it).
+    untracked_change: float = 0.5
+    untracked_window: int = 10  # frames before the run that give the levels
 
 
 class FrozenDepth(FrameCheck):
@@ -42,7 +47,9 @@ class FrozenDepth(FrameCheck):
         small = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= 0.3 * m.usual_depth_change
         rep = self.bridged(m.repeat, small, c)
         repeat = rep | m.settled
-        ev = keep_runs(rep & m.moving, c.min_run) | keep_runs(m.settled & m.moving, c.settled_run)
+        untracked_on = self.untracked_moving(ctx, rep, small)
+        goes_on = m.moving | untracked_on
+        ev = keep_runs(rep & goes_on, c.min_run) | keep_runs(m.settled & m.moving, c.settled_run)
         # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
         # freeze splits its moving part in pieces, and each piece must not count the other as the
         # depth repeating by itself around it.
@@ -53,7 +60,7 @@ class FrozenDepth(FrameCheck):
         for a, b in runs_of(ev):
             A, B = bounds.get(int(whole[a]), (a, b))
             A, B = min(A, a), max(B, b)
-            if (ev[A:B] & m.moving[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background:
+            if (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background:
                 ev[a:b] = False
         span = ev.copy()
         for a, b in runs_of(ev):
@@ -63,10 +70,30 @@ class FrozenDepth(FrameCheck):
             while a > 0 and (repeat[a - 1] or (back < ctx.config.settle_frames and small[a - 1])):
                 a -= 1
                 back += 1
-            while b < n and repeat[b]:
+            while b < n and (repeat[b] or (untracked_on[b] and small[b])):
                 b += 1
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
+
+    def untracked_moving(self, ctx: CheckContext, rep: np.ndarray, small: np.ndarray) -> np.ndarray:
+        """Runs of (nearly) repeated depth where the picture has too few tracks to say whether it moves
+        (dark, blurred), judged against the frames just before the run: the depth moved there, and
+        the picture's own one-frame change goes on inside at least `untracked_change` of its level
+        there (a camera that stops lets both fall to the codec's noise together)."""
+        f, m, c = ctx.features, ctx.motion, self.config
+        out = np.zeros(ctx.n, bool)
+        if not f.rgb_dist.size or not f.depth_dist.size:
+            return out
+        r1, d1 = f.rgb_dist[:, 0], f.depth_dist[:, 0]
+        untracked = np.nan_to_num(f.pic_inliers) < ctx.config.min_tracks
+        W = c.untracked_window
+        for a, b in runs_of(close_gaps(small & untracked, c.glitch)):  # a codec glitch splits no run
+            if rep[a:b].sum() < c.min_run or a < W:
+                continue
+            pre_r, pre_d = np.nanmedian(r1[a - W : a]), np.nanmedian(d1[a - W : a])
+            if pre_d >= 0.5 * m.usual_depth_change and np.nanmedian(r1[a:b]) >= c.untracked_change * pre_r > 0:
+                out[a:b] = True
+        return out
 
     @staticmethod
     def bridged(repeat: np.ndarray, small: np.ndarray, c: FrozenDepthConfig) -> np.ndarray:

@@ -36,6 +36,15 @@ class OverlayConfig(CheckConfig):
     # no new false span on the external and false-alarm sets (1.0: +250 false overlay frames).
     step_gone: float = 0.8
     blank: float = 0.85  # share of flat blocks of a picture that shows nothing (as `black.flat_share`)
+    # Inside a menu a panel stands while the game behind it moves (or everything stands): the
+    # picture's share of static tracks (median over the span) is at least `min_static` ...
+    # (measured on the external sets: true menus 0.22-0.69, even translucent ones over a pan; the
+    # game itself between a missed menu opening and its closing step 0.00). No tracks (a flat
+    # panel) says nothing and keeps the span.
+    min_static: float = 0.1
+    # ... and a complete change (a full-screen menu) over a moving game opens a span when its panel
+    # stands like this (a cut the depth missed leads into a picture that moves as a whole).
+    panel_static: float = 0.2
 
 
 class Overlay(FrameCheck):
@@ -81,7 +90,13 @@ class Overlay(FrameCheck):
             if not later.size:
                 continue
             b = int(later[0])
-            if st[a] < c.complete or np.mean(quiet[a:b]) >= c.still_share:
+            inside = f.pic_static[a + 1 : b]
+            standing = float(np.nanmedian(inside)) if np.isfinite(inside).any() else np.nan
+            if standing < c.min_static:
+                # The game moving as a whole: this step was a menu closing (its opening missed) or
+                # a change of the game; a span is not opened, and the step that ended it may open one.
+                continue
+            if st[a] < c.complete or np.mean(quiet[a:b]) >= c.still_share or standing >= c.panel_static:
                 span[a:b] = True
                 t = b + 1
         return Evidence(opens, span, st)
