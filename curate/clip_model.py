@@ -39,10 +39,12 @@ def register_tiny_config() -> str:
     import open_clip
 
     if TINY_MODEL not in open_clip.list_models():
-        d = Path(tempfile.mkdtemp(prefix="synthdepth-openclip-"))
-        p = d / f"{TINY_MODEL}.json"
-        p.write_text(json.dumps(TINY_CONFIG))
-        open_clip.add_model_config(p)
+        # open_clip reads the file when it is added and keeps the config in memory (a later rescan
+        # skips a path that is gone), so the folder need not outlive the call.
+        with tempfile.TemporaryDirectory(prefix="synthdepth-openclip-") as d:
+            p = Path(d) / f"{TINY_MODEL}.json"
+            p.write_text(json.dumps(TINY_CONFIG))
+            open_clip.add_model_config(p)
     return TINY_MODEL
 
 
