@@ -350,3 +350,23 @@ def test_one_frame_lag_starting_in_a_fast_turn_with_no_catch_up_seen_is_found():
     F.lag(depth, 100, 150, 1)
     got = fired(rgb, depth)
     assert covers(got.get("depth_lag", []), 100, 150)
+
+
+def test_a_cut_where_the_depth_cuts_too_starts_no_lag_however_fast_the_new_scene_moves():
+    # Measured on an external recording: a camera passing through a wall cut picture and depth at
+    # the same frame, and the new view's depth then changed 20-50 x its usual rate; the rule for a
+    # depth that cuts k frames after the picture took that motion for the late depth cut and ran a
+    # false lag of 130 frames.
+    a_rgb, a_d = F.pan(80, src=3, speed=0.5, seed=6)
+    b_rgb, b_d = F.pan(70, src=12, speed=0.5, seed=7, eight_bit=False)
+    b_d = F.gray8(b_d * np.exp(-0.15 * np.arange(70, dtype=np.float32))[:, None, None])  # rushing in
+    rgb, depth = np.concatenate([a_rgb, b_rgb]), np.concatenate([a_d, b_d])
+    assert "depth_lag" not in fired(rgb, depth, cuts=(80,))
+
+
+def test_a_depth_that_cuts_two_frames_after_the_picture_is_a_lag():
+    a_rgb, a_d = F.pan(82, src=3, speed=0.5, seed=6)
+    b_rgb, b_d = F.pan(70, src=12, speed=0.5, seed=7)
+    rgb = np.concatenate([a_rgb[:80], b_rgb])
+    depth = np.concatenate([a_d[:82], b_d[2:]])  # the old scene's depth for two frames after the cut
+    assert covers(fired(rgb, depth, cuts=(80,)).get("depth_lag", []), 80, 82)

@@ -120,6 +120,12 @@ class DepthLag(FrameCheck):
         cuts = ctx.cut_mask
         big = np.nan_to_num(d1) >= c.cut_jump * max(m.usual_depth_change, 1e-4)
         for cut in np.flatnonzero(cuts):
+            if big[cut]:
+                # The depth cut with the picture: it shows the new scene, and a large change after
+                # it is the new scene's own motion (measured: a camera passing through a wall, the
+                # depth changing 20-50 x its usual rate for frames after, ran a false lag of 130
+                # frames to the next fault).
+                continue
             for t in range(cut + 1, min(n, cut + J + 1)):
                 if big[t] and not cuts[t] and smooth[t]:
                     onset_k[cut] = t - cut
