@@ -153,6 +153,13 @@ class DepthLag(FrameCheck):
                                            or staircase):
                 onset_k[a] = 0
                 continue
+            # (A camera "standing" here moves under `motion_px`: walkers in the view move a few tracks.)
+            if weak[a] and end > lo and self._after_still(m, lo, end, max(k, 10), ctx.config.motion_px) is not None:
+                # The camera stood still and the depth then moved on with the picture before that
+                # end: any lag had ended there, so the end belongs to something else (measured: a
+                # weak rewind in a pan "ended" 91 frames later, past a 51-frame still).
+                onset_k[a] = 0
+                continue
             if end is None:
                 end = self._after_still(m, lo, lim, k, ctx.config.still_px)
             z = end if end is not None else (stop if stop is not None else hi)
