@@ -370,3 +370,13 @@ def test_a_depth_that_cuts_two_frames_after_the_picture_is_a_lag():
     rgb = np.concatenate([a_rgb[:80], b_rgb])
     depth = np.concatenate([a_d[:82], b_d[2:]])  # the old scene's depth for two frames after the cut
     assert covers(fired(rgb, depth, cuts=(80,)).get("depth_lag", []), 80, 82)
+
+
+def test_a_lag_starting_where_the_camera_moves_slower_than_usual_is_found():
+    # Measured on a real-capture external recording: a 2-frame lag began in a slow zoom, its onset
+    # rewinding less than half of the recording's usual one-frame depth change (0.46 x), so no
+    # start counted and 21 lagged frames went into a kept clip. The onset is judged against the
+    # change of the frames around it as well.
+    rgb, depth = F.pan(160, src=8, speed=1.0, slow=(90, 160, 0.35), seed=2)
+    F.lag(depth, 110, 140, 2)
+    assert covers(fired(rgb, depth).get("depth_lag", []), 110, 140)
