@@ -29,11 +29,12 @@ class FrozenDepthConfig(CheckConfig):
     # over open ground settles the depth for up to ~10 frames by itself.
     settled_run: int = 12
     glitch: int = 2  # frames of small change inside a freeze that do not end it (codec noise)
-    # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), it
-    # counts as moving while its own one-frame change stays at least this share of its usual change
-    # on moving frames (a camera that stops lets it fall to the codec's noise, and the depth with it).
+    # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run
+    # of (nearly) repeated depth counts as a freeze while the picture's own one-frame change inside
+    # it stays at least this share of its level over the `untracked_window` frames before the run,
+    # where the depth moved (a camera that stops lets both fall to the codec's noise together).
     untracked_change: float = 0.5
-    untracked_window: int = 10  # frames before the run that give the levels
+    untracked_window: int = 10
 
 
 class FrozenDepth(FrameCheck):
@@ -53,12 +54,12 @@ class FrozenDepth(FrameCheck):
         # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
         # freeze splits its moving part in pieces, and each piece must not count the other as the
         # depth repeating by itself around it.
-        whole = np.zeros(n, int)
-        for i, (a, b) in enumerate(runs_of(repeat), start=1):
+        bounds = runs_of(repeat)
+        whole = np.full(n, -1)  # index into `bounds` of each frame's run of repeated depth
+        for i, (a, b) in enumerate(bounds):
             whole[a:b] = i
-        bounds = {i: (a, b) for i, (a, b) in enumerate(runs_of(repeat), start=1)}
         for a, b in runs_of(ev):
-            A, B = bounds.get(int(whole[a]), (a, b))
+            A, B = bounds[whole[a]] if whole[a] >= 0 else (a, b)
             A, B = min(A, a), max(B, b)
             if (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background:
                 ev[a:b] = False
