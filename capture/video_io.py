@@ -181,6 +181,11 @@ class VideoIndex:
         return np.setdiff1d(np.arange(len(self)), self.slots).tolist()
 
     @cached_property
+    def reorders(self) -> bool:
+        """Frames are decoded in another order than shown (B-frames): the decoder holds pictures back."""
+        return bool(np.any(np.diff(self.decode_pts) < 0))
+
+    @cached_property
     def decode_order(self) -> np.ndarray:
         """decode position -> frame index."""
         return self.slots[np.searchsorted(self.pts, self.decode_pts)]
@@ -515,7 +520,11 @@ def decode_range(index: VideoIndex, start: int, stop: int, threads: int = 0, hwa
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        stream.thread_count = max(0, int(threads))
+        # With B-frames, frame threading hands out a held-back picture with the flags it had when
+        # a later frame's thread picked it, which can be before its own thread found the damage
+        # (FFmpeg copies the corrupt flag at that moment): under load a damaged frame came out
+        # unflagged, and the frames that depend on it with it. One decoder thread flags it always.
+        stream.thread_count = 1 if index.reorders else max(0, int(threads))
         for attempt in range(2):
             seek_to = int(index.pts[0]) if attempt else key_pts
             if seek_to > index.pts[0] or attempt:
