@@ -83,6 +83,7 @@ class CameraPath:
     pitch_wobble: float = 0.05
     look_freq: float = 0.3
     phase: float = 0.0
+    look_yaw: float = 0.0  # the view's offset from the travel direction (rad)
 
     def pose(self, t: float) -> np.ndarray:
         ph = self.phase
@@ -106,7 +107,7 @@ class CameraPath:
         )
         eye = np.asarray(self.start, np.float64) + travel + sway
         wl = 2 * math.pi * self.look_freq
-        view_yaw = yaw + self.yaw_wobble * math.sin(wl * t + 2.1 * ph)
+        view_yaw = yaw + self.look_yaw + self.yaw_wobble * math.sin(wl * t + 2.1 * ph)
         pitch = self.pitch0 + self.pitch_wobble * math.sin(0.7 * wl * t + 0.4 * ph)
         return look_at(eye, eye + direction(view_yaw, pitch))
 

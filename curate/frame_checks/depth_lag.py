@@ -18,6 +18,8 @@ and discarding clean frames costs less than keeping lagged ones."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
@@ -48,6 +50,14 @@ class DepthLagConfig(CheckConfig):
     # A one-frame dip while the depth around changes at least this x its usual change starts a lag
     # without its end found (see the short repeats in `evidence`).
     strong_local: float = 1.5
+    # A strong start whose end of the fixed size comes late (or never) may end earlier, at a jump that
+    # fits the scene's own ratio, where the depth after it stays k frames further from the depth
+    # before it than usual (a step in the depth's timeline, not a one-frame spike): the median of
+    # that position (0: in step, 1: k frames on) over the `step_frames` frames after the jump, at least.
+    # (Measured: a k = 1 lag ended by a 1.61 x jump as the camera slowed, 1.0-1.1 on the frames
+    # after; a spike in the same lag 0.62, 0.16, -0.07.)
+    step: float = 0.6
+    step_frames: int = 3
 
 
 class DepthLag(FrameCheck):
@@ -136,6 +146,7 @@ class DepthLag(FrameCheck):
                     break
 
         freeze = keep_runs(m.repeat & m.moving, 3)
+        usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
         span = np.zeros(n, bool)
         covered = -1
@@ -148,7 +159,7 @@ class DepthLag(FrameCheck):
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
             end = self._end(jump, djump, smooth, freeze, m.moving, lo, lim, k, fitting_only=bool(weak[a]),
-                            expected=self._expected(D, k, lo, lim))
+                            expected=self._expected(D, k, lo, lim), stepped=lambda e, k=k: self._stepped(D, usual_of, e, k))
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -184,24 +195,52 @@ class DepthLag(FrameCheck):
             kk = np.nan_to_num(around(D[:, k], 8)[lo:lim] / base, nan=k + 1.0)
         return two, kk
 
+    def _stepped(self, D: np.ndarray, usual, e: int, k: int) -> bool:
+        """The depth from frame e on stays about k frames further from the depth before e than the
+        scene's usual change over the same offsets (see `step`)."""
+        c, J = self.config, D.shape[1]
+        rows = []
+        for g in range(1, c.step_frames + 1):
+            t = e + g
+            if t >= len(D):
+                break
+            pos = []
+            for j in range(g, min(g + 2, J - k)):  # pairs (t - j - 1, t) that straddle e
+                lo, hi = np.log(max(float(usual(j)[t]), 1e-9)), np.log(max(float(usual(j + k)[t]), 1e-9))
+                if np.isfinite(D[t, j]) and hi - lo > 0.05:
+                    pos.append((np.log(max(float(D[t, j]), 1e-9)) - lo) / (hi - lo))
+            if pos:
+                rows.append(float(np.mean(pos)))
+        return len(rows) == c.step_frames and float(np.median(rows)) >= c.step
+
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
-             fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None) -> int | None:
+             fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
+             stepped=None) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
-        that fits the scene's own ratio (`expected`, see `_expected`)."""
+        that fits the scene's own ratio (`expected`, see `_expected`); a strong one takes such a jump
+        when it comes first and the depth after it shows the step (`stepped`)."""
         if lo >= lim:
             return None
         c = self.config
         base = smooth[lo:lim] & ~freeze[lo - 1 : lim - 1] & moving[lo:lim] & moving[lo - 1 : lim - 1]
 
-        def first_fit(one, need) -> int | None:
+        def fits_of(one, need) -> np.ndarray:
             ok = base & (jump[lo:lim] >= one) & (djump[lo:lim] >= 0.75 * one)
-            fits = np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
-            return lo + int(fits[0]) if fits.size else None
+            return lo + np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
+
+        def first_fit(one, need) -> int | None:
+            fits = fits_of(one, need)
+            return int(fits[0]) if fits.size else None
 
         need = max(c.jump, 0.5 * (k + 1))
         end = first_fit(c.jump, need)
+        if not fitting_only and expected is not None and stepped is not None:
+            scene = fits_of(np.minimum(c.jump, c.fit * expected[0]), np.minimum(need, c.fit * expected[1]))
+            for e in scene[scene < (end if end is not None else lim)]:
+                if stepped(int(e)):
+                    return int(e)
         if end is not None:
             return end
         if fitting_only:
