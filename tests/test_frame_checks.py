@@ -380,3 +380,14 @@ def test_a_lag_starting_where_the_camera_moves_slower_than_usual_is_found():
     rgb, depth = F.pan(160, src=8, speed=1.0, slow=(90, 160, 0.35), seed=2)
     F.lag(depth, 110, 140, 2)
     assert covers(fired(rgb, depth).get("depth_lag", []), 110, 140)
+
+
+@pytest.mark.parametrize("src", [3, 8, 12])
+def test_an_eight_bit_staircase_inside_a_lag_is_no_end(src):
+    # In a fast pan an 8-bit depth stands for a frame or two and then jumps 3 x its usual change by
+    # itself: inside a one-frame lag such a jump ended the span 34 frames early and the rest of the
+    # lag went into a kept clip. An end needs the depth to move as usual beside it and to stay a
+    # frame further on after it.
+    rgb, depth = F.pan(300, src=src, speed=1.0, slow=(0, 140, 1.8), seed=5)
+    F.lag(depth, 60, 150, 1)
+    assert covers(fired(rgb, depth).get("depth_lag", []), 60, 150)

@@ -412,3 +412,20 @@ def test_simulated_recording_carries_clean_events_in_its_truth(tmp_path):
     flash = truth.event_mask("flash")
     assert flash.any() and truth.event_mask("dark").all()
     assert not (flash & truth.fault_mask()).any()
+
+
+@pytest.mark.parametrize("kind", ["street", "room", "terrain"])
+def test_the_camera_never_walks_into_solid_geometry(kind):
+    """The simulator's truth calls every frame clean unless a fault or a cut is injected, so its
+    camera must not pass through walls (a 90 s street walk once crossed into the buildings, which
+    curation rightly cut as a scene change)."""
+    from capture.simulate.primitives import Box
+
+    for seed in range(12):
+        scene = build_scene(kind, seed, 120.0)
+        boxes = [p for p in scene.primitives if isinstance(p, Box) and p.name in ("building", "furniture", "post", "trunk", "boulder", "rock")]
+        for t in np.linspace(0.0, 120.0, 601):
+            eye = scene.camera.eye(t)
+            for b in boxes:
+                c = b.at(t).corners()
+                assert not np.all((eye > c.min(0)) & (eye < c.max(0))), (kind, seed, round(t, 1), b.name)

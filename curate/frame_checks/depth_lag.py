@@ -51,13 +51,17 @@ class DepthLagConfig(CheckConfig):
     # without its end found (see the short repeats in `evidence`).
     strong_local: float = 1.5
     # A strong start whose end of the fixed size comes late (or never) may end earlier, at a jump that
-    # fits the scene's own ratio, where the depth after it stays k frames further from the depth
+    # fits the scene's own ratio. Any end needs the depth after it to stay further from the depth
     # before it than usual (a step in the depth's timeline, not a one-frame spike): the median of
-    # that position (0: in step, 1: k frames on) over the `step_frames` frames after the jump, at least.
+    # that position (0: in step, 1: a frame on) over the `step_frames` frames after the jump, at least.
     # (Measured: a k = 1 lag ended by a 1.61 x jump as the camera slowed, 1.0-1.1 on the frames
     # after; a spike in the same lag 0.62, 0.16, -0.07.)
     step: float = 0.6
     step_frames: int = 3
+    # ... and the depth's one-frame change on the frames just before and after it, at least this x
+    # the change around (measured: an 8-bit staircase in a fast pan stood at 0.3 x for two frames
+    # and jumped 2.9 x, inside a lag; true ends 0.6-1.4 x beside them).
+    steady: float = 0.5
 
 
 class DepthLag(FrameCheck):
@@ -159,7 +163,7 @@ class DepthLag(FrameCheck):
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
             end = self._end(jump, djump, smooth, freeze, m.moving, lo, lim, k, fitting_only=bool(weak[a]),
-                            expected=self._expected(D, k, lo, lim), stepped=lambda e, k=k: self._stepped(D, usual_of, e, k))
+                            expected=self._expected(D, k, lo, lim), stepped=lambda e: self._stepped(D, usual_of, e))
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -195,9 +199,10 @@ class DepthLag(FrameCheck):
             kk = np.nan_to_num(around(D[:, k], 8)[lo:lim] / base, nan=k + 1.0)
         return two, kk
 
-    def _stepped(self, D: np.ndarray, usual, e: int, k: int) -> bool:
-        """The depth from frame e on stays about k frames further from the depth before e than the
-        scene's usual change over the same offsets (see `step`)."""
+    def _stepped(self, D: np.ndarray, usual, e: int) -> bool:
+        """The depth from frame e on stays at least about a frame further from the depth before e
+        than the scene's usual change over the same offsets (see `step`). One frame, whatever the
+        lag: a start's rewind may name a larger k than the lag has."""
         c, J = self.config, D.shape[1]
         rows = []
         for g in range(1, c.step_frames + 1):
@@ -205,8 +210,8 @@ class DepthLag(FrameCheck):
             if t >= len(D):
                 break
             pos = []
-            for j in range(g, min(g + 2, J - k)):  # pairs (t - j - 1, t) that straddle e
-                lo, hi = np.log(max(float(usual(j)[t]), 1e-9)), np.log(max(float(usual(j + k)[t]), 1e-9))
+            for j in range(g, min(g + 2, J - 1)):  # pairs (t - j - 1, t) that straddle e
+                lo, hi = np.log(max(float(usual(j)[t]), 1e-9)), np.log(max(float(usual(j + 1)[t]), 1e-9))
                 if np.isfinite(D[t, j]) and hi - lo > 0.05:
                     pos.append((np.log(max(float(D[t, j]), 1e-9)) - lo) / (hi - lo))
             if pos:
@@ -225,34 +230,39 @@ class DepthLag(FrameCheck):
             return None
         c = self.config
         base = smooth[lo:lim] & ~freeze[lo - 1 : lim - 1] & moving[lo:lim] & moving[lo - 1 : lim - 1]
+        # The depth moved as usual on the frames beside it: an 8-bit depth that stands for a frame or
+        # two and then jumps (a staircase) does so by itself (`steady`).
+        near = np.concatenate([djump, [1.0]])
+        base &= (near[lo - 1 : lim - 1] >= c.steady) & (near[lo + 1 : lim + 1] >= c.steady)
 
-        def fits_of(one, need) -> np.ndarray:
+        shows_step = stepped if stepped is not None else (lambda e: True)
+
+        def fits_of(one, need) -> list[int]:
             ok = base & (jump[lo:lim] >= one) & (djump[lo:lim] >= 0.75 * one)
-            return lo + np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
-
-        def first_fit(one, need) -> int | None:
-            fits = fits_of(one, need)
-            return int(fits[0]) if fits.size else None
+            fits = lo + np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
+            return [int(e) for e in fits if shows_step(int(e))]
 
         need = max(c.jump, 0.5 * (k + 1))
-        end = first_fit(c.jump, need)
-        if not fitting_only and expected is not None and stepped is not None:
-            scene = fits_of(np.minimum(c.jump, c.fit * expected[0]), np.minimum(need, c.fit * expected[1]))
-            for e in scene[scene < (end if end is not None else lim)]:
-                if stepped(int(e)):
+        fixed = fits_of(c.jump, need)
+        # The pooled change over k + 1 frames is less than k + 1 one-frame changes (it saturates),
+        # by a factor the scene itself shows.
+        scene = [] if expected is None else fits_of(np.minimum(c.jump, c.fit * expected[0]),
+                                                     np.minimum(need, c.fit * expected[1]))
+        if not fitting_only:
+            first = [e for e in (fixed[:1] + scene[:1])]
+            if first:
+                return min(first)
+            ok = base & (jump[lo:lim] >= c.jump) & (djump[lo:lim] >= 0.75 * c.jump)
+            cand = np.where(ok, jump[lo:lim], -np.inf)
+            for e in lo + np.argsort(-cand):
+                if not np.isfinite(cand[e - lo]):
+                    break
+                if shows_step(int(e)):
                     return int(e)
-        if end is not None:
-            return end
-        if fitting_only:
-            # The pooled change over k + 1 frames is less than k + 1 one-frame changes (it
-            # saturates), by a factor the scene itself shows. Only where no jump of the fixed size
-            # came: 8-bit noise in a slow pan jumps 1.6 x now and then as well.
-            if expected is None:
-                return None
-            return first_fit(np.minimum(c.jump, c.fit * expected[0]), np.minimum(need, c.fit * expected[1]))
-        ok = base & (jump[lo:lim] >= c.jump) & (djump[lo:lim] >= 0.75 * c.jump)
-        cand = np.where(ok, jump[lo:lim], -np.inf)
-        return lo + int(np.argmax(cand)) if np.isfinite(cand).any() else None
+            return None
+        # A weak start takes a jump of the scene's ratio only where none of the fixed size came:
+        # 8-bit noise in a slow pan jumps 1.6 x now and then as well.
+        return fixed[0] if fixed else (scene[0] if scene else None)
 
     @staticmethod
     def _after_still(m, lo: int, lim: int, k: int, still_px: float) -> int | None:
