@@ -28,6 +28,7 @@ class FrozenDepthConfig(CheckConfig):
     # 8-bit depth beside a moving picture) counts from this many frames on: a camera turning back
     # over open ground settles the depth for up to ~10 frames by itself.
     settled_run: int = 12
+    settled_change: float = 0.5  # ... counting frames whose one-frame change is at most this x usual
     glitch: int = 2  # frames of small change inside a freeze that do not end it (codec noise)
     # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run
     # of (nearly) repeated depth counts as a freeze while the picture's own one-frame change inside
@@ -47,10 +48,16 @@ class FrozenDepth(FrameCheck):
         c = self.config
         small = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= 0.3 * m.usual_depth_change
         rep = self.bridged(m.repeat, small, c)
-        repeat = rep | m.settled
+        # A settled depth still changes from frame to frame, but little: one that changes as much as
+        # usual was only outrun by a picture that moved far more than usual (a fast turn over flat
+        # ground: measured 0.8-1.8 x the usual change a frame, settled over 15 frames).
+        # (A glitch of up to `glitch` frames inside a settled run does not split it.)
+        low = m.settled & (np.nan_to_num(ctx.features.depth_dist[:, 0], nan=0.0) <= c.settled_change * m.usual_depth_change)
+        settled = m.settled & close_gaps(low, c.glitch)
+        repeat = rep | settled
         untracked_on = self.untracked_moving(ctx, rep, small)
         goes_on = m.moving | untracked_on
-        ev = keep_runs(rep & goes_on, c.min_run) | keep_runs(m.settled & m.moving, c.settled_run)
+        ev = keep_runs(rep & goes_on, c.min_run) | keep_runs(settled & m.moving, c.settled_run)
         # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
         # freeze splits its moving part in pieces, and each piece must not count the other as the
         # depth repeating by itself around it.
