@@ -410,3 +410,25 @@ def test_fast_turn_over_open_ground_is_no_frozen_or_lagging_depth(tmp_path, seed
     rgb, depth = np.stack([f.rgb for f in frames]), np.stack([f.depth for f in frames])
     got = fired(rgb, depth)
     assert "frozen_depth" not in got and "depth_lag" not in got, got
+
+
+def test_freeze_in_a_slow_pan_that_settles_slowly_is_found(tmp_path):
+    # The demo's first recording (`synthdepth demo`, 160x90): a 21-frame freeze of a lossy 8-bit
+    # depth while the camera panned at 0.1-0.4 px a frame. Its first 8 frames are only nearly still
+    # before the depth counts as settled; counted as the depth's own background repeats, they made
+    # the freeze look like an 8-bit depth standing still by itself, and it was kept.
+    from capture import open_recording
+    from capture.simulate import SimConfig, load_ground_truth, simulate_dataset
+    from flows.config import PipelineConfig
+    from flows.demo import DEMO_OVERRIDES
+
+    faults = {"menu": 1.0, "depth_lag": 0.7, "frozen_depth": 0.7, "loading": 0.7, "fade": 0.7}
+    sim = SimConfig(width=160, height=90, seconds=16.0, seed=100, fault_seconds=faults)
+    (manifest,) = simulate_dataset(tmp_path, 1, sim, progress=False)
+    (freeze,) = [(e["start_frame"], e["end_frame"]) for e in load_ground_truth(manifest)["faults"]
+                 if e["kind"] == "frozen_depth"]
+    frames = list(open_recording(manifest).stream())
+    rgb, depth = np.stack([f.rgb for f in frames]), np.stack([f.depth for f in frames])
+    cfg = PipelineConfig.load(None, DEMO_OVERRIDES).curate.frame_checks
+    got = fired(rgb, depth, cfg)
+    assert covers(got.get("frozen_depth", []), *freeze), (freeze, got)

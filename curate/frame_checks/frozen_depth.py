@@ -61,6 +61,7 @@ class FrozenDepth(FrameCheck):
         # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
         # freeze splits its moving part in pieces, and each piece must not count the other as the
         # depth repeating by itself around it.
+        drift = m.nearly_still & m.moving
         bounds = runs_of(repeat)
         whole = np.full(n, -1)  # index into `bounds` of each frame's run of repeated depth
         for i, (a, b) in enumerate(bounds):
@@ -68,6 +69,14 @@ class FrozenDepth(FrameCheck):
         for a, b in runs_of(ev):
             A, B = bounds[whole[a]] if whole[a] >= 0 else (a, b)
             A, B = min(A, a), max(B, b)
+            # ... with the frames of barely changing depth it grew out of: a freeze in a slow pan
+            # is nearly still for `settle_frames` before it counts as settled, and those frames
+            # are the freeze, not the background (measured: 8 of them made a 21-frame freeze
+            # look like an 8-bit depth's own repeats, and it was kept).
+            while A > 0 and drift[A - 1]:
+                A -= 1
+            while B < n and drift[B]:
+                B += 1
             if (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background:
                 ev[a:b] = False
         span = ev.copy()
@@ -75,7 +84,7 @@ class FrozenDepth(FrameCheck):
             # The first settled frame is `settle_frames` after the freeze began: look back over the
             # frames whose own change was already small.
             back = 0
-            while a > 0 and (repeat[a - 1] or (back < ctx.config.settle_frames and small[a - 1])):
+            while a > 0 and (repeat[a - 1] or drift[a - 1] or (back < ctx.config.settle_frames and small[a - 1])):
                 a -= 1
                 back += 1
             while b < n and (repeat[b] or (untracked_on[b] and small[b])):
