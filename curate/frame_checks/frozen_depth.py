@@ -75,7 +75,7 @@ class FrozenDepth(FrameCheck):
             # look like an 8-bit depth's own repeats, and it was kept).
             while A > 0 and drift[A - 1]:
                 A -= 1
-            while B < n and drift[B]:
+            while n > B and drift[B]:
                 B += 1
             if (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background:
                 ev[a:b] = False
