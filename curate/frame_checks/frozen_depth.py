@@ -29,6 +29,9 @@ class FrozenDepthConfig(CheckConfig):
     # over open ground settles the depth for up to ~10 frames by itself.
     settled_run: int = 12
     settled_change: float = 0.5  # ... counting frames whose one-frame change is at most this x usual
+    # A freeze seen only as a settled depth counts when the depth jumps by this x the usual
+    # one-frame change where it ends (FrozenDepth.catches_up).
+    catch_up: float = 2.0
     glitch: int = 2  # frames of small change inside a freeze that do not end it (codec noise)
     # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run
     # of (nearly) repeated depth counts as a freeze while the picture's own one-frame change inside
@@ -77,7 +80,7 @@ class FrozenDepth(FrameCheck):
                 A -= 1
             while n > B and drift[B]:
                 B += 1
-            if (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background:
+            if (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background or rep[A:B].sum() < c.min_run and not self.catches_up(ctx, B):
                 ev[a:b] = False
         span = ev.copy()
         for a, b in runs_of(ev):
@@ -91,6 +94,18 @@ class FrozenDepth(FrameCheck):
                 b += 1
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
+
+    def catches_up(self, ctx: CheckContext, end: int) -> bool:
+        """A freeze seen only as a settled depth (no clear repeats) must end the way a freeze ends:
+        the depth jumps to the view it missed (at least `catch_up` x the usual one-frame change),
+        or the run ends at a cut or with the recording. A turn over open ground settles the depth
+        just as much, and its depth then goes on changing as usual (measured at 96 px: a turn
+        settled over 12 frames ended at 1.1 x usual; a 21-frame freeze in a slow pan at 7 x)."""
+        d1 = ctx.features.depth_dist[:, 0]
+        if end >= ctx.n - 1 or any(abs(end - k) <= 2 for k in ctx.cuts):
+            return True
+        jump = np.nanmax(d1[end : end + 2]) if np.isfinite(d1[end : end + 2]).any() else np.inf
+        return bool(jump >= self.config.catch_up * ctx.motion.usual_depth_change)
 
     def untracked_moving(self, ctx: CheckContext, rep: np.ndarray, small: np.ndarray) -> np.ndarray:
         """Runs of (nearly) repeated depth where the picture has too few tracks to say whether it moves
