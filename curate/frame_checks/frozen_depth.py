@@ -32,6 +32,7 @@ class FrozenDepthConfig(CheckConfig):
     # A freeze seen only as a settled depth counts when the depth jumps by this x the usual
     # one-frame change where it ends (FrozenDepth.catches_up).
     catch_up: float = 2.0
+    small_change: float = 0.3  # ... or, where its end cannot be seen, changes at most this x usual
     glitch: int = 2  # frames of small change inside a freeze that do not end it (codec noise)
     # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run
     # of (nearly) repeated depth counts as a freeze while the picture's own one-frame change inside
@@ -49,7 +50,7 @@ class FrozenDepth(FrameCheck):
     def evidence(self, ctx: CheckContext) -> Evidence:
         m, n = ctx.motion, ctx.n
         c = self.config
-        small = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= 0.3 * m.usual_depth_change
+        small = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= c.small_change * m.usual_depth_change
         rep = self.bridged(m.repeat, small, c)
         # A settled depth still changes from frame to frame, but little: one that changes as much as
         # usual was only outrun by a picture that moved far more than usual (a fast turn over flat
@@ -80,7 +81,8 @@ class FrozenDepth(FrameCheck):
                 A -= 1
             while n > B and drift[B]:
                 B += 1
-            if (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background or rep[A:B].sum() < c.min_run and not self.catches_up(ctx, B):
+            own_repeats = (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background
+            if own_repeats or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, A, B)):
                 ev[a:b] = False
         span = ev.copy()
         for a, b in runs_of(ev):
@@ -95,17 +97,20 @@ class FrozenDepth(FrameCheck):
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
 
-    def catches_up(self, ctx: CheckContext, end: int) -> bool:
+    def catches_up(self, ctx: CheckContext, start: int, end: int) -> bool:
         """A freeze seen only as a settled depth (no clear repeats) must end the way a freeze ends:
-        the depth jumps to the view it missed (at least `catch_up` x the usual one-frame change),
-        or the run ends at a cut or with the recording. A turn over open ground settles the depth
-        just as much, and its depth then goes on changing as usual (measured at 96 px: a turn
-        settled over 12 frames ended at 1.1 x usual; a 21-frame freeze in a slow pan at 7 x)."""
+        the depth jumps to the view it missed (at least `catch_up` x the usual one-frame change).
+        A turn over open ground settles the depth just as much, and its depth then goes on
+        changing as usual (measured at 96 px: a turn settled over 12 frames ended at 1.1 x usual;
+        a 21-frame freeze in a slow pan at 7 x). Where the end cannot be seen (a cut, the
+        recording's end), only a depth changing at most `small_change` x usual inside counts
+        (a turn running into the end changed 0.2-0.7 x usual a frame; that freeze 0.03-0.15 x)."""
         d1 = ctx.features.depth_dist[:, 0]
+        usual = ctx.motion.usual_depth_change
         if end >= ctx.n - 1 or any(abs(end - k) <= 2 for k in ctx.cuts):
-            return True
+            return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual)
         jump = np.nanmax(d1[end : end + 2]) if np.isfinite(d1[end : end + 2]).any() else np.inf
-        return bool(jump >= self.config.catch_up * ctx.motion.usual_depth_change)
+        return bool(jump >= self.config.catch_up * usual)
 
     def untracked_moving(self, ctx: CheckContext, rep: np.ndarray, small: np.ndarray) -> np.ndarray:
         """Runs of (nearly) repeated depth where the picture has too few tracks to say whether it moves
