@@ -451,3 +451,28 @@ def test_turn_over_open_ground_running_into_the_recording_end_is_no_freeze(tmp_p
     manifest = make_recording(tmp_path, procedural_source(sim, "turn"), None, "obs_sbs_gray8", 18)
     masks = curate_recording(manifest, CurateConfig(), None, progress=False).check_masks
     assert not any(m.any() for m in masks.values()), {k: runs_of(m) for k, m in masks.items() if m.any()}
+
+
+def test_a_change_over_two_frames_at_a_turns_end_opens_no_menu(tmp_path):
+    # The external bench's second 30 s procedural recording (seed 7002, RGB + 16-bit PNG depth):
+    # as a fast turn ended, the picture's structure changed on two frames in a row with few
+    # tracks to follow; the first step was "closed" by the second, a one-frame "menu" (padded to
+    # 7 frames, which cost a 150-frame clip). A menu that opens stays open for more than a frame
+    # or two; the injected menu must still be found whole.
+    import json
+
+    from capture.simulate import SCENE_KINDS, SimConfig
+    from capture.simulate.corpus import FaultPlan, make_recording, procedural_source
+    from curate.config import CurateConfig
+    from curate.pipeline import curate_recording
+
+    sim = SimConfig(seconds=30.0, seed=7002, kinds=[SCENE_KINDS[1], SCENE_KINDS[2]], faults="cut", cuts=1,
+                    clean_events="still,flash,light_switch,fast_turn", clean_event_rate=3.0, characters=2)
+    manifest = make_recording(tmp_path, procedural_source(sim, "ext"), FaultPlan(per_kind=1, teleports=1, seed=7002),
+                              "png16", 18)
+    truth = json.loads((manifest.parent / "truth.json").read_text())
+    menus = [(e["start_frame"], e["end_frame"]) for e in truth["events"] if e["kind"] == "menu"]
+    got = [(int(a), int(b)) for a, b in runs_of(curate_recording(manifest, CurateConfig(), None,
+                                                                 progress=False).check_masks["overlay"])]
+    assert menus and all(covers(got, a, b) for a, b in menus), (menus, got)
+    assert all(any(s <= a and b <= e for a, b in menus) for s, e in got), (menus, got)  # nothing else

@@ -90,6 +90,11 @@ class Overlay(FrameCheck):
             if not later.size:
                 continue
             b = int(later[0])
+            if b - a < PERSIST:
+                # Closed by the next frame or two: the picture changed over several frames (a
+                # turn's blur ending, a menu sliding in), not a menu that opened and closed at
+                # once; the later step may open one itself.
+                continue
             inside = f.pic_static[a + 1 : b]
             standing = float(np.nanmedian(inside)) if np.isfinite(inside).any() else np.nan
             if standing < c.min_static:
