@@ -354,19 +354,22 @@ _GAMES = ["Simulated Quest", "Sim City Streets", "Open Hills Sim"]
 
 def simulate_dataset(out_dir: str | Path, n_recordings: int, config: SimConfig | None = None, *,
                      kinds: Sequence[str] | None = None, faults: Sequence[str] | str | None = None,
-                     seed: int | None = None, vary_format: bool = True, progress: bool = True) -> list[Path]:
+                     seed: int | None = None, vary_format: bool = True, progress: bool = True,
+                     indices: Sequence[int] | None = None) -> list[Path]:
     """`n_recordings` varied recordings in `out_dir` (one folder each); returns the manifest paths.
 
     Recording r uses seed `seed + r`, starts with scene kind kinds[r % len(kinds)], gets a
     game name and tags from its scenes and, when `vary_format`, cycles through layouts and
-    encodings; each has clean spans between its fault events."""
+    encodings; each has clean spans between its fault events. `indices`: only these recordings
+    of the set (each exactly as in the whole set, e.g. to reproduce one of a bench's)."""
     from tqdm import tqdm
 
     base = config or SimConfig()
     kinds = list(kinds) if kinds is not None else list(base.kinds)
     seed0 = base.seed if seed is None else seed
     paths = []
-    for r in tqdm(range(n_recordings), desc="simulate", unit="rec", disable=not progress):
+    todo = range(n_recordings) if indices is None else [r for r in indices if 0 <= r < n_recordings]
+    for r in tqdm(todo, desc="simulate", unit="rec", disable=not progress):
         upd: dict = {"seed": seed0 + r, "kinds": kinds[r % len(kinds):] + kinds[:r % len(kinds)]}
         if faults is not None:
             upd["faults"] = faults

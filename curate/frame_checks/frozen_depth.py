@@ -65,7 +65,7 @@ class FrozenDepth(FrameCheck):
         # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
         # freeze splits its moving part in pieces, and each piece must not count the other as the
         # depth repeating by itself around it.
-        drift = m.nearly_still & m.moving
+        drift = m.nearly_still & goes_on
         bounds = runs_of(repeat)
         whole = np.full(n, -1)  # index into `bounds` of each frame's run of repeated depth
         for i, (a, b) in enumerate(bounds):
@@ -107,6 +107,10 @@ class FrozenDepth(FrameCheck):
         (a turn running into the end changed 0.2-0.7 x usual a frame; that freeze 0.03-0.15 x)."""
         d1 = ctx.features.depth_dist[:, 0]
         usual = ctx.motion.usual_depth_change
+        # The freeze may go on past the settled frames at its noise (the picture slowing lets
+        # `settled` lapse first: a freeze caught up 2 frames after it, at 30 x usual).
+        while end < ctx.n and np.nan_to_num(d1[end], nan=np.inf) <= self.config.small_change * usual:
+            end += 1
         if end >= ctx.n - 1 or any(abs(end - k) <= 2 for k in ctx.cuts):
             return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual)
         jump = np.nanmax(d1[end : end + 2]) if np.isfinite(d1[end : end + 2]).any() else np.inf
