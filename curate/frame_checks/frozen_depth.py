@@ -73,14 +73,16 @@ class FrozenDepth(FrameCheck):
         for a, b in runs_of(ev):
             A, B = bounds[whole[a]] if whole[a] >= 0 else (a, b)
             A, B = min(A, a), max(B, b)
-            # ... with the frames of barely changing depth it grew out of: a freeze in a slow pan
-            # is nearly still for `settle_frames` before it counts as settled, and those frames
-            # are the freeze, not the background (measured: 8 of them made a 21-frame freeze
-            # look like an 8-bit depth's own repeats, and it was kept).
-            while A > 0 and drift[A - 1]:
-                A -= 1
-            while n > B and drift[B]:
-                B += 1
+            # ... a settled one with the frames of barely changing depth it grew out of: a freeze
+            # in a slow pan is nearly still for `settle_frames` before it counts as settled, and
+            # those frames are the freeze, not the background (measured: 8 of them made a 21-frame
+            # freeze look like an 8-bit depth's own repeats, and it was kept). Not a run of clear
+            # repeats: an 8-bit staircase stands nearly still beside its own repeats.
+            if rep[A:B].sum() < c.min_run:
+                while A > 0 and drift[A - 1]:
+                    A -= 1
+                while n > B and drift[B]:
+                    B += 1
             own_repeats = (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background
             if own_repeats or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, A, B)):
                 ev[a:b] = False
