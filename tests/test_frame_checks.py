@@ -505,3 +505,25 @@ def test_simulator_lags_freezes_and_menus_found_whole(tmp_path):
             # on to the next cut.
             if e["kind"] == "depth_lag" and manifest.stem != "sim-05106":
                 assert all(b <= e["end_frame"] + 4 for a, b in got if a < e["end_frame"]), (manifest.name, e, got)
+
+
+def test_a_menu_closing_onto_the_game_opens_no_page(tmp_path):
+    # The accuracy bench's fourth real-capture recording (seed 6004, RGB + float depth): a
+    # translucent menu closed onto a panning camera that then stood still; taken for a page turn,
+    # its closing step opened a span over 113 clean frames up to the next cut. The menu is found
+    # whole and nothing else.
+    import json
+
+    from capture.simulate.corpus import FaultPlan, make_recording
+    from capture.simulate.real_footage import RealFootageConfig, real_footage_source
+    from curate.config import CurateConfig
+    from curate.pipeline import curate_recording
+
+    src = real_footage_source(RealFootageConfig(seconds=30.0, seed=6004, frames=list(range(8, 17))), "ext")  # the evaluation captures
+    manifest = make_recording(tmp_path, src, FaultPlan(per_kind=1, teleports=0, seed=6004), "float", 18)
+    truth = json.loads((manifest.parent / "truth.json").read_text())
+    menus = [(e["start_frame"], e["end_frame"]) for e in truth["events"] if e["kind"] == "menu"]
+    got = [(int(a), int(b)) for a, b in runs_of(curate_recording(manifest, CurateConfig(), None,
+                                                                 progress=False).check_masks["overlay"])]
+    assert menus and all(covers(got, a, b) for a, b in menus), (menus, got)
+    assert all(any(s <= a and b <= e and e - b <= 8 for a, b in menus) for s, e in got), (menus, got)

@@ -104,9 +104,11 @@ class Overlay(FrameCheck):
             if st[a] < c.complete or np.mean(quiet[a:b]) >= c.still_share or standing >= c.panel_static:
                 span[a:b] = True
                 # A step that closes a span and opens like a menu (it stays, the depth goes on)
-                # may open the next one: a menu turning a page (measured on the simulator: two
-                # menus split in two at such a step, and a clip took in their second part).
-                t = b if opens[b] and st[b] < c.complete else b + 1
+                # may open the next one, unless the picture then moves on as a whole: a menu
+                # turning a page (measured on the simulator: two menus split in two at such a
+                # step, and a clip took in their second part), not a menu closing on the game
+                # (a real-capture menu closing into a pan, then a still camera: 113 frames).
+                t = b if opens[b] and st[b] < c.complete and not back_to_game[b] else b + 1
         return Evidence(opens, span, st)
 
     def _stays(self, f, st: np.ndarray, n: int) -> np.ndarray:
