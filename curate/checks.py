@@ -15,6 +15,7 @@ from common.records import Clip, ClipScores
 from curate.config import DecisionConfig, FrameCheckConfig
 from curate.features import FrameFeatures
 from curate.filters import BaseFilter
+from curate.frame_checks.base import MotionSummary
 from curate.series import keep_runs
 
 
@@ -30,9 +31,14 @@ def cheap_scores(
     cfg: FrameCheckConfig,
     duplicated: Collection[int] = (),
     depth_scale: float | None = None,
+    motion: MotionSummary | None = None,
 ) -> ClipScores:
     """Fill the model-free fields of `ClipScores` for frames [start, end). The frame checks have
-    already cut out the spans they found; these shares catch what is left below their run lengths."""
+    already cut out the spans they found; these shares catch what is left below their run lengths.
+    `motion`: the whole recording's (`summarise`), so that a frozen picture is judged by its
+    scene's usual depth change: a clip of a camera standing still throughout has none of its own,
+    and its codec noise then passed for a depth that moves (a clean still clip dropped as
+    `frozen_rgb`)."""
     from curate.frame_checks.black import Black
     from curate.frame_checks.frozen_rgb import FrozenRgb
     from curate.frame_checks.run import summarise
@@ -40,6 +46,10 @@ def cheap_scores(
     f = features.slice(start, end)
     n = end - start
     m = summarise(f, cfg)
+    # A frozen picture is judged against the recording's usual depth change (see `motion`); a
+    # repeat of the depth against the clip's own, as the frame check leaves an 8-bit staircase's
+    # repeats alone only when seen around them.
+    m_rec = motion.slice(start, end) if motion is not None else m
     dup = np.array([i in duplicated for i in range(start, end)]) if duplicated else np.zeros(n, bool)
     # A frame that repeats the previous one exactly in picture and depth is a duplicate too.
     dup |= (np.nan_to_num(f.rgb_dist[:, 0], nan=1.0) == 0) & (np.nan_to_num(f.depth_dist[:, 0], nan=1.0) == 0)
@@ -48,7 +58,7 @@ def cheap_scores(
     black = Black.frames(f, m, cfg.black)
     return ClipScores(
         frozen_depth=float(keep_runs(m.repeat & m.moving, cfg.frozen_depth.min_run)[steps].mean()) if n > 1 else 0.0,
-        frozen_rgb=float(keep_runs(FrozenRgb.frames(f, m, cfg), cfg.frozen_rgb.min_run)[steps].mean())
+        frozen_rgb=float(keep_runs(FrozenRgb.frames(f, m_rec, cfg), cfg.frozen_rgb.min_run)[steps].mean())
         if n > 1 else 0.0,
         invalid_fraction=_finite_mean(f.invalid_frac),
         black_fraction=float(black.mean()) if n else float("nan"),

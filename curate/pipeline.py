@@ -175,8 +175,9 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
                                         config.config_hash())
     dup = set(np.flatnonzero(table.duplicated).tolist())
     grid = np.flatnonzero(table.scored)
+    motion = summarise(features, fc, cuts) if len(features) else None
     for clip in clips:
-        clip.scores = cheap_scores(features, clip.start_frame, clip.end_frame, fc, dup)
+        clip.scores = cheap_scores(features, clip.start_frame, clip.end_frame, fc, dup, motion=motion)
         a, b = np.searchsorted(grid, [clip.start_frame, clip.end_frame])
         idx = sample_indices(grid[a:b].tolist(), config.scoring.num_samples)
         if not idx:

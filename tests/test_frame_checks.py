@@ -487,7 +487,7 @@ def test_simulator_lags_freezes_and_menus_found_whole(tmp_path):
     # (its end was measured against the faster motion before it); a freeze whose depth stayed at its noise 2 frames
     # past the settled ones before it caught up (it leaked); two menus that turned a page
     # half-way (the step closed the first span and could not open the next: their second part
-    # went into a clip).
+    # went into a clip); and every clean clip kept.
     from capture.simulate import SimConfig, load_ground_truth, simulate_dataset
     from curate.config import CurateConfig
     from curate.pipeline import curate_recording
@@ -495,9 +495,16 @@ def test_simulator_lags_freezes_and_menus_found_whole(tmp_path):
     cfg = SimConfig(seconds=30.0, faults="all", clean_events="still,flash,light_switch,fast_turn",
                     clean_event_rate=3.0, characters=2)
     check_of = {"depth_lag": "depth_lag", "frozen_depth": "frozen_depth", "menu": "overlay"}
+    at60 = CurateConfig().model_copy(update={"clips": CurateConfig().clips.model_copy(update={"length": 60})})
     for manifest in simulate_dataset(tmp_path, 6, cfg, seed=5101, indices=[0, 1, 3, 5], progress=False):
-        faults = [e for e in load_ground_truth(manifest)["faults"] if e["kind"] in check_of]
-        masks = curate_recording(manifest, CurateConfig(), None, progress=False).check_masks
+        truth = load_ground_truth(manifest)
+        faults = [e for e in truth["faults"] if e["kind"] in check_of]
+        result = curate_recording(manifest, at60, None, progress=False)
+        masks = result.check_masks
+        # Every clip with no fault frame is kept (sim-05102: a clip of a camera standing still
+        # throughout was dropped as a frozen picture: its own usual depth change was codec noise).
+        clean = [c for c in result.clips if all(x in ("", "hud") for x in truth["labels"][c.start_frame:c.end_frame])]
+        assert all(c.decision == "kept" for c in clean), [(c.start_frame, c.reasons) for c in clean if c.decision != "kept"]
         for e in faults:
             got = [(int(a), int(b)) for a, b in runs_of(masks[check_of[e["kind"]]])]
             assert covers(got, e["start_frame"], e["end_frame"]), (manifest.name, e, got)

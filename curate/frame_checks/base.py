@@ -65,6 +65,11 @@ class MotionSummary:
     usual_depth_change: float  # median pooled one-frame depth change while the picture moves
     depth_noise: float  # median pooled one-frame depth change while the picture stands still (0: unknown)
 
+    def slice(self, a: int, b: int) -> MotionSummary:
+        """Frames [a, b), judged with the whole recording's usual change and noise."""
+        cut = {k: (v[a:b] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        return MotionSummary(**cut)
+
     def background_repeats(self, a: int, b: int, reach: int = 45) -> float:
         """Share of moving frames around [a, b) (within `reach`, the run itself left out) whose depth
         hardly changed (`nearly_still`). An 8-bit depth of slowly moving content stands still now and
