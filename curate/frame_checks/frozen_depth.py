@@ -96,6 +96,12 @@ class FrozenDepth(FrameCheck):
                 back += 1
             while b < n and (repeat[b] or (untracked_on[b] and small[b])):
                 b += 1
+            # ... and the frames still at its noise after it, up to `settle_frames` (the picture
+            # slowing lets `settled` lapse while the depth stays stuck: a freeze's last 2 frames).
+            more = 0
+            while b < n and small[b] and more < ctx.config.settle_frames:
+                b += 1
+                more += 1
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
 
