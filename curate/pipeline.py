@@ -162,7 +162,9 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
     info.bootstrap_trusted = features.bootstrap is not None
 
     # One label per frame: unreadable > transition > fault > "" (usable).
-    labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=info.bootstrap_trusted)
+    # One motion summary for the frame checks and the clip checks.
+    motion = summarise(features, fc, cuts) if len(features) else None
+    labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=info.bootstrap_trusted, motion=motion)
     labels = list(labels) if labels else [""] * n
     unreadable = ~table.readable
     trans = transition_frames(cuts, n, config.scenes.transition_frames)
@@ -175,7 +177,6 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
                                         config.config_hash())
     dup = set(np.flatnonzero(table.duplicated).tolist())
     grid = np.flatnonzero(table.scored)
-    motion = summarise(features, fc, cuts) if len(features) else None
     for clip in clips:
         clip.scores = cheap_scores(features, clip.start_frame, clip.end_frame, fc, dup, motion=motion)
         a, b = np.searchsorted(grid, [clip.start_frame, clip.end_frame])

@@ -527,7 +527,7 @@ def test_a_menu_closing_onto_the_game_opens_no_page(tmp_path):
     from curate.config import CurateConfig
     from curate.pipeline import curate_recording
 
-    src = real_footage_source(RealFootageConfig(seconds=30.0, seed=6004, frames=list(range(8, 17))), "ext")  # the evaluation captures
+    src = real_footage_source(RealFootageConfig(seconds=30.0, seed=6004, frames=list(range(8, 17))), "ext")  # bench/recipes.py REAL_EVAL_CAPTURES
     manifest = make_recording(tmp_path, src, FaultPlan(per_kind=1, teleports=0, seed=6004), "float", 18)
     truth = json.loads((manifest.parent / "truth.json").read_text())
     menus = [(e["start_frame"], e["end_frame"]) for e in truth["events"] if e["kind"] == "menu"]

@@ -429,3 +429,11 @@ def test_the_camera_never_walks_into_solid_geometry(kind):
             for b in boxes:
                 c = b.at(t).corners()
                 assert not np.all((eye > c.min(0)) & (eye < c.max(0))), (kind, seed, round(t, 1), b.name)
+
+
+def test_dataset_indices_outside_the_set_are_refused(tmp_path):
+    from capture.simulate import SimConfig, simulate_dataset
+
+    with pytest.raises(ValueError, match="indices"):
+        simulate_dataset(tmp_path, 2, SimConfig(seconds=1.0), indices=[2], progress=False)
+    assert not any(tmp_path.iterdir())  # nothing written

@@ -368,7 +368,9 @@ def simulate_dataset(out_dir: str | Path, n_recordings: int, config: SimConfig |
     kinds = list(kinds) if kinds is not None else list(base.kinds)
     seed0 = base.seed if seed is None else seed
     paths = []
-    todo = range(n_recordings) if indices is None else [r for r in indices if 0 <= r < n_recordings]
+    todo = range(n_recordings) if indices is None else list(indices)
+    if any(not 0 <= r < n_recordings for r in todo):
+        raise ValueError(f"indices {list(indices or [])} must lie in 0..{n_recordings - 1} (the set's recordings)")
     for r in tqdm(todo, desc="simulate", unit="rec", disable=not progress):
         upd: dict = {"seed": seed0 + r, "kinds": kinds[r % len(kinds):] + kinds[:r % len(kinds)]}
         if faults is not None:

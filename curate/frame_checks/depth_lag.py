@@ -82,13 +82,14 @@ class DepthLag(FrameCheck):
         onset_k = np.zeros(n, int)
         weak = np.zeros(n, bool)  # starts that count only with their end found
         with np.errstate(all="ignore"):
+            d1_around, r1_around = around(d1, 8), around(r1, 8)  # the frames around each (itself left out)
             rewind = D[:, 1:] / D[:, :1]
             picture_on = R[:, 1:] / R[:, :1] >= 1.0
             # The onset frame jumps back k-1 frames of motion: at least half a usual frame's change.
             # "Usual" here is the smaller of the recording's and the frames' around it: a lag that
             # starts in a slow zoom rewinds less than half a frame of the whole recording's motion
             # (measured: a 2-frame lag rewinding to 0.06 of its change, at 0.46 x the recording's).
-            usual_here = np.fmin(m.usual_depth_change, np.nan_to_num(around(d1, 8), nan=np.inf))
+            usual_here = np.fmin(m.usual_depth_change, np.nan_to_num(d1_around, nan=np.inf))
             big_enough = np.nan_to_num(d1) >= np.maximum(0.5 * usual_here, max(8 * m.depth_noise, c.min_change))
             # ... while the picture moves on: a camera turning back passes through standing, where
             # the depth returns to a few frames back by itself (measured: a 48-frame false lag at
@@ -97,10 +98,10 @@ class DepthLag(FrameCheck):
             score = np.where(np.isnan(score), np.inf, score)
             q = d1 / np.maximum(r1, 0.002)
             jump = np.nan_to_num(q / np.maximum(around(q, 8), 1e-6))
-            smooth = np.nan_to_num(r1) <= 2.0 * np.fmax(around(r1, 8), 0.002)
+            smooth = np.nan_to_num(r1) <= 2.0 * np.fmax(r1_around, 0.002)
             # The depth's own change against the frames around it: a catch-up is a jump of the depth
             # itself, not a picture that slows down while a lagging depth is still moving on.
-            djump = np.nan_to_num(d1 / np.maximum(around(d1, 8), 1e-6))
+            djump = np.nan_to_num(d1 / np.maximum(d1_around, 1e-6))
         if n and J > 1:
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
@@ -168,11 +169,12 @@ class DepthLag(FrameCheck):
 
         freeze = keep_runs(m.repeat & m.moving, 3)
         # An end is looked for while the picture moves; for a clear start, where it has too few
-        # tracks to say, also while its own one-frame change stays at its level around (measured on the simulator: an 8-frame
-        # lag's 5.7 x catch-up over a picture of 7-11 tracks, and the span ran on 150 frames).
+        # tracks to say, also while its own one-frame change stays at its level around (measured
+        # on the simulator: an 8-frame lag's 5.7 x catch-up over a picture of 7-11 tracks, and the
+        # span ran on 150 frames).
         untracked = np.nan_to_num(f.pic_inliers) < ctx.config.min_tracks
         with np.errstate(all="ignore"):
-            pic_changes = np.nan_to_num(r1) >= 0.5 * np.nan_to_num(around(r1, 8), nan=np.inf)
+            pic_changes = np.nan_to_num(r1) >= 0.5 * np.nan_to_num(r1_around, nan=np.inf)
         goes_on = m.moving | (untracked & pic_changes & ~m.still)
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
@@ -186,8 +188,8 @@ class DepthLag(FrameCheck):
             hits = np.flatnonzero(stops[lo:hi])
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
-            end = self._end(jump, djump, smooth, freeze, m.moving if weak[a] else goes_on, lo, lim, k, fitting_only=bool(weak[a]),
-                            expected=self._expected(D, k, lo, lim), stepped=lambda e: self._stepped(D, usual_of, e))
+            end = self._end(jump, djump, smooth, freeze, m.moving if weak[a] else goes_on, lo, lim, k,
+                            fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim), stepped=lambda e: self._stepped(D, usual_of, e))
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -196,7 +198,7 @@ class DepthLag(FrameCheck):
                 # ... unless a clear rewind ends with a catch-up no staircase makes: the depth
                 # jumping many of its usual changes at once (measured on the simulator: a 7-frame
                 # lag in an 8-bit staircase toggling at 0.1-2 x usual, caught up at 10 x).
-                staircase = bool(d1[end] < c.staircase_jump * max(m.usual_depth_change, np.nan_to_num(around(d1, 8)[end])))
+                staircase = bool(d1[end] < c.staircase_jump * max(m.usual_depth_change, np.nan_to_num(d1_around[end])))
             if (weak[a] or staircase) and (end is None or (end > lo and m.repeat[lo:end].mean() > c.max_background)
                                            or staircase):
                 onset_k[a] = 0
@@ -234,11 +236,12 @@ class DepthLag(FrameCheck):
         lag: a start's rewind may name a larger k than the lag has."""
         c, J = self.config, D.shape[1]
 
-        def after(j: int) -> np.ndarray:
+        @functools.cache
+        def after(j: int, t: int) -> float:
             # The usual change over j + 1 frames among the frames after e (both ends after it).
             seg = D[e + j + 1 : e + j + 9, j]
             seg = seg[np.isfinite(seg)]
-            return np.full(len(D), float(np.median(seg)) if seg.size >= 4 else np.nan)
+            return float(np.median(seg)) if seg.size >= 4 else np.nan
 
         def shows(ref) -> bool:
             rows = []
@@ -248,7 +251,7 @@ class DepthLag(FrameCheck):
                     break
                 pos = []
                 for j in range(g, min(g + 2, J - 1)):  # pairs (t - j - 1, t) that straddle e
-                    lo, hi = np.log(max(float(ref(j)[t]), 1e-9)), np.log(max(float(ref(j + 1)[t]), 1e-9))
+                    lo, hi = np.log(max(ref(j, t), 1e-9)), np.log(max(ref(j + 1, t), 1e-9))
                     if np.isfinite(D[t, j]) and np.isfinite(lo) and np.isfinite(hi) and hi - lo > 0.05:
                         pos.append((np.log(max(float(D[t, j]), 1e-9)) - lo) / (hi - lo))
                 if pos:
@@ -258,7 +261,7 @@ class DepthLag(FrameCheck):
         # Against the changes around e, or those after it alone: a camera slowing as the depth
         # catches up makes the changes around (faster before e) too large a yardstick (measured
         # on the simulator: 5- and 7-frame lags whose ends showed no step against them).
-        return shows(usual) or shows(after)
+        return shows(lambda j, t: float(usual(j)[t])) or shows(after)
 
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,

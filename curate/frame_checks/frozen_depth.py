@@ -84,7 +84,7 @@ class FrozenDepth(FrameCheck):
                 while n > B and drift[B]:
                     B += 1
             own_repeats = (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background
-            if own_repeats or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, A, B)):
+            if own_repeats or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, small, A, B)):
                 ev[a:b] = False
         span = ev.copy()
         for a, b in runs_of(ev):
@@ -105,19 +105,20 @@ class FrozenDepth(FrameCheck):
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
 
-    def catches_up(self, ctx: CheckContext, start: int, end: int) -> bool:
+    def catches_up(self, ctx: CheckContext, small: np.ndarray, start: int, end: int) -> bool:
         """A freeze seen only as a settled depth (no clear repeats) must end the way a freeze ends:
         the depth jumps to the view it missed (at least `catch_up` x the usual one-frame change).
         A turn over open ground settles the depth just as much, and its depth then goes on
         changing as usual (measured at 96 px: a turn settled over 12 frames ended at 1.1 x usual;
         a 21-frame freeze in a slow pan at 7 x). Where the end cannot be seen (a cut, the
         recording's end), only a depth changing at most `small_change` x usual inside counts
-        (a turn running into the end changed 0.2-0.7 x usual a frame; that freeze 0.03-0.15 x)."""
+        (a turn running into the end changed 0.2-0.7 x usual a frame; that freeze 0.03-0.15 x).
+        `small`: frames whose one-frame change is at most `small_change` x usual."""
         d1 = ctx.features.depth_dist[:, 0]
         usual = ctx.motion.usual_depth_change
         # The freeze may go on past the settled frames at its noise (the picture slowing lets
         # `settled` lapse first: a freeze caught up 2 frames after it, at 30 x usual).
-        while end < ctx.n and np.nan_to_num(d1[end], nan=np.inf) <= self.config.small_change * usual:
+        while end < ctx.n and small[end]:
             end += 1
         if end >= ctx.n - 1 or any(abs(end - k) <= 2 for k in ctx.cuts):
             return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual)

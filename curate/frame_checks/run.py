@@ -85,9 +85,12 @@ def enabled_checks(cfg, bootstrap_trusted: bool = False) -> list:
     return out
 
 
-def run_checks(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False) -> dict[str, Evidence]:
-    """Evidence of every enabled check, in registry order (each sees the spans before it)."""
-    ctx = CheckContext(f, cfg, list(cuts), summarise(f, cfg, cuts), bootstrap_trusted=bootstrap_trusted,
+def run_checks(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False,
+               motion: MotionSummary | None = None) -> dict[str, Evidence]:
+    """Evidence of every enabled check, in registry order (each sees the spans before it).
+    `motion`: `summarise(f, cfg, cuts)` when the caller has it already."""
+    motion = motion if motion is not None else summarise(f, cfg, cuts)
+    ctx = CheckContext(f, cfg, list(cuts), motion, bootstrap_trusted=bootstrap_trusted,
                        picture_fault_checks=tuple(c.name for c in REGISTRY if c.picture_fault))
     out: dict[str, Evidence] = {}
     for check in enabled_checks(cfg, bootstrap_trusted):
@@ -102,15 +105,15 @@ def shape(span: np.ndarray, cfg) -> np.ndarray:
     return pad(close_gaps(keep_runs(span, cfg.min_fault_frames), cfg.merge_gap), cfg.pad_frames)
 
 
-def fault_labels(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False
-                 ) -> tuple[list[str], dict[str, np.ndarray]]:
+def fault_labels(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False,
+                 motion: MotionSummary | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
     """Per-frame label ("" or "fault:<check>", the first check in registry order wins) and the
     shaped span of every check that ran."""
     n = len(f)
     labels = [""] * n
     if not cfg.enabled or n == 0:
         return labels, {}
-    shaped = {k: shape(ev.span, cfg) for k, ev in run_checks(f, cfg, cuts, bootstrap_trusted).items()}
+    shaped = {k: shape(ev.span, cfg) for k, ev in run_checks(f, cfg, cuts, bootstrap_trusted, motion).items()}
     for name, m in shaped.items():
         for i in np.flatnonzero(m):
             if not labels[i]:
