@@ -23,7 +23,7 @@ class SceneConfig(_Part):
     adaptive_threshold: float = Field(3.0, gt=0)  # AdaptiveDetector ratio
     min_content_val: float = Field(15.0, ge=0)  # AdaptiveDetector minimum content score
     min_scene_len: int = Field(15, ge=0)  # frames
-    transition_frames: int = Field(2, ge=0)  # frames discarded on each side of a cut
+    transition_frames: int = Field(2, ge=0)  # reach of a cut's transition (curate/scenes.py:transition_frames)
     detect_width: int = Field(256, ge=32)  # width of the frames fed to the detector
     # A cut of the picture is a cut only when the depth cuts too (curate/scenes.py:depth_confirmed):
     # within `history_frames` of it (a lagging depth cuts late) one frame's pooled depth change is

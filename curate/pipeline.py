@@ -167,7 +167,9 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
     labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=info.bootstrap_trusted, motion=motion)
     labels = list(labels) if labels else [""] * n
     unreadable = ~table.readable
-    trans = transition_frames(cuts, n, config.scenes.transition_frames)
+    trans = transition_frames(cuts, n, config.scenes.transition_frames,
+                              features.depth_dist[:, 0] if len(features) and features.depth_dist.size else None,
+                              motion.usual_depth_change if motion is not None else 0.0, config.scenes)
     for i in np.flatnonzero(trans & ~unreadable):
         labels[i] = "transition"
     for i in np.flatnonzero(unreadable):

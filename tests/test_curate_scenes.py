@@ -73,3 +73,25 @@ def test_a_cut_the_detector_scores_under_its_threshold_is_found_from_the_depth()
     assert 80 in replay_cuts(s, 30.0, CFG.scenes)
     f = compute_features(menu, np.concatenate([a_d, a_d[-2::-1]]), CFG.frame_checks)
     assert scene_cuts(s, 30.0, f, CFG) == []
+
+
+def test_a_cut_discards_only_the_frames_whose_picture_and_depth_disagree():
+    """Real captures cut hard at 80: with the depth in step nothing around the cut is lost (a clean
+    run of exactly one clip beside a cut was lost to a fixed 2-frame margin); a depth that cuts a
+    frame late loses that frame; where the depth is not known, the fixed margin is kept."""
+    from curate.frame_checks.run import summarise
+    from curate.scenes import transition_frames
+
+    def lost(lag: int) -> list[int]:
+        rgb, depth = _two_scenes(lag=lag)
+        f = compute_features(rgb, depth, CFG.frame_checks)
+        cuts = scene_cuts(_scores(rgb), 30.0, f, CFG)
+        usual = summarise(f, CFG.frame_checks, cuts).usual_depth_change
+        m = transition_frames(cuts, len(f), CFG.scenes.transition_frames, f.depth_dist[:, 0], usual, CFG.scenes)
+        return np.flatnonzero(m).tolist()
+
+    assert lost(0) == []
+    assert lost(1) == [80]
+    assert lost(2) == [80, 81]
+    unknown = transition_frames([80], 160, 2, np.full(160, np.nan), 1.0, CFG.scenes)
+    assert np.flatnonzero(unknown).tolist() == [78, 79, 80, 81]

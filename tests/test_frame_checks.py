@@ -107,6 +107,18 @@ def test_fade_found_over_its_ramp():
     assert set(got) <= {"fade", "black"}
 
 
+def test_fade_whose_darkening_half_disagrees_is_one_event():
+    # A fade to black and back whose first half the blocks agree on less (a lamp keeps the left
+    # of the picture lit): its evidence is the brightening half; the span crosses the turn at black
+    # to the darkening ramp too (bench/curate_span_edges.py saw 11 of a 24-frame fade left out).
+    rgb, depth = F.pan(150, src=16)
+    lit = rgb[50:65, :, : int(rgb.shape[2] * 0.3)].copy()
+    F.fade(rgb, 50, 80)
+    rgb[50:65, :, : lit.shape[2]] = lit
+    got = fired(rgb, depth)
+    assert covers(got["fade"], 51, 80)  # frame 50 is the fade's unchanged first
+
+
 def test_eight_bit_staircase_of_far_slow_depth_is_no_lag_or_freeze():
     # With a far plane of 20,000 the whole view sits in a few grey levels: a slow pan repeats the
     # depth now and then by itself. A repeat there is no evidence.

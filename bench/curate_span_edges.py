@@ -1,0 +1,113 @@
+"""How far the found spans' edges are from the true ones: the measurement behind the padding
+(`frame_checks.pad_frames`) and the frames discarded around a cut (`scenes.transition_frames`).
+
+    python bench/curate_span_edges.py                               # 2 simulated + 2 real x 20 s (the accuracy set)
+    python bench/curate_span_edges.py --recordings 6 --real 4 --seconds 30
+    python bench/curate_span_edges.py --recordings 6 --real 4 --seconds 30 --external   # + curate_external --full's set
+
+Curates the accuracy bench's recordings (bench/curate_accuracy.py: held-out seeds, every fault
+kind, the span hard negatives, simulated and made from the real captures) with no padding and
+no frames taken around cuts (`--external`: the external bench's --full recordings too: faults
+injected from outside, bench/curate_external.py), then for each true fault event measures how many of its frames
+the unpadded spans leave out at its start and at its end before the first / after the last
+frame they cover (the "leak" a padding of that many frames closes), and for each true cut the
+distance to the nearest found cut. Printed per fault kind and per footage: the distribution of
+the leaks, and the padding that closes every leak seen (the default should be at least that).
+An event no span touches at all is a miss, not an edge: it is counted apart (curate_accuracy
+reports the misses). No bootstrap: the model-free checks decide the spans (as they do whenever
+calibration does not trust the bootstrap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+
+def event_leaks(discarded: np.ndarray, start: int, end: int) -> tuple[int, int] | None:
+    """Frames of the fault [start, end) left out before the first and after the last discarded
+    frame in it; None when none of it is discarded (a miss)."""
+    inside = np.flatnonzero(discarded[start:end])
+    if inside.size == 0:
+        return None
+    return int(inside[0]), int(end - start - 1 - inside[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recordings", type=int, default=2)
+    ap.add_argument("--real", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seed", type=int, default=5101)
+    ap.add_argument("--external", action="store_true", help="also curate_external --full's recordings")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-corpus")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    from curate_accuracy import _simulate_eval
+    from recipes import curate_and_evaluate, external_corpus
+
+    recs = {"procedural": _simulate_eval(args.cache, args.recordings, args.seconds, args.seed)}
+    if args.real:
+        recs["real"] = external_corpus(args.cache, "real", args.real, args.seconds, args.seed + 900)
+    if args.external:  # the same recordings as bench/curate_external.py --full
+        recs["ext-procedural"] = external_corpus(args.cache, "procedural", 3, 90.0, 7001, per_kind=2)
+        recs["ext-real"] = external_corpus(args.cache, "real", 3, 60.0, 7501, per_kind=2)
+    overrides = ["frame_checks.pad_frames=0", "scenes.transition_frames=0"]
+    _, results, _ = curate_and_evaluate(recs, {k: None for k in recs}, 150, overrides, ("ViT-B-32", None))
+
+    leaks: dict[tuple[str, str], list[int]] = defaultdict(list)  # (footage, kind) -> leak per edge
+    misses: dict[tuple[str, str], int] = defaultdict(int)
+    cut_offsets: dict[str, list[int]] = defaultdict(list)
+    worst: dict[tuple[str, str], tuple[int, str]] = {}
+    for footage, r, truth in results:
+        n = truth.n_frames
+        discarded = np.zeros(n, bool)
+        for s in r.spans:
+            if s.reason.startswith("fault:"):
+                discarded[s.start_frame:min(n, s.end_frame)] = True
+        for e in truth.fault_events():
+            kind, a, b = e["kind"], int(e["start_frame"]), int(e["end_frame"])
+            got = event_leaks(discarded, a, b)
+            if got is None:
+                misses[(footage, kind)] += 1
+                continue
+            for side, v in zip(("start", "end"), got, strict=True):
+                leaks[(footage, kind)].append(v)
+                if v > worst.get((footage, kind), (-1, ""))[0]:
+                    worst[(footage, kind)] = (v, f"{r.info.recording_id} {side} of [{a}, {b})")
+        found = np.asarray(sorted(r.cuts), int)
+        for c in truth.cuts:
+            if found.size:
+                j = int(np.argmin(np.abs(found - c)))
+                cut_offsets[footage].append(int(found[j] - c))
+
+    print("fault edges: frames of a true fault left outside its unpadded span, per edge "
+          "(pad_frames >= the max closes every one seen)")
+    print(f"{'footage':<11} {'kind':<14} {'edges':>5} {'0':>4} {'1':>4} {'2':>4} {'>2':>4} {'max':>4} "
+          f"{'missed':>6}  worst")
+    overall: dict[str, int] = {}
+    for (footage, kind), v in sorted(leaks.items()):
+        a = np.asarray(v)
+        print(f"{footage:<11} {kind:<14} {a.size:>5} {(a == 0).sum():>4} {(a == 1).sum():>4} {(a == 2).sum():>4} "
+              f"{(a > 2).sum():>4} {a.max():>4} {misses[(footage, kind)]:>6}  {worst[(footage, kind)][1]}")
+        overall[kind] = max(overall.get(kind, 0), int(a.max()))
+    print("RESULT fault edge leak max per kind:", dict(sorted(overall.items())),
+          "-> padding that closes them all:", max(overall.values(), default=0))
+    print("\ncuts: found cut minus true cut (frames; the nearest found cut to each true one)")
+    for footage, v in sorted(cut_offsets.items()):
+        a = np.asarray(v)
+        near = np.abs(a) <= 3
+        print(f"{footage:<11} cuts {a.size:>4}  exact {(a == 0).sum():>4}  within 1 {(np.abs(a) <= 1).sum():>4}  "
+              f"offsets within 3 frames: {sorted(set(a[near].tolist()))}  (farther = missed: {(~near).sum()})")
+
+
+if __name__ == "__main__":
+    main()
