@@ -134,8 +134,10 @@ def depth_confirmed(cuts: Iterable[int], depth_change: np.ndarray, usual: float,
     """The cuts the depth confirms (see `SceneConfig.depth_confirm`). `depth_change[t]`: the pooled
     one-frame depth change of frame t; `usual`: its usual value while the picture moves; `still`:
     where the depth repeats or stands nearly still (a loading screen's depth stuck at the last
-    frame cannot confirm a cut, nor deny one). A cut is dropped only where the depth was measured
-    and moved on as usual over the `reach` frames from the cut without one jump."""
+    frame cannot confirm a cut, nor deny one: it stands over most of the frames after the cut; a
+    slow far view stands on a frame now and then by itself, which kept a muzzle flash's false cut
+    on the simulator). A cut is dropped only where the depth was measured and moved on over the
+    `reach` frames from the cut without one jump."""
     cuts = sorted(int(c) for c in cuts)
     if not config.depth_confirm:
         return cuts
@@ -147,7 +149,7 @@ def depth_confirmed(cuts: Iterable[int], depth_change: np.ndarray, usual: float,
             out.append(c)
             continue
         win = d[c : min(n, c + reach + 1)]
-        if not np.isfinite(win).all() or usual <= 0 or still[c : min(n, c + reach + 1)].any():
+        if not np.isfinite(win).all() or usual <= 0 or still[c : min(n, c + reach + 1)].mean() >= 0.5:
             out.append(c)  # unknown or standing depth: no evidence against the cut
             continue
         if any(_jumps(d, t, usual, config) for t in range(c, min(n, c + reach + 1))):

@@ -95,3 +95,20 @@ def test_a_cut_discards_only_the_frames_whose_picture_and_depth_disagree():
     assert lost(2) == [80, 81]
     unknown = transition_frames([80], 160, 2, np.full(160, np.nan), 1.0, CFG.scenes)
     assert np.flatnonzero(unknown).tolist() == [78, 79, 80, 81]
+
+
+def test_a_flash_over_a_view_whose_depth_stands_now_and_then_is_no_cut():
+    """A flash (a red alarm light for 3 frames) scores as a cut; the depth moves on without a jump. A slow, far view's depth
+    stands still on a frame now and then by itself: that is no standing depth (the simulator kept
+    such a flash's false cut); a depth stuck over the frames after a cut (a loading screen) is."""
+    rgb, depth = F.pan(160, src=3, speed=0.5, seed=3)
+    F.light(rgb, 80, 83, gain=RED)
+    for t in (86, 88):
+        depth[t] = depth[t - 1]
+    s = _scores(rgb)
+    assert 80 in replay_cuts(s, 30.0, CFG.scenes)
+    assert 80 not in scene_cuts(s, 30.0, compute_features(rgb, depth, CFG.frame_checks), CFG)
+    b_rgb, _ = F.pan(80, src=12, speed=0.5, seed=2)
+    rgb[80:], depth[80:] = b_rgb, depth[79]  # a cut to another place whose depth never came
+    s = _scores(rgb)
+    assert 80 in scene_cuts(s, 30.0, compute_features(rgb, depth, CFG.frame_checks), CFG)
