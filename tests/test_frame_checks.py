@@ -564,3 +564,24 @@ def test_a_menu_closing_onto_the_game_opens_no_page(tmp_path):
                                                                  progress=False).check_masks["overlay"])]
     assert menus and all(covers(got, a, b) for a, b in menus), (menus, got)
     assert all(any(s <= a and b <= e and e - b <= 8 for a, b in menus) for s, e in got), (menus, got)
+
+
+def test_settled_depth_rising_steadily_into_the_recordings_end_is_no_freeze():
+    # A freeze seen only as a settled depth whose end is unseen (the recording ends) counts when its
+    # change stays small; a turn whose depth change fell smoothly to 0.08 x usual and rose again
+    # over its last frames (the simulator: a false 18-frame freeze at the end) is moving again.
+    from types import SimpleNamespace
+
+    from curate.frame_checks.frozen_depth import FrozenDepth
+
+    def ctx(d1: np.ndarray):
+        dist = np.zeros((len(d1), 2))
+        dist[:, 0] = d1
+        return SimpleNamespace(features=SimpleNamespace(depth_dist=dist), motion=SimpleNamespace(usual_depth_change=1.0),
+                               n=len(d1), cuts=[], config=CFG)
+
+    check = FrozenDepth()
+    moving = np.r_[np.ones(80), np.linspace(0.9, 0.08, 14), np.linspace(0.1, 0.26, 6)]
+    assert not check.catches_up(ctx(moving), moving <= 0.3, 86, 100)
+    stuck = np.r_[np.ones(80), np.linspace(0.9, 0.08, 14), [0.05, 0.09, 0.04, 0.07, 0.06, 0.05]]
+    assert check.catches_up(ctx(stuck), stuck <= 0.3, 86, 100)

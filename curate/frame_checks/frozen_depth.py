@@ -112,7 +112,10 @@ class FrozenDepth(FrameCheck):
         changing as usual (measured at 96 px: a turn settled over 12 frames ended at 1.1 x usual;
         a 21-frame freeze in a slow pan at 7 x). Where the end cannot be seen (a cut, the
         recording's end), only a depth changing at most `small_change` x usual inside counts
-        (a turn running into the end changed 0.2-0.7 x usual a frame; that freeze 0.03-0.15 x).
+        (a turn running into the end changed 0.2-0.7 x usual a frame; that freeze 0.03-0.15 x),
+        and not one that rises steadily out of its low over the last frames: a stuck depth does
+        not start moving by degrees (measured on the simulator: a turn whose depth change fell
+        smoothly to 0.08 x usual and rose to 0.26 x over the last 6 frames, a false 18-frame freeze).
         `small`: frames whose one-frame change is at most `small_change` x usual."""
         d1 = ctx.features.depth_dist[:, 0]
         usual = ctx.motion.usual_depth_change
@@ -121,9 +124,20 @@ class FrozenDepth(FrameCheck):
         while end < ctx.n and small[end]:
             end += 1
         if end >= ctx.n - 1 or any(abs(end - k) <= 2 for k in ctx.cuts):
-            return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual)
+            return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual
+                        and not self.rises(d1[start:end], ctx.config.settle_frames))
         jump = np.nanmax(d1[end : end + 2]) if np.isfinite(d1[end : end + 2]).any() else np.inf
         return bool(jump >= self.config.catch_up * usual)
+
+    @staticmethod
+    def rises(d1: np.ndarray, frames: int) -> bool:
+        """The one-frame change grows frame after frame over the last `frames` frames, to at least
+        twice the run's low."""
+        tail = d1[-frames:]
+        if len(d1) <= frames or not np.isfinite(tail).all():
+            return False
+        low = float(np.nanmin(d1))
+        return bool(np.all(np.diff(tail) > 0) and tail[-1] >= 2.0 * max(low, 1e-9))
 
     def untracked_moving(self, ctx: CheckContext, rep: np.ndarray, small: np.ndarray) -> np.ndarray:
         """Runs of (nearly) repeated depth where the picture has too few tracks to say whether it moves
