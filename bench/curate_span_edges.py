@@ -67,6 +67,7 @@ def main() -> None:
     misses: dict[tuple[str, str], int] = defaultdict(int)
     cut_offsets: dict[str, list[int]] = defaultdict(list)
     worst: dict[tuple[str, str], tuple[int, str]] = {}
+    by_check: dict[str, list[int]] = defaultdict(list)  # check -> leak at each edge it comes closest to
     for footage, r, truth in results:
         n = truth.n_frames
         discarded = np.zeros(n, bool)
@@ -79,6 +80,14 @@ def main() -> None:
             if got is None:
                 misses[(footage, kind)] += 1
                 continue
+            per = {name: event_leaks(np.asarray(mk[:n], bool), a, b) for name, mk in r.check_masks.items()}
+            per = {k: v for k, v in per.items() if v is not None}
+            for i in (0, 1):  # start, end
+                if per:
+                    best = min(v[i] for v in per.values())
+                    for name, v in per.items():
+                        if v[i] == best:
+                            by_check[name].append(best)
             for side, v in zip(("start", "end"), got, strict=True):
                 leaks[(footage, kind)].append(v)
                 if v > worst.get((footage, kind), (-1, ""))[0]:
@@ -101,6 +110,13 @@ def main() -> None:
         overall[kind] = max(overall.get(kind, 0), int(a.max()))
     print("RESULT fault edge leak max per kind:", dict(sorted(overall.items())),
           "-> padding that closes them all:", max(overall.values(), default=0))
+    print("\nper check: the edges it comes closest to (of every check covering the fault), and its leak "
+          "there (its own padding must close it)")
+    for name, v in sorted(by_check.items()):
+        a = np.asarray(v)
+        print(f"  {name:<14} edges {a.size:>4}  leak 0: {(a == 0).sum():>4}  1: {(a == 1).sum():>3}  2: {(a == 2).sum():>3}  "
+              f">2: {(a > 2).sum():>3}  max {a.max()}")
+    print("RESULT leak max per check:", {k: int(max(v)) for k, v in sorted(by_check.items())})
     print("\ncuts: found cut minus true cut (frames; the nearest found cut to each true one)")
     for footage, v in sorted(cut_offsets.items()):
         a = np.asarray(v)

@@ -100,7 +100,7 @@ class _FrameCheckShared(_Part):
     # depth often is nearly still (8-bit depth of slow or far content), short repeats are no evidence.
     nearly_still: float = 0.15
     # span shaping
-    pad_frames: int = Field(3, ge=0)  # discarded on each side of a found fault
+    pad_frames: int = Field(3, ge=0)  # discarded on each side of a fault, for checks that set no pad_frames of their own
     merge_gap: int = Field(8, ge=0)  # two faults this close become one span
     min_fault_frames: int = Field(1, ge=1)
     # The bootstrap tracker (curate/bootstrap_checks.py, needs --bootstrap): the model predicts depth

@@ -21,7 +21,7 @@ CFG = CurateConfig().frame_checks
 def fired(rgb, depth, cfg=CFG, cuts=()) -> dict[str, list[tuple[int, int]]]:
     """The shaped spans of every check that fired."""
     ev = run_checks(compute_features(rgb, depth, cfg), cfg, cuts)
-    return {k: [(int(a), int(b)) for a, b in runs_of(shape(e.span, cfg))] for k, e in ev.items() if e.span.any()}
+    return {k: [(int(a), int(b)) for a, b in runs_of(shape(e.span, cfg, k))] for k, e in ev.items() if e.span.any()}
 
 
 def covers(spans: list[tuple[int, int]], a: int, b: int) -> bool:
@@ -73,7 +73,7 @@ def test_depth_lag_found_from_start_to_end(k):
     got = fired(rgb, depth)
     assert set(got) == {"depth_lag"}
     assert covers(got["depth_lag"], 50, 90)
-    assert sum(b - a for a, b in got["depth_lag"]) <= 40 + 2 * CFG.pad_frames + 2  # ends where the lag ends
+    assert sum(b - a for a, b in got["depth_lag"]) <= 40 + 2 * CFG.depth_lag.pad_frames + 2  # ends where the lag ends
 
 
 def test_translucent_menu_found_between_its_steps():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from curate.config import FrameCheckConfig
@@ -33,6 +33,9 @@ class CheckConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
+    # Frames discarded on each side of this check's spans; None: `frame_checks.pad_frames`. Set
+    # per check from how far its span's edges fell from the true ones (bench/curate_span_edges.py).
+    pad_frames: int | None = Field(None, ge=0)
 
 
 @dataclass

@@ -15,6 +15,9 @@ from curate.series import keep_runs
 
 
 class BlackConfig(CheckConfig):
+    # Measured on the edges of 105 faults in 16 recordings (bench/curate_span_edges.py): its span
+    # fell at most 0 frames inside the true edge; one more for footage not seen.
+    pad_frames: int | None = 1
     # Flat blocks (luma std under 2 of 255 levels) covering this share of the picture: a loading
     # screen with a logo and a line of text is still 0.95+ flat; the darkest clean game footage
     # measured (Resident Evil 2 at night, simulated dark scenes) stays under 0.6.

@@ -100,9 +100,12 @@ def run_checks(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False
     return out
 
 
-def shape(span: np.ndarray, cfg) -> np.ndarray:
-    """A check's span as discarded: short runs dropped, close runs merged, padded both sides."""
-    return pad(close_gaps(keep_runs(span, cfg.min_fault_frames), cfg.merge_gap), cfg.pad_frames)
+def shape(span: np.ndarray, cfg, check: str | None = None) -> np.ndarray:
+    """A check's span as discarded: short runs dropped, close runs merged, padded both sides (by
+    the check's own `pad_frames` where it sets one, else the shared one)."""
+    own = getattr(getattr(cfg, check), "pad_frames", None) if check else None
+    return pad(close_gaps(keep_runs(span, cfg.min_fault_frames), cfg.merge_gap),
+               cfg.pad_frames if own is None else own)
 
 
 def fault_labels(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False,
@@ -113,7 +116,7 @@ def fault_labels(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = Fal
     labels = [""] * n
     if not cfg.enabled or n == 0:
         return labels, {}
-    shaped = {k: shape(ev.span, cfg) for k, ev in run_checks(f, cfg, cuts, bootstrap_trusted, motion).items()}
+    shaped = {k: shape(ev.span, cfg, k) for k, ev in run_checks(f, cfg, cuts, bootstrap_trusted, motion).items()}
     for name, m in shaped.items():
         for i in np.flatnonzero(m):
             if not labels[i]:
