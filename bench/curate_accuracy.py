@@ -1,7 +1,7 @@
 """Curation accuracy per fault kind on recordings with ground truth (issues 3 and 11).
 
-    python bench/curate_accuracy.py                                   # short: 2 simulated + 2 real x 20 s
-    python bench/curate_accuracy.py --recordings 6 --seconds 60 --real 3   # the README figures
+    python bench/curate_accuracy.py                                   # 6 simulated + 4 real x 30 s
+    python bench/curate_accuracy.py --quick                           # 2 simulated + 2 real x 20 s (a smoke run)
     python bench/curate_accuracy.py --bootstrap ckpt.safetensors      # score with an existing model
 
 Evaluation recordings, held-out seeds:
@@ -60,9 +60,11 @@ def _train_legacy(cache: Path, n: int, seconds: float, seed: int, steps: int, si
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--recordings", type=int, default=2, help="simulated recordings")
-    ap.add_argument("--real", type=int, default=2, help="recordings from the real captures (0: none)")
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--recordings", type=int, help="simulated recordings (default 6; --quick 2)")
+    ap.add_argument("--real", type=int, help="recordings from the real captures (0: none; default 4; --quick 2)")
+    ap.add_argument("--seconds", type=float, help="seconds per recording (default 30; --quick 20)")
+    ap.add_argument("--quick", action="store_true", help="2 + 2 recordings of 20 s: with 2-5 windows of 150 frames "
+                                                        "per kind, one window is 20-50 %% of retention")
     ap.add_argument("--seed", type=int, default=5101, help="first evaluation seed")
     ap.add_argument("--clip-lengths", default="150,60")
     ap.add_argument("--bootstrap", type=Path, help="existing checkpoint for all footage (default: trained per footage)")
@@ -83,6 +85,9 @@ def main() -> None:
     ap.add_argument("--report", type=Path, help="also write clips/spans parquet + report.html here")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-corpus")
     args = ap.parse_args()
+    args.recordings = args.recordings if args.recordings is not None else (2 if args.quick else 6)
+    args.real = args.real if args.real is not None else (2 if args.quick else 4)
+    args.seconds = args.seconds if args.seconds is not None else (20.0 if args.quick else 30.0)
     logging.basicConfig(level=logging.ERROR)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from recipes import bootstraps_for, curate_and_evaluate, external_corpus, print_accuracy

@@ -1,8 +1,8 @@
 """Curation accuracy on recordings made outside the project, with faults injected from outside
 (issues 3 and 11).
 
-    python bench/curate_external.py                               # 2 procedural + 2 real x 30 s
-    python bench/curate_external.py --full                        # 3 x 90 s procedural + 3 x 60 s real
+    python bench/curate_external.py                               # 3 x 90 s procedural + 3 x 60 s real
+    python bench/curate_external.py --quick                       # 2 procedural + 2 real x 30 s
     python bench/curate_external.py --footage real --recordings 4 --clip-lengths 60
 
 Two kinds of clean footage, on held-out seeds (bench/recipes.py, capture/simulate/corpus.py):
@@ -36,11 +36,13 @@ from pathlib import Path
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--full", action="store_true", help="3 x 90 s procedural and 3 x 60 s real (the README figures)")
+    ap.add_argument("--full", action="store_true", help="the default set (kept for old command lines)")
+    ap.add_argument("--quick", action="store_true", help="2 x 30 s of each kind, one event per fault kind (a smoke run: "
+                                                        "with 4-5 windows of 150 frames, one window is 20 %% of retention)")
     ap.add_argument("--footage", default="procedural,real", help="procedural, real or both")
-    ap.add_argument("--recordings", type=int, help="recordings per footage kind (default 2; --full 3)")
-    ap.add_argument("--seconds", type=float, help="seconds per recording (default 30; --full 90 procedural, 60 real)")
-    ap.add_argument("--per-kind", type=int, help="events of each fault kind per recording (default 1; --full 2)")
+    ap.add_argument("--recordings", type=int, help="recordings per footage kind (default 3; --quick 2)")
+    ap.add_argument("--seconds", type=float, help="seconds per recording (default 90 procedural, 60 real; --quick 30)")
+    ap.add_argument("--per-kind", type=int, help="events of each fault kind per recording (default 2; --quick 1)")
     ap.add_argument("--seed", type=int, default=7001, help="first evaluation seed (held out: training uses 9001+)")
     ap.add_argument("--clip-lengths", default="150,60")
     ap.add_argument("--clip-length", type=int, help="one clip length (the old option; overrides --clip-lengths)")
@@ -62,11 +64,12 @@ def main() -> None:
     footages = [f.strip() for f in args.footage.split(",") if f.strip()]
     if set(footages) - {"procedural", "real"}:
         ap.error("--footage: procedural, real or both")
-    n = args.recordings or (3 if args.full else 2)
-    per_kind = args.per_kind or (2 if args.full else 1)
+    full = not args.quick
+    n = args.recordings or (3 if full else 2)
+    per_kind = args.per_kind or (2 if full else 1)
     recs = {}
     for f in footages:
-        secs = args.seconds or ((90.0 if f == "procedural" else 60.0) if args.full else 30.0)
+        secs = args.seconds or ((90.0 if f == "procedural" else 60.0) if full else 30.0)
         seed = args.seed + (0 if f == "procedural" else 500)
         recs[f] = external_corpus(args.cache, f, n, secs, seed, per_kind=per_kind)
         print(f"{f}: {n} recordings x {secs:g} s, seeds {seed}..{seed + n - 1}, {per_kind} event(s) per fault kind")

@@ -1,9 +1,8 @@
 """How far the found spans' edges are from the true ones: the measurement behind the padding
 (`frame_checks.pad_frames`) and the frames discarded around a cut (`scenes.transition_frames`).
 
-    python bench/curate_span_edges.py                               # 2 simulated + 2 real x 20 s (the accuracy set)
-    python bench/curate_span_edges.py --recordings 6 --real 4 --seconds 30
-    python bench/curate_span_edges.py --recordings 6 --real 4 --seconds 30 --external   # + curate_external --full's set
+    python bench/curate_span_edges.py               # 6 simulated + 4 real x 30 s (curate_accuracy's set)
+    python bench/curate_span_edges.py --external    # + curate_external's set (the README figures)
 
 Curates the accuracy bench's recordings (bench/curate_accuracy.py: held-out seeds, every fault
 kind, the span hard negatives, simulated and made from the real captures) with no padding and
@@ -41,11 +40,11 @@ def event_leaks(discarded: np.ndarray, start: int, end: int) -> tuple[int, int] 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--recordings", type=int, default=2)
-    ap.add_argument("--real", type=int, default=2)
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--recordings", type=int, default=6)
+    ap.add_argument("--real", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=5101)
-    ap.add_argument("--external", action="store_true", help="also curate_external --full's recordings")
+    ap.add_argument("--external", action="store_true", help="also curate_external's recordings")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-corpus")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -57,10 +56,14 @@ def main() -> None:
     recs = {"procedural": _simulate_eval(args.cache, args.recordings, args.seconds, args.seed)}
     if args.real:
         recs["real"] = external_corpus(args.cache, "real", args.real, args.seconds, args.seed + 900)
-    if args.external:  # the same recordings as bench/curate_external.py --full
+    if args.external:  # the same recordings as bench/curate_external.py
         recs["ext-procedural"] = external_corpus(args.cache, "procedural", 3, 90.0, 7001, per_kind=2)
         recs["ext-real"] = external_corpus(args.cache, "real", 3, 60.0, 7501, per_kind=2)
-    overrides = ["frame_checks.pad_frames=0", "scenes.transition_frames=0"]
+    from curate.frame_checks.registry import REGISTRY
+
+    # No padding at all: the shared one and every check's own.
+    overrides = ["frame_checks.pad_frames=0", "scenes.transition_frames=0",
+                 *[f"frame_checks.{c.name}.pad_frames=0" for c in REGISTRY]]
     _, results, _ = curate_and_evaluate(recs, {k: None for k in recs}, 150, overrides, ("ViT-B-32", None))
 
     leaks: dict[tuple[str, str], list[int]] = defaultdict(list)  # (footage, kind) -> leak per edge
