@@ -585,3 +585,29 @@ def test_settled_depth_rising_steadily_into_the_recordings_end_is_no_freeze():
     assert not check.catches_up(ctx(moving), moving <= 0.3, 86, 100)
     stuck = np.r_[np.ones(80), np.linspace(0.9, 0.08, 14), [0.05, 0.09, 0.04, 0.07, 0.06, 0.05]]
     assert check.catches_up(ctx(stuck), stuck <= 0.3, 86, 100)
+
+
+def test_cleared_depth_buffer_is_flat_depth_and_a_far_narrow_view_is_not():
+    rgb, depth = F.pan(150, src=3)
+    # Hard negative: a far view whose depth spans only a few percent (fog, a distant wall at an
+    # angle) still has structure.
+    far = depth.copy()
+    lo, hi = np.nanmin(far[50:90]), np.nanmax(far[50:90])
+    far[50:90] = 20.0 * (1.0 + 0.03 * (far[50:90] - lo) / (hi - lo))
+    assert "flat_depth" not in fired(rgb, far)
+    # Fault: the buffer cleared to one value while the picture goes on.
+    cleared = depth.copy()
+    cleared[50:90] = 1.0
+    assert covers(fired(rgb, cleared).get("flat_depth", []), 50, 90)
+
+
+def test_missing_depth_is_invalid_depth_and_an_open_sky_is_not():
+    rgb, depth = F.pan(150, src=3)
+    # Hard negative: an open view, the upper 70 % of the frame sky (invalid depth).
+    sky = depth.copy()
+    sky[:, : int(sky.shape[1] * 0.7)] = np.nan
+    assert "invalid_depth" not in fired(rgb, sky)
+    # Fault: no depth captured for 40 frames.
+    missing = depth.copy()
+    missing[50:90] = np.nan
+    assert covers(fired(rgb, missing).get("invalid_depth", []), 50, 90)
