@@ -65,6 +65,7 @@ class FrozenDepth(FrameCheck):
         untracked_on = self.untracked_moving(ctx, rep, small)
         goes_on = m.moving | untracked_on
         ev = keep_runs(rep & goes_on, c.min_run) | keep_runs(settled & m.moving, c.settled_run)
+        ev |= self.stands_under_few_tracks(ctx, small)
         # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
         # freeze splits its moving part in pieces, and each piece must not count the other as the
         # depth repeating by itself around it.
@@ -131,6 +132,26 @@ class FrozenDepth(FrameCheck):
                         and not self.rises(d1[start:end], ctx.config.settle_frames))
         jump = np.nanmax(d1[end : end + 2]) if np.isfinite(d1[end : end + 2]).any() else np.inf
         return bool(jump >= self.config.catch_up * usual)
+
+    def stands_under_few_tracks(self, ctx: CheckContext, small: np.ndarray) -> np.ndarray:
+        """A low-texture scene (fewer picture tracks than `min_tracks`, so `moving` flickers):
+        frames where the picture's tracks (at least `still_tracks`) all move, every depth track
+        found stands and the depth changes little, for `settled_run` frames, ending with a
+        catch-up (measured: a 28-frame freeze at 10-13 tracks, 0.03 x the usual depth change,
+        depth tracks 1.00 static, caught up at 25 x, was missed whole)."""
+        cfg, f, m, c = ctx.config, ctx.features, ctx.motion, self.config
+        picture_moves = ((np.nan_to_num(f.pic_inliers) >= cfg.still_tracks) & (np.nan_to_num(m.picture) > cfg.motion_px)
+                         & (np.nan_to_num(f.pic_static, nan=1.0) <= cfg.layer_static))
+        depth_stands = (np.nan_to_num(f.dep_tracks) >= 4) & (np.nan_to_num(f.dep_static) >= cfg.repeat_static)
+        # Consecutive frames, no glitch bridged: an 8-bit staircase stands still between its steps.
+        frames = picture_moves & depth_stands & small
+        out = np.zeros(ctx.n, bool)
+        d1 = f.depth_dist[:, 0]
+        for a, b in runs_of(keep_runs(frames, c.settled_run)):
+            after = d1[b : b + 2]
+            if np.isfinite(after).any() and np.nanmax(after) >= c.catch_up * m.usual_depth_change:
+                out[a:b] = True
+        return out
 
     @staticmethod
     def rises(d1: np.ndarray, frames: int) -> bool:
