@@ -227,10 +227,10 @@ def write_recording(out_dir: str | Path, recording_id: str,
                 streams["video"].add(frame, t_rgb)
             elif layout == "separate_files":
                 if "rgb" not in streams:
-                    two = encoding != "float"
+                    two = encoding != "float"  # a depth video is encoded beside the RGB one
                     streams["rgb"] = _Stream(out / media.rgb, "yuv420p" if codec == "h264" else "rgb",
                                              w, h, fps, crf, color_range, color_matrix, beside_another=two)
-                    if encoding != "float":
+                    if two:
                         dk = {"gray16": "gray16", "rgb24_packed": _kind_8bit(codec)}.get(encoding, _kind_8bit(codec))
                         streams["depth"] = _Stream(out / media.depth, dk, w, h, fps, crf, color_range, color_matrix,
                                                    beside_another=True)

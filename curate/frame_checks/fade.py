@@ -62,9 +62,7 @@ class Fade(FrameCheck):
         return a
 
     def _ramp_on(self, g: np.ndarray, b: int, sign: float) -> int:
-        while b < len(g) and np.sign(g[b]) == sign and abs(g[b]) >= self.config.grow_gain:
-            b += 1
-        return b
+        return len(g) - self._ramp_back(g[::-1], len(g) - b, sign)
 
     def _turn_back(self, g: np.ndarray, a: int, sign: float) -> int:
         """Start of the ramp the other way that ends within `turn` frames before a (else a)."""
@@ -76,9 +74,5 @@ class Fade(FrameCheck):
         return s if s < t and abs(g[s:t].sum()) >= c.min_total else a
 
     def _turn_on(self, g: np.ndarray, b: int, sign: float) -> int:
-        c = self.config
-        t = b
-        while t < len(g) and t - b < c.turn and abs(g[t]) < c.min_gain:
-            t += 1
-        e = self._ramp_on(g, t, -sign)
-        return e if e > t and abs(g[t:e].sum()) >= c.min_total else b
+        """End of the ramp the other way that starts within `turn` frames after b (else b)."""
+        return len(g) - self._turn_back(g[::-1], len(g) - b, sign)

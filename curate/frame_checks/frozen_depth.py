@@ -35,6 +35,9 @@ class FrozenDepthConfig(CheckConfig):
     # A freeze seen only as a settled depth counts when the depth jumps by this x the usual
     # one-frame change where it ends (FrozenDepth.catches_up).
     catch_up: float = 2.0
+    # A low-texture scene's freeze (FrozenDepth.stands_under_few_tracks) needs at least this many
+    # depth tracks found, all standing.
+    few_depth_tracks: int = 4
     small_change: float = 0.3  # ... or, where its end cannot be seen, changes at most this x usual
     glitch: int = 2  # frames of small change inside a freeze that do not end it (codec noise)
     # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run
@@ -130,8 +133,7 @@ class FrozenDepth(FrameCheck):
         if end >= ctx.n - 1 or any(abs(end - k) <= 2 for k in ctx.cuts):
             return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual
                         and not self.rises(d1[start:end], ctx.config.settle_frames))
-        jump = np.nanmax(d1[end : end + 2]) if np.isfinite(d1[end : end + 2]).any() else np.inf
-        return bool(jump >= self.config.catch_up * usual)
+        return self.jumps_after(d1, end, usual)
 
     def stands_under_few_tracks(self, ctx: CheckContext, small: np.ndarray) -> np.ndarray:
         """A low-texture scene (fewer picture tracks than `min_tracks`, so `moving` flickers):
@@ -139,19 +141,24 @@ class FrozenDepth(FrameCheck):
         found stands and the depth changes little, for `settled_run` frames, ending with a
         catch-up (measured: a 28-frame freeze at 10-13 tracks, 0.03 x the usual depth change,
         depth tracks 1.00 static, caught up at 25 x, was missed whole)."""
+        from curate.frame_checks.run import picture_moves
+
         cfg, f, m, c = ctx.config, ctx.features, ctx.motion, self.config
-        picture_moves = ((np.nan_to_num(f.pic_inliers) >= cfg.still_tracks) & (np.nan_to_num(m.picture) > cfg.motion_px)
-                         & (np.nan_to_num(f.pic_static, nan=1.0) <= cfg.layer_static))
-        depth_stands = (np.nan_to_num(f.dep_tracks) >= 4) & (np.nan_to_num(f.dep_static) >= cfg.repeat_static)
+        depth_stands = (np.nan_to_num(f.dep_tracks) >= c.few_depth_tracks) & (np.nan_to_num(f.dep_static) >= cfg.repeat_static)
         # Consecutive frames, no glitch bridged: an 8-bit staircase stands still between its steps.
-        frames = picture_moves & depth_stands & small
+        frames = picture_moves(f, m.picture, cfg, cfg.still_tracks) & depth_stands & small
         out = np.zeros(ctx.n, bool)
-        d1 = f.depth_dist[:, 0]
         for a, b in runs_of(keep_runs(frames, c.settled_run)):
-            after = d1[b : b + 2]
-            if np.isfinite(after).any() and np.nanmax(after) >= c.catch_up * m.usual_depth_change:
-                out[a:b] = True
+            out[a:b] = self.jumps_after(f.depth_dist[:, 0], b, m.usual_depth_change, unknown=False)
         return out
+
+    def jumps_after(self, d1: np.ndarray, end: int, usual: float, unknown: bool = True) -> bool:
+        """The depth catches up where a freeze ends: within 2 frames from `end` it changes at least
+        `catch_up` x its usual one-frame change; `unknown` where no change is known there."""
+        after = d1[end : end + 2]
+        if not np.isfinite(after).any():
+            return unknown
+        return bool(np.nanmax(after) >= self.config.catch_up * usual)
 
     @staticmethod
     def rises(d1: np.ndarray, frames: int) -> bool:

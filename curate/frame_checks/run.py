@@ -35,12 +35,18 @@ def _depth_follows(mp: np.ndarray, md: np.ndarray, tracked: np.ndarray, window: 
         return window_median(ratio, -(window - 1), max(window, 1)) >= share
 
 
+def picture_moves(f, mp: np.ndarray, cfg, tracks: int) -> np.ndarray:
+    """The picture moves as a whole: at least `tracks` tracks, moving more than `motion_px`, at
+    most `layer_static` of them static. `mp`: `f.picture_motion()`."""
+    return ((np.nan_to_num(f.pic_inliers) >= tracks) & (np.nan_to_num(mp) > cfg.motion_px)
+            & (np.nan_to_num(f.pic_static, nan=1.0) <= cfg.layer_static))
+
+
 def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
     """Where the picture and the depth move (see `MotionSummary`); thresholds from `cfg`, scene
     baselines between `cuts`."""
     mp, md = f.picture_motion(), f.depth_motion()
-    pic_ok = np.nan_to_num(f.pic_inliers) >= cfg.min_tracks
-    moving = pic_ok & (np.nan_to_num(mp) > cfg.motion_px) & (np.nan_to_num(f.pic_static, nan=1.0) <= cfg.layer_static)
+    moving = picture_moves(f, mp, cfg, cfg.min_tracks)
     still = (np.nan_to_num(f.pic_tracks) >= cfg.still_tracks) & (np.nan_to_num(mp, nan=1.0) < cfg.still_px)
     still &= np.nan_to_num(f.pic_static) >= cfg.still_static
     depth_tracked = np.nan_to_num(f.dep_tracks) >= cfg.min_tracks
