@@ -638,3 +638,14 @@ def test_eight_bit_staircase_before_a_lag_is_no_low_texture_freeze():
     # from frame 137 on: the low-texture freeze evidence, bridging the steps, took 821-837 for a freeze.
     f = _features("8bit-staircase")
     assert not run_checks(f, CFG)["frozen_depth"].span[:137].any()
+
+
+def test_each_check_pads_its_spans_by_its_own_measured_margin():
+    # A check's own `pad_frames` wins over the shared one; a check without one takes the shared.
+    span = np.zeros(100, bool)
+    span[50:60] = True
+    assert runs_of(shape(span, CFG, "overlay")) == [(49, 61)]  # measured: 1
+    assert runs_of(shape(span, CFG, "frozen_rgb")) == [(47, 63)]  # not measured: the shared 3
+    cfg = CurateConfig.load(None, ["frame_checks.overlay.pad_frames=5", "frame_checks.pad_frames=0"]).frame_checks
+    assert runs_of(shape(span, cfg, "overlay")) == [(45, 65)]
+    assert runs_of(shape(span, cfg, "frozen_rgb")) == [(50, 60)]
