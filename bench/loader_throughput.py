@@ -8,7 +8,7 @@ cached under --cache). Then, on the same tar files:
   plain decode     every sample's mp4 and depth read from the tars and decoded to arrays with PyAV's
                    defaults, in 1 process, and in N processes over the shards (N = each --workers > 0)
   loader           dataset.loader with a bucket that takes every frame (the same frames as the plain
-                   decode) at half resolution: decode, crop/resize, pack, collate, at each --workers;
+                   decode) at half resolution (--scale): decode, crop/resize, pack, collate, at each --workers;
                    ratio against the plain decode with as many processes (1 for 0 workers).
                    Two passes each: the first includes starting the processes (the loader's
                    workers, the decode's pool), the second runs with them up (the loader keeps its
@@ -132,6 +132,7 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=192)
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scale", type=float, default=0.5, help="bucket size / stored size (1: no resize)")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-loader")
     args = ap.parse_args()
     import torch
@@ -143,7 +144,7 @@ def main() -> None:
     print(f"{args.clips} clips x {args.frames} frames at {args.width}x{args.height} in {len(shards)} shards, "
           f"{size / 1e6:.2f} MB ({time.perf_counter() - t:.1f} s to make or find); torch threads "
           f"{torch.get_num_threads()}, {mp.cpu_count()} CPUs; median of {args.repeat}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    h, w = args.height // 2 // 8 * 8, args.width // 2 // 8 * 8
+    h, w = int(args.height * args.scale) // 8 * 8, int(args.width * args.scale) // 8 * 8
     every = BucketTable.from_budget([(h, w)], [args.frames], pixel_budget=4 * args.frames * h * w)
     dropout = BucketTable.from_budget([(h, w)], [4, 8], pixel_budget=4 * args.frames * h * w)
     # Configurations alternate within each repeat (plain decode right before the loader it is compared

@@ -9,8 +9,8 @@ Batches (the trainer's contract), all samples of a batch share (H, W, K):
 Pipeline: shard list (optionally chosen by a DuckDB `where` over the catalog) -> per-epoch shard
 shuffle -> split by node (rank/world) and by DataLoader worker -> tar expansion (local or fsspec
 URLs) -> optional clip filter -> sample shuffle buffer -> bucket choice + frame dropout (K sorted
-frames, original indices kept) -> decode only those frames -> crop to the bucket's aspect and
-resize, keeping the stored types -> pack per bucket (dataset.packing) -> collate -> (out of the
+frames, original indices kept) -> decode only those frames, cropped to the bucket's aspect and
+resized as they are decoded (RGB from the decoder's planes), keeping the stored types -> pack per bucket (dataset.packing) -> collate -> (out of the
 DataLoader workers, in shared memory) -> `to_training`: float32 RGB and depth, the valid mask.
 Bad samples/shards are counted in LoaderStats (shared across worker processes) and skipped.
 """
@@ -28,11 +28,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import fsspec
 import numpy as np
 import pyarrow.compute as pc
 import torch
-import torch.nn.functional as F
 import webdataset as wds
 from webdataset import tariterators
 
@@ -40,7 +40,7 @@ from capture.errors import InputError
 from dataset.depth_store import EXTENSIONS, STORED_DTYPE
 from dataset.depth_store import decode_depth as _decode_depth
 from dataset.packing import Bucket, BucketTable, pack
-from dataset.rgb_store import decode_rgb
+from dataset.rgb_store import Box, decode_rgb, resize_plane
 
 _COUNTERS = ("samples", "batches", "bad_shards", "bad_samples", "too_short", "filtered_out")
 
@@ -204,22 +204,26 @@ class _Pipeline(torch.utils.data.IterableDataset):
 
 @contextlib.contextmanager
 def one_torch_thread() -> Iterator[None]:
-    """Per-sample tensor work on one thread, the trainer's thread count restored after.
+    """Per-sample work on one thread (torch's and OpenCV's pools), the trainer's thread counts
+    restored after.
 
     Why: with num_workers=0 the loader runs in the training process, whose intra-op pool is sized
     for the model. Each of the loader's small ops (isfinite, resize, stack of a few MB) became a
     fork-join across that pool, competing with the video decoder for the same cores and, under
     any other load, waiting for a descheduled thread: the loader ran at ~1/3 of a plain decode.
-    DataLoader workers already run torch on one thread; this does the same in-process."""
-    prev = torch.get_num_threads()
-    if prev == 1:
+    DataLoader workers already run torch on one thread; this does the same in-process, and for
+    OpenCV (the frames' resize and colour conversion) in workers too."""
+    prev, prev_cv = torch.get_num_threads(), cv2.getNumThreads()
+    if prev == 1 and prev_cv == 1:
         yield
         return
     torch.set_num_threads(1)
+    cv2.setNumThreads(1)
     try:
         yield
     finally:
         torch.set_num_threads(prev)
+        cv2.setNumThreads(prev_cv)
 
 
 def decode_sample(sample: dict, buckets: BucketTable, rng: np.random.Generator) -> tuple[Bucket, dict] | None:
@@ -240,44 +244,45 @@ def decode_sample(sample: dict, buckets: BucketTable, rng: np.random.Generator) 
     # Decoder threads: one in a DataLoader worker (the workers are one per core already: FFV1's
     # slice threads there cost ~20 % more CPU for the same frames), FFmpeg's default in-process.
     threads = 1 if torch.utils.data.get_worker_info() is not None else None
-    rgb = decode_rgb(sample["mp4"], idx, name=f"{key}.mp4", threads=threads)
+    box = draw_crop(h, w, bucket.height, bucket.width, rng)
     depth = _decode_depth(sample[ext], enc, idx, name=f"{key}.{ext}", dtype=STORED_DTYPE[enc], threads=threads)
-    if rgb.shape[1:3] != (h, w) or depth.shape[1:] != (h, w):
-        raise InputError(sample.get("__url__"), f"sample {key}: frames are {rgb.shape[1:3]}, record says {(h, w)}")
-    rgb_t, depth_t = crop_resize_stored(rgb, depth, bucket.height, bucket.width, rng)
+    if depth.shape[1:] != (h, w):
+        raise InputError(sample.get("__url__"), f"sample {key}: depth frames are {depth.shape[1:]}, record says {(h, w)}")
+    rgb = decode_rgb(sample["mp4"], idx, name=f"{key}.mp4", threads=threads, box=box,
+                     size=(bucket.height, bucket.width), frame_size=(h, w))  # fmt: skip
     return bucket, {
-        "rgb": rgb_t,
-        "depth": depth_t,
+        "rgb": torch.from_numpy(rgb).permute(0, 3, 1, 2),
+        "depth": torch.from_numpy(nearest(depth, box, bucket.height, bucket.width)),
         "frame_indices": torch.from_numpy(idx.astype(np.int64)),
         "clip_id": str(rec.get("clip_id", key)),
     }
 
 
-def crop_resize_stored(rgb: np.ndarray, depth: np.ndarray, th: int, tw: int, rng: np.random.Generator):
-    """Random crop to the target aspect at source scale, then resize, keeping the stored types:
-    RGB bilinear (antialiased) as uint8 (K,3,th,tw), depth nearest at its stored precision (K,th,tw)
-    so no value is invented between surfaces and NaN stays NaN."""
-    _, h, w = depth.shape
+def draw_crop(h: int, w: int, th: int, tw: int, rng: np.random.Generator) -> Box:
+    """A random crop (y0, x0, height, width) of an h x w frame to the target's aspect, at source
+    scale (the largest such crop: the whole frame when the aspects agree)."""
     scale = max(th / h, tw / w)
     ch, cw = min(h, round(th / scale)), min(w, round(tw / scale))
-    y0 = int(rng.integers(0, h - ch + 1))
-    x0 = int(rng.integers(0, w - cw + 1))
-    # uint8 NHWC (channels_last): torch's vectorised antialiased path, ~5x faster than on float,
-    # within one level of it.
-    r = torch.from_numpy(np.ascontiguousarray(rgb[:, y0 : y0 + ch, x0 : x0 + cw])).permute(0, 3, 1, 2)
-    if (ch, cw) != (th, tw):
-        r = F.interpolate(r, size=(th, tw), mode="bilinear", align_corners=False, antialias=True)
-    # Nearest ("nearest-exact": source index floor((i + 0.5) * in / out)) by indexing.
+    return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+
+
+def nearest(depth: np.ndarray, box: Box, th: int, tw: int) -> np.ndarray:
+    """(K,H,W) depth cropped to `box` and resized to (th, tw) by nearest sampling at its stored
+    precision ("nearest-exact": source index floor((i + 0.5) * in / out)), so no value is invented
+    between surfaces and NaN stays NaN."""
+    y0, x0, ch, cw = box
     rows = y0 + np.minimum(((np.arange(th) + 0.5) * (ch / th)).astype(np.int64), ch - 1)
     cols = x0 + np.minimum(((np.arange(tw) + 0.5) * (cw / tw)).astype(np.int64), cw - 1)
-    return r, torch.from_numpy(depth[:, rows[:, None], cols[None, :]])
+    return depth[:, rows[:, None], cols[None, :]]
 
 
 def crop_resize(rgb: np.ndarray, depth: np.ndarray, th: int, tw: int, rng: np.random.Generator):
-    """`crop_resize_stored` made what the trainer gets: RGB float32 (K,3,th,tw) in [-1, 1], depth
-    float32 (K,th,tw) with NaN kept."""
-    r, d = crop_resize_stored(rgb, depth, th, tw, rng)
-    return _rgb_to_unit(r), d.to(torch.float32)
+    """The loader's crop and resize on decoded arrays, as the trainer gets them: RGB float32
+    (K,3,th,tw) in [-1, 1] (area-averaged where it shrinks), depth float32 (K,th,tw), NaN kept."""
+    y0, x0, ch, cw = box = draw_crop(depth.shape[1], depth.shape[2], th, tw, rng)
+    r = np.stack([resize_plane(f[y0 : y0 + ch, x0 : x0 + cw], (th, tw)) for f in rgb])
+    d = torch.from_numpy(nearest(depth, box, th, tw))
+    return _rgb_to_unit(torch.from_numpy(r).permute(0, 3, 1, 2)), d.to(torch.float32)
 
 
 def _rgb_to_unit(rgb: torch.Tensor) -> torch.Tensor:

@@ -15,10 +15,12 @@ import io
 from collections.abc import Sequence
 
 import av
+import cv2
 import numpy as np
 
+from capture.downscale import yuv_to_rgb8
 from capture.errors import InputError
-from capture.video_io import COLORSPACE_TAG, RANGE_TAG, frame_from_planes
+from capture.video_io import COLORSPACE_TAG, RANGE_TAG, frame_from_planes, plane
 from capture.writer import rgb_to_yuv420p, rgb_to_yuv444p
 
 # Fractions of pixels that may differ by more than this after H.264 at crf <= 18 on game-like
@@ -69,12 +71,19 @@ def encode_rgb(
     return buf.getvalue()
 
 
+Box = tuple[int, int, int, int]  # (y0, x0, height, width) of a crop, in source pixels
+
+
 def decode_rgb(data: bytes, indices: Sequence[int] | None = None, name: str = "rgb",
-               threads: int | None = None) -> np.ndarray:
+               threads: int | None = None, box: Box | None = None,
+               size: tuple[int, int] | None = None, frame_size: tuple[int, int] | None = None) -> np.ndarray:
     """mp4 bytes -> (T,H,W,3) uint8, or only frames `indices` (sorted, in clip order).
 
     Frames are decoded in order up to the last wanted one; unwanted ones skip colour conversion.
-    `threads`: decoder threads (None: FFmpeg's default; 1: none beside the caller's)."""
+    `threads`: decoder threads (None: FFmpeg's default; 1: none beside the caller's).
+    `box` and `size` (h, w): each frame cropped to `box` and resized to `size` (`crop_resize_frame`),
+    from the decoder's planes: no full-size RGB is made. `frame_size` (h, w): the size the frames
+    must have (an InputError otherwise)."""
     want = None if indices is None else sorted(set(int(i) for i in indices))
     out: dict[int, np.ndarray] = {}
     try:
@@ -82,8 +91,11 @@ def decode_rgb(data: bytes, indices: Sequence[int] | None = None, name: str = "r
             stream = container.streams.video[0]
             set_decoder_threads(stream, threads)
             for i, frame in enumerate(container.decode(stream)):
+                if frame_size is not None and (frame.height, frame.width) != tuple(frame_size):
+                    raise InputError(name, f"frames are {frame.height}x{frame.width}, expected "
+                                           f"{frame_size[0]}x{frame_size[1]}")  # fmt: skip
                 if want is None or i in want:
-                    out[i] = frame.to_ndarray(format="rgb24")
+                    out[i] = frame.to_ndarray(format="rgb24") if box is None else crop_resize_frame(frame, box, size)
                 if want is not None and i >= want[-1]:
                     break
     except (av.error.FFmpegError, ValueError) as e:
@@ -94,6 +106,41 @@ def decode_rgb(data: bytes, indices: Sequence[int] | None = None, name: str = "r
         raise InputError(name, "RGB clip has no frames")
     order = sorted(out) if indices is None else [int(i) for i in indices]
     return np.stack([out[i] for i in order])
+
+
+def resize_plane(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A 2-D (or HxWxC) uint8 image to `size` (h, w): area averaging where it shrinks (antialiased,
+    exact boxes at integer factors), bilinear where it grows."""
+    h, w = size
+    if a.shape[:2] == (h, w):
+        return a
+    shrink = h <= a.shape[0] and w <= a.shape[1]
+    return cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def crop_resize_frame(frame: av.VideoFrame, box: Box, size: tuple[int, int]) -> np.ndarray:
+    """One decoded frame cropped to `box` and resized to `size` (h, w) -> uint8 (h, w, 3) RGB.
+
+    Why from the planes: swscale's full-size YUV -> RGB cost more than the H.264 decode itself
+    at the stored sizes, and the trainer wants the frame at bucket size (often half). The YUV
+    planes (views into the decoder's buffer) are cropped and resized, then converted at bucket
+    size with the matrix and range the stream is tagged with (the stored clips: BT.601 limited; the conversion is affine, so it
+    commutes with the averaging). 4:2:0 chroma is cropped at the nearest half-resolution rows and
+    columns (at most half a source pixel off for an odd offset). Other formats: RGB, then resize."""
+    y0, x0, ch, cw = box
+    if y0 < 0 or x0 < 0 or y0 + ch > frame.height or x0 + cw > frame.width:
+        raise ValueError(f"crop {box} lies outside the {frame.width}x{frame.height} frame")
+    fmt = frame.format.name
+    if fmt in ("yuv420p", "yuv444p"):
+        sub = 2 if fmt == "yuv420p" else 1
+        cy0, cx0, cy1, cx1 = y0 // sub, x0 // sub, -(-(y0 + ch) // sub), -(-(x0 + cw) // sub)
+        y = resize_plane(plane(frame, 0)[y0 : y0 + ch, x0 : x0 + cw], size)
+        u = resize_plane(plane(frame, 1)[cy0:cy1, cx0:cx1], size)
+        v = resize_plane(plane(frame, 2)[cy0:cy1, cx0:cx1], size)
+        matrix = "bt709" if frame.colorspace == COLORSPACE_TAG["bt709"] else "bt601"
+        full = frame.color_range == RANGE_TAG["full"]
+        return yuv_to_rgb8(np.ascontiguousarray(y), np.ascontiguousarray(u), np.ascontiguousarray(v), matrix, full)
+    return np.ascontiguousarray(resize_plane(frame.to_ndarray(format="rgb24")[y0 : y0 + ch, x0 : x0 + cw], size))
 
 
 def set_decoder_threads(stream, threads: int | None) -> None:
