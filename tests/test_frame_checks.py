@@ -640,6 +640,43 @@ def test_eight_bit_staircase_before_a_lag_is_no_low_texture_freeze():
     assert not run_checks(f, CFG)["frozen_depth"].span[:137].any()
 
 
+def test_freeze_in_an_untracked_slow_pan_that_ends_in_a_catch_up_is_found():
+    # 215 frames of an external recording (fresh seed 7302, procedural): the picture has no tracks
+    # at all, the depth moves at 0.33 x its usual change, then repeats exactly over frames 46-97
+    # while the picture changes as before, and jumps 3.5 x usual at 97 (a catch-up). Missed whole
+    # before (an untracked run counted only after a depth moving at 0.5 x usual).
+    f = _features("untracked-slow-freeze")
+    assert runs_of(run_checks(f, CFG)["frozen_depth"].span) == [(46, 98)]
+
+
+def test_menu_drawing_in_over_two_frames_is_no_flash_ending():
+    # 150 frames of an external recording (fresh seed 7301, procedural) from just after a teleport
+    # cut: a translucent menu draws in over frames 17-18 (a partial step whose picture then changed
+    # on, then the full step) and closes at 52. The first step was taken for a flash and the full
+    # one for the flash ending, and the menu was kept whole; a flash ends only where the picture
+    # came back to the frame before it.
+    f = _features("menu-drawing-in")
+    assert runs_of(run_checks(f, CFG)["overlay"].span[:140]) == [(18, 52)]
+
+
+def test_walker_in_front_of_a_standing_camera_is_no_freeze():
+    # 180 clean frames of an external recording (fresh seed 7301, procedural): the camera stands
+    # still over frames 83-146 while a walker moves most of the plain scene's tracks 0.1-0.35 px a
+    # frame and the depth stands; the camera then moves on with no catch-up of the depth. A slow
+    # run counts only with its catch-up seen: no check fires on these frames.
+    f = _features("walker-in-still")
+    assert not any(ev.span.any() for ev in run_checks(f, CFG).values())
+
+
+def test_slow_freeze_split_by_a_codec_glitch_is_judged_by_its_real_end():
+    # 227 frames of a real-game external recording (Resident Evil 2 captures under a virtual camera
+    # panning 0.12-0.4 px a frame): the depth stands over frames 157-207; one frame at 0.5 x the
+    # usual change (190) splits the run, and only the second part ends in the catch-up (30 x). The
+    # slow-picture rule judges the whole freeze by that end; the first part must not be kept.
+    f = _features("freeze-with-glitch")
+    assert runs_of(run_checks(f, CFG)["frozen_depth"].span) == [(157, 208)]
+
+
 def test_each_check_pads_its_spans_by_its_own_measured_margin():
     # A check's own `pad_frames` wins over the shared one; a check without one takes the shared.
     span = np.zeros(100, bool)

@@ -46,6 +46,20 @@ class FrozenDepthConfig(CheckConfig):
     # where the depth moved (a camera that stops lets both fall to the codec's noise together).
     untracked_change: float = 0.5
     untracked_window: int = 10
+    # ... where the depth moved there at least 0.5 x its usual change; or at least this x (and well
+    # above its noise) when the run ends in a catch-up away from any cut (measured on fresh
+    # procedural seeds: a 52-frame freeze in an untracked slow pan, the depth moving at 0.33 x
+    # usual before it and jumping 3.5 x usual at its end, was missed whole).
+    untracked_slow: float = 0.2
+    # A run under a picture moving less than this (median work px a frame) counts only where the
+    # depth jumps at its end by at least `slow_catch_up` x its usual one-frame change, or its end
+    # is unseen (FrozenDepth.catches_up): a walker in front of a standing camera moves most of a
+    # plain scene's tracks a little while the depth stands, and a stuck depth jumps where it ends.
+    # (Measured: a 63-frame false freeze on fresh procedural seeds, 0.1-0.35 px a frame, ended at
+    # 0.5 x; true freezes at 0.12-0.30 px caught up at 1.7-30 x on real-game footage, 2.0 x would
+    # have missed one.)
+    slow_px: float = 0.5
+    slow_catch_up: float = 1.0
 
 
 class FrozenDepth(FrameCheck):
@@ -91,7 +105,10 @@ class FrozenDepth(FrameCheck):
                 while n > B and drift[B]:
                     B += 1
             own_repeats = (ev[A:B] & goes_on[A:B]).sum() < c.long_run and m.background_repeats(A, B) > c.max_background
-            if own_repeats or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, small, A, B)):
+            slow = bool(np.nanmedian(m.picture[A:B]) < c.slow_px) if np.isfinite(m.picture[A:B]).any() else False
+            if own_repeats or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, small, A, B)) \
+                    or (slow and not self.catches_up(ctx, small, A, self.goes_on_past(repeat, B, c.glitch),
+                                                     c.slow_catch_up)):
                 ev[a:b] = False
         span = ev.copy()
         for a, b in runs_of(ev):
@@ -112,7 +129,8 @@ class FrozenDepth(FrameCheck):
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
 
-    def catches_up(self, ctx: CheckContext, small: np.ndarray, start: int, end: int) -> bool:
+    def catches_up(self, ctx: CheckContext, small: np.ndarray, start: int, end: int,
+                   factor: float | None = None) -> bool:
         """A freeze seen only as a settled depth (no clear repeats) must end the way a freeze ends:
         the depth jumps to the view it missed (at least `catch_up` x the usual one-frame change).
         A turn over open ground settles the depth just as much, and its depth then goes on
@@ -123,7 +141,8 @@ class FrozenDepth(FrameCheck):
         and not one that rises steadily out of its low over the last frames: a stuck depth does
         not start moving by degrees (measured on the simulator: a turn whose depth change fell
         smoothly to 0.08 x usual and rose to 0.26 x over the last 6 frames, a false 18-frame freeze).
-        `small`: frames whose one-frame change is at most `small_change` x usual."""
+        `small`: frames whose one-frame change is at most `small_change` x usual; `factor`: the
+        jump asked for, x usual (default `catch_up`)."""
         d1 = ctx.features.depth_dist[:, 0]
         usual = ctx.motion.usual_depth_change
         # The freeze may go on past the settled frames at its noise (the picture slowing lets
@@ -133,7 +152,22 @@ class FrozenDepth(FrameCheck):
         if end >= ctx.n - 1 or any(abs(end - k) <= 2 for k in ctx.cuts):
             return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual
                         and not self.rises(d1[start:end], ctx.config.settle_frames))
-        return self.jumps_after(d1, end, usual)
+        return self.jumps_after(d1, end, usual, factor=factor)
+
+    @staticmethod
+    def goes_on_past(repeat: np.ndarray, end: int, gap: int) -> int:
+        """The end of the repeated depth that goes on after `end` past glitches of at most `gap`
+        frames (a codec glitch inside a freeze is no catch-up: measured on a real-game recording,
+        one frame at 0.5 x the usual change split a 51-frame freeze, and its first part was taken
+        for a run that ended without one)."""
+        n = len(repeat)
+        while True:
+            nxt = next((end + g for g in range(1, gap + 1) if end + g < n and repeat[end + g]), None)
+            if nxt is None:
+                return end
+            while nxt < n and repeat[nxt]:
+                nxt += 1
+            end = nxt
 
     def stands_under_few_tracks(self, ctx: CheckContext, small: np.ndarray) -> np.ndarray:
         """A low-texture scene (fewer picture tracks than `min_tracks`, so `moving` flickers):
@@ -152,13 +186,15 @@ class FrozenDepth(FrameCheck):
             out[a:b] = self.jumps_after(f.depth_dist[:, 0], b, m.usual_depth_change, unknown=False)
         return out
 
-    def jumps_after(self, d1: np.ndarray, end: int, usual: float, unknown: bool = True) -> bool:
+    def jumps_after(self, d1: np.ndarray, end: int, usual: float, unknown: bool = True,
+                    factor: float | None = None) -> bool:
         """The depth catches up where a freeze ends: within 2 frames from `end` it changes at least
-        `catch_up` x its usual one-frame change; `unknown` where no change is known there."""
+        `factor` (default `catch_up`) x its usual one-frame change; `unknown` where no change is
+        known there."""
         after = d1[end : end + 2]
         if not np.isfinite(after).any():
             return unknown
-        return bool(np.nanmax(after) >= self.config.catch_up * usual)
+        return bool(np.nanmax(after) >= (self.config.catch_up if factor is None else factor) * usual)
 
     @staticmethod
     def rises(d1: np.ndarray, frames: int) -> bool:
@@ -174,7 +210,8 @@ class FrozenDepth(FrameCheck):
         """Runs of (nearly) repeated depth where the picture has too few tracks to say whether it moves
         (dark, blurred), judged against the frames just before the run: the depth moved there, and
         the picture's own one-frame change goes on inside at least `untracked_change` of its level
-        there (a camera that stops lets both fall to the codec's noise together)."""
+        there (a camera that stops lets both fall to the codec's noise together). A depth that moved
+        slowly there (`untracked_slow`) counts only with a catch-up at the run's end."""
         f, m, c = ctx.features, ctx.motion, self.config
         out = np.zeros(ctx.n, bool)
         if not f.rgb_dist.size or not f.depth_dist.size:
@@ -186,7 +223,12 @@ class FrozenDepth(FrameCheck):
             if rep[a:b].sum() < c.min_run or a < W:
                 continue
             pre_r, pre_d = np.nanmedian(r1[a - W : a]), np.nanmedian(d1[a - W : a])
-            if pre_d >= 0.5 * m.usual_depth_change and np.nanmedian(r1[a:b]) >= c.untracked_change * pre_r > 0:
+            moved = pre_d >= 0.5 * m.usual_depth_change
+            if not moved and pre_d >= max(c.untracked_slow * m.usual_depth_change, 8 * m.depth_noise):
+                # A slower depth: the run must end the way a freeze ends, not where a cut begins.
+                moved = (not any(abs(b - k) <= 2 for k in ctx.cuts)
+                         and self.jumps_after(d1, b, m.usual_depth_change, unknown=False))
+            if moved and np.nanmedian(r1[a:b]) >= c.untracked_change * pre_r > 0:
                 out[a:b] = True
         return out
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
-from curate.series import around, extend_forward, pad, window_median
+from curate.series import around, pad, runs_of, window_median
 
 
 class OverlayConfig(CheckConfig):
@@ -67,13 +67,13 @@ class Overlay(FrameCheck):
         depth_goes_on = np.nan_to_num(dstep, nan=1.0) <= c.depth_step
         from curate.features import PERSIST
 
-        stays = self._stays(f, st, n)
+        stays, returned = self._stays(f, st, n)
         # The picture coming back after a flash is a change that stays too: a step within a few
         # frames after a step that was gone ends a flash, it opens nothing. Not after a "step" in
         # a picture that shows nothing (a plain wall, `blank` share of flat blocks): its few
         # textured blocks change at random, and a menu opening just after must still open.
         blank = np.nan_to_num(f.flat_frac) >= c.blank
-        after_transient = extend_forward(step & ~stays & ~blank, PERSIST)
+        after_transient = self._after_gone(step & ~stays & ~blank, returned, st)
         opens = step & depth_goes_on & stays & ~after_transient
         # A step after which the whole picture moves on (tracked, few static tracks: no panel left
         # standing) closes a span even when the change does not "stay": with the camera moving fast
@@ -114,17 +114,39 @@ class Overlay(FrameCheck):
                 t = b if opens[b] and st[b] < c.complete and not back_to_game[b] else b + 1
         return Evidence(opens, span, st)
 
-    def _stays(self, f, st: np.ndarray, n: int) -> np.ndarray:
-        """Changes that are still there `PERSIST` frames later: the picture then differs from the
-        frame before the change and matches the frame of the change (an overlay opened); a flash
-        that burnt the picture for a frame or two is gone by then. Unknown at the very end: kept."""
+    def _after_gone(self, gone: np.ndarray, returned: np.ndarray, st: np.ndarray) -> np.ndarray:
+        """The `PERSIST` frames after each run of steps that were gone (`gone`), where a step ends
+        what they began rather than opening a menu: all of them after a picture that came back
+        (a flash), and after one that changed on (the camera starting to move) all but a step
+        clearly stronger than the gone ones, by `step_rise`: a translucent menu drawing in over
+        two frames (measured on fresh procedural seeds: a partial step of 0.44, gone by moving on,
+        then the full step of 0.85, which was taken for a flash ending, and the menu was kept
+        whole; a camera starting to move after a still, 0.67 then 0.58)."""
         from curate.features import PERSIST
 
-        out = np.ones(n, bool)
+        out = gone.copy()
+        for a, e in runs_of(gone):
+            after = slice(e, e + PERSIST)
+            if returned[a:e].any():
+                out[after] = True
+            else:
+                out[after] |= st[after] < st[a:e].max() + self.config.step_rise
+        return out
+
+    def _stays(self, f, st: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(changes that are still there `PERSIST` frames later: the picture then differs from the
+        frame before the change and matches the frame of the change (an overlay opened); changes
+        gone because the picture came back to the frame before them: a flash that burnt the
+        picture for a frame or two). Unknown at the very end: kept, not come back."""
+        from curate.features import PERSIST
+
+        out, back = np.ones(n, bool), np.zeros(n, bool)
         if n > PERSIST:
             ab = f.after_before[PERSIST:]
             ast = f.after_step[PERSIST:]
             with np.errstate(invalid="ignore"):
-                gone = (ab < self.config.stay * st[: n - PERSIST]) | (ast > self.config.step_gone * ab)
+                came_back = ab < self.config.stay * st[: n - PERSIST]
+                gone = came_back | (ast > self.config.step_gone * ab)
             out[: n - PERSIST] = ~np.nan_to_num(gone, nan=False).astype(bool)
-        return out
+            back[: n - PERSIST] = np.nan_to_num(came_back, nan=False).astype(bool)
+        return out, back
