@@ -4,6 +4,8 @@ the span must cover the fault."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import footage as F
 import numpy as np
 import pytest
@@ -675,6 +677,22 @@ def test_slow_freeze_split_by_a_codec_glitch_is_judged_by_its_real_end():
     # slow-picture rule judges the whole freeze by that end; the first part must not be kept.
     f = _features("freeze-with-glitch")
     assert runs_of(run_checks(f, CFG)["frozen_depth"].span) == [(157, 208)]
+
+
+def test_lag_replaying_the_camera_slowing_down_is_no_staircase():
+    # 240 frames of an external recording (fresh seed 7401, procedural) with the motion summary of
+    # the whole recording (its usual change decides what "nearly still" is): a 5-frame lag over
+    # frames 114-139 starts with a clear rewind while the camera slows from 1 to 0.2 px a frame;
+    # two of its own replayed frames stand nearly still, which put the share of such frames around
+    # its start over `max_background` (an 8-bit staircase), and it was kept whole. The lag's own
+    # frames are left out of that share.
+    from curate.frame_checks.base import MotionSummary
+
+    d = np.load(Path(__file__).parent / "data" / "features-lag-replays-slowing.npz")
+    f = _features("lag-replays-slowing")
+    fields = {k[len("motion_"):]: d[k] for k in d.files if k.startswith("motion_")}
+    motion = MotionSummary(**{k: (float(v) if v.ndim == 0 else v) for k, v in fields.items()})
+    assert runs_of(run_checks(f, CFG, motion=motion)["depth_lag"].span) == [(114, 140)]
 
 
 def test_each_check_pads_its_spans_by_its_own_measured_margin():
