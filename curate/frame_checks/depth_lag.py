@@ -196,11 +196,14 @@ class DepthLag(FrameCheck):
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
-            # (The lag's own frames are left out of that share: a lag replays the camera slowing
-            # down, whose depth then stands nearly still now and then by itself; measured on fresh
-            # procedural seeds, two such frames inside a 5-frame lag made it a staircase and it
-            # was kept whole.)
-            staircase = m.background_repeats(a, a + 1 if end is None else max(a + 1, end)) > c.max_background
+            # (The share must hold with the lag's own frames left out too: a lag replays the camera
+            # slowing down, whose depth then stands nearly still now and then by itself; measured
+            # on fresh procedural seeds, two such frames inside a 5-frame lag made it a staircase
+            # and it was kept whole. Not only without them: an end found far too late leaves out
+            # the lag's neighbourhood and judges it by frames far from it.)
+            staircase = m.background_repeats(a, a + 1) > c.max_background
+            if staircase and end is not None and end > a + 1:
+                staircase = m.background_repeats(a, end) > c.max_background
             if staircase and not weak[a] and end is not None and end < n:
                 # ... unless a clear rewind ends with a catch-up no staircase makes: the depth
                 # jumping many of its usual changes at once (measured on the simulator: a 7-frame
