@@ -98,6 +98,8 @@ def decode_rgb(data: bytes, indices: Sequence[int] | None = None, name: str = "r
                     out[i] = frame.to_ndarray(format="rgb24") if box is None else crop_resize_frame(frame, box, size)
                 if want is not None and i >= want[-1]:
                     break
+    except InputError:
+        raise  # already names the clip and the problem
     except (av.error.FFmpegError, ValueError) as e:
         raise InputError(name, f"RGB clip cannot be decoded: {e}") from None
     if want is not None and len(out) != len(want):

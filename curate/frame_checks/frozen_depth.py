@@ -149,10 +149,15 @@ class FrozenDepth(FrameCheck):
         # `settled` lapse first: a freeze caught up 2 frames after it, at 30 x usual).
         while end < ctx.n and small[end]:
             end += 1
-        if end >= ctx.n - 1 or any(abs(end - k) <= 2 for k in ctx.cuts):
+        if end >= ctx.n - 1 or self.near_cut(ctx, end):
             return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual
                         and not self.rises(d1[start:end], ctx.config.settle_frames))
         return self.jumps_after(d1, end, usual, factor=factor)
+
+    @staticmethod
+    def near_cut(ctx: CheckContext, i: int) -> bool:
+        """A scene cut within 2 frames of `i`: a depth jump there is the cut's, not a catch-up."""
+        return any(abs(i - k) <= 2 for k in ctx.cuts)
 
     @staticmethod
     def goes_on_past(repeat: np.ndarray, end: int, gap: int) -> int:
@@ -226,7 +231,7 @@ class FrozenDepth(FrameCheck):
             moved = pre_d >= 0.5 * m.usual_depth_change
             if not moved and pre_d >= max(c.untracked_slow * m.usual_depth_change, 8 * m.depth_noise):
                 # A slower depth: the run must end the way a freeze ends, not where a cut begins.
-                moved = (not any(abs(b - k) <= 2 for k in ctx.cuts)
+                moved = (not self.near_cut(ctx, b)
                          and self.jumps_after(d1, b, m.usual_depth_change, unknown=False))
             if moved and np.nanmedian(r1[a:b]) >= c.untracked_change * pre_r > 0:
                 out[a:b] = True
