@@ -210,22 +210,28 @@ def test_depth_resize_is_nearest_exact(shape):
 
 
 def test_in_process_loading_runs_torch_on_one_thread_and_gives_the_trainer_its_threads_back(data, monkeypatch):
-    """With num_workers=0 the per-sample tensor work runs on one torch thread (the trainer's pool
-    made every small op a contended fork-join), and the trainer's thread count is back after."""
+    """With num_workers=0 the per-sample work runs on one torch thread and one OpenCV thread (the
+    trainer's pools made every small op a contended fork-join; OpenCV resizes and converts the
+    frames), and the trainer's thread counts are back after."""
+    import cv2
+
     import dataset.loader as L
 
     root, _, _ = data
     seen = []
     real = L.nearest
-    monkeypatch.setattr(L, "nearest", lambda *a: (seen.append(torch.get_num_threads()), real(*a))[1])
-    before = torch.get_num_threads()
+    monkeypatch.setattr(L, "nearest", lambda *a: (seen.append((torch.get_num_threads(), cv2.getNumThreads())), real(*a))[1])
+    before, before_cv = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(2)
+    cv2.setNumThreads(2)
     try:
         for _ in make_loader(str(root / "shards"), TABLE, num_workers=0):
-            assert torch.get_num_threads() == 2  # what the trainer sees between batches
+            # what the trainer sees between batches
+            assert torch.get_num_threads() == 2 and cv2.getNumThreads() == 2
     finally:
         torch.set_num_threads(before)
-    assert seen and set(seen) == {1}
+        cv2.setNumThreads(before_cv)
+    assert seen and set(seen) == {(1, 1)}
 
 
 def _by_clip(loader) -> dict:
