@@ -617,8 +617,6 @@ def test_missing_depth_is_invalid_depth_and_an_open_sky_is_not():
 
 def _features(name: str):
     """Frame features saved from a curated recording (tests/data/features-*.npz)."""
-    from pathlib import Path
-
     from curate.features import FrameFeatures
 
     d = np.load(Path(__file__).parent / "data" / f"features-{name}.npz")
@@ -686,13 +684,37 @@ def test_lag_replaying_the_camera_slowing_down_is_no_staircase():
     # two of its own replayed frames stand nearly still, which put the share of such frames around
     # its start over `max_background` (an 8-bit staircase), and it was kept whole. The lag's own
     # frames are left out of that share.
+    f = _features("lag-replays-slowing")
+    assert runs_of(run_checks(f, CFG, motion=_motion("lag-replays-slowing"))["depth_lag"].span) == [(114, 140)]
+
+
+def _motion(name: str):
+    """The whole recording's motion summary saved beside the features (its usual change and noise
+    decide what a jump and a repeat are), sliced to the saved frames."""
     from curate.frame_checks.base import MotionSummary
 
-    d = np.load(Path(__file__).parent / "data" / "features-lag-replays-slowing.npz")
-    f = _features("lag-replays-slowing")
+    d = np.load(Path(__file__).parent / "data" / f"features-{name}.npz")
     fields = {k[len("motion_"):]: d[k] for k in d.files if k.startswith("motion_")}
-    motion = MotionSummary(**{k: (float(v) if v.ndim == 0 else v) for k, v in fields.items()})
-    assert runs_of(run_checks(f, CFG, motion=motion)["depth_lag"].span) == [(114, 140)]
+    return MotionSummary(**{k: (float(v) if v.ndim == 0 else v) for k, v in fields.items()})
+
+
+def test_lag_replaying_a_burst_of_depth_motion_ends_at_its_catch_up():
+    # 150 frames of an external recording (fresh seed 7601, procedural): an 8-frame lag over frames
+    # 36-91 replays a burst of depth motion (the one-frame change growing from 1.5 to 15 x usual over
+    # frames 60-65); the ramp's first steps fit the scene's own ratio for an end, and the span ended
+    # at 62, keeping the lag's second half. An end must stand out from the frames around it; the
+    # catch-up at 91 does (6.8 x usual, 7 x its neighbours).
+    f = _features("lag-ends-after-burst")
+    assert runs_of(run_checks(f, CFG, motion=_motion("lag-ends-after-burst"))["depth_lag"].span) == [(36, 91)]
+
+
+def test_bit_identical_depth_repeat_as_the_camera_slows_starts_a_lag():
+    # 120 frames of a real-game external recording (fresh seed 7601, float depth): a 1-frame lag over
+    # frames 19-65 starts with a bit-identical depth while the camera slows to 0.2 px a frame, the
+    # depth around changing at 0.67 x usual, where an 8-bit staircase repeats by itself; but this
+    # recording's depth never repeats exactly in motion. Missed whole before; found exactly now.
+    f = _features("lag-identical-repeat")
+    assert runs_of(run_checks(f, CFG, motion=_motion("lag-identical-repeat"))["depth_lag"].span) == [(19, 65)]
 
 
 def test_each_check_pads_its_spans_by_its_own_measured_margin():

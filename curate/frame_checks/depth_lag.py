@@ -19,6 +19,7 @@ and discarding clean frames costs less than keeping lagged ones."""
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -66,10 +67,18 @@ class DepthLagConfig(CheckConfig):
     # ... and the depth's one-frame change on the frames just before and after it, at least this x
     # the change around (measured: an 8-bit staircase in a fast pan stood at 0.3 x for two frames
     # and jumped 2.9 x, inside a lag; true ends 0.6-1.4 x beside them).
-    steady: float = 0.5
+    steady: float = 0.4
     # Where the depth is an 8-bit staircase, a clear rewind counts when its end jumps at least this
     # x the usual change (and the change around it).
     staircase_jump: float = 4.0
+    # A pooled depth change at most this is a bit-identical repeat; where short runs of them are at
+    # most `exact_rare` of the moving frames, the depth does not repeat by itself.
+    exact_floor: float = 1e-7
+    exact_rare: float = 0.01
+    # An end is the largest one-frame depth change within `peak_reach` frames on each side, and
+    # at least (1 + `peak_share` x k) times their median.
+    peak_reach: int = 2
+    peak_share: float = 0.25
 
 
 class DepthLag(FrameCheck):
@@ -105,6 +114,21 @@ class DepthLag(FrameCheck):
             # The depth's own change against the frames around it: a catch-up is a jump of the depth
             # itself, not a picture that slows down while a lagging depth is still moving on.
             djump = np.nan_to_num(d1 / np.maximum(d1_around, 1e-6))
+        # A catch-up is one frame's jump: the largest one-frame depth change among the frames
+        # around it, and (1 + `peak_share` x k) times their median. A lag replaying a burst of
+        # depth motion shows a ramp of growing changes instead, which is no end (measured on fresh
+        # procedural seeds: an 8-frame lag "ended" on such a ramp, 1.9 x, half-way through; its
+        # catch-up, 29 frames later, jumped 6.8 x and 7 x its neighbours; k = 1 ends 1.5-1.7 x).
+        r = c.peak_reach
+        padded = np.concatenate([np.full(r, np.nan), d1, np.full(r, np.nan)])
+        win = np.lib.stride_tricks.sliding_window_view(padded, 2 * r + 1).copy()
+        win[:, r] = np.nan  # the frame itself left out
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: no neighbours to beat
+            nb_max = np.nan_to_num(np.nanmax(win, axis=1), nan=0.0)
+            nb_med = np.nan_to_num(np.nanmedian(win, axis=1), nan=0.0)
+        d1z = np.nan_to_num(d1, nan=-np.inf)
+        peak = lambda k: (d1z >= nb_max) & (d1z >= (1.0 + c.peak_share * k) * nb_med)  # noqa: E731
         if n and J > 1:
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
@@ -136,6 +160,14 @@ class DepthLag(FrameCheck):
         # (Measured on the simulator: a fast turn over a plain, depth tracks 0.75-0.88 static on
         # the frames beside an exact repeat, which started a false lag; lag starts measured 0.)
         dstat = f.dep_static
+        # A bit-identical depth while the picture moves, in a recording whose depth never repeats
+        # so by itself (float or 16-bit depth; an 8-bit one through a lossy codec): no staircase, so
+        # no crawl exempts it (measured on fresh real-game seeds: a k = 1 lag starting with an exact
+        # repeat as the camera slowed, the depth around at 0.67 x usual, leaked whole; the clean
+        # footage of 16 recordings, gray8 H.264 included, had no such repeat).
+        identical = np.nan_to_num(d1, nan=1.0) <= c.exact_floor
+        short_identical = [(x, y) for x, y in runs_of(identical & m.moving) if y - x <= 2]
+        identical_rare = len(short_identical) <= c.exact_rare * max(int(m.moving.sum()), 1)
         for a, b in runs_of(m.repeat & m.moving):
             catch_up = b < n and np.isfinite(after[b]) and d1[b] >= 2.0 * after[b]
             if b - a > J or onset_k[a] or catch_up or m.background_repeats(a, b) > c.max_background:
@@ -144,7 +176,7 @@ class DepthLag(FrameCheck):
             beside = beside[np.isfinite(beside)]
             if beside.size >= 3 and float(np.median(beside)) >= c.invariant_static:
                 continue
-            if crawl[a:b].all() and not was_still[a]:
+            if crawl[a:b].all() and not was_still[a] and not (identical_rare and identical[a:b].all()):
                 continue
             if was_still[a] or b - a >= 2 or dip[a] or exact[a]:
                 onset_k[a] = b - a
@@ -192,7 +224,8 @@ class DepthLag(FrameCheck):
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
             end = self._end(jump, djump, smooth, freeze, m.moving if weak[a] else goes_on, lo, lim, k,
-                            fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim), stepped=lambda e: self._stepped(D, usual_of, e))
+                            fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
+                            stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k))
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -275,7 +308,7 @@ class DepthLag(FrameCheck):
 
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
-             stepped=None) -> int | None:
+             stepped=None, peak: np.ndarray | None = None) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
@@ -289,6 +322,8 @@ class DepthLag(FrameCheck):
         # two and then jumps (a staircase) does so by itself (`steady`).
         near = np.concatenate([djump, [1.0]])
         base &= (near[lo - 1 : lim - 1] >= c.steady) & (near[lo + 1 : lim + 1] >= c.steady)
+        if peak is not None:
+            base &= peak[lo:lim]
 
         shows_step = stepped if stepped is not None else (lambda e: True)
 
