@@ -708,6 +708,15 @@ def test_lag_replaying_a_burst_of_depth_motion_ends_at_its_catch_up():
     assert runs_of(run_checks(f, CFG, motion=_motion("lag-ends-after-burst"))["depth_lag"].span) == [(36, 91)]
 
 
+def test_catch_up_after_slow_replayed_motion_ends_the_lag():
+    # 200 frames of an external recording (fresh seed 7301, procedural): a 6-frame lag over frames
+    # 23-45 replays slow motion (0.37-0.51 x usual) and catches up at 45 (3.9 x, a fit for k = 6);
+    # the frame before the catch-up changed 0.44 x the change around (faster after it), which the
+    # 8-bit-staircase guard (`steady`, 0.5) refused, and the span ran to the slice's end.
+    f = _features("lag-slow-replay")
+    assert runs_of(run_checks(f, CFG, motion=_motion("lag-slow-replay"))["depth_lag"].span) == [(23, 45)]
+
+
 def test_bit_identical_depth_repeat_as_the_camera_slows_starts_a_lag():
     # 120 frames of a real-game external recording (fresh seed 7601, float depth): a 1-frame lag over
     # frames 19-65 starts with a bit-identical depth while the camera slows to 0.2 px a frame, the

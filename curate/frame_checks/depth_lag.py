@@ -66,7 +66,8 @@ class DepthLagConfig(CheckConfig):
     step_frames: int = 3
     # ... and the depth's one-frame change on the frames just before and after it, at least this x
     # the change around (measured: an 8-bit staircase in a fast pan stood at 0.3 x for two frames
-    # and jumped 2.9 x, inside a lag; true ends 0.6-1.4 x beside them).
+    # and jumped 2.9 x, inside a lag; true ends 0.6-1.4 x beside them, and 0.44 x after a lag that
+    # replayed slow motion, whose span ran 121 frames on at 0.5; one at 0.30 x is still refused).
     steady: float = 0.4
     # Where the depth is an 8-bit staircase, a clear rewind counts when its end jumps at least this
     # x the usual change (and the change around it).
