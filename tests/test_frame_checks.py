@@ -717,6 +717,17 @@ def test_catch_up_after_slow_replayed_motion_ends_the_lag():
     assert runs_of(run_checks(f, CFG, motion=_motion("lag-slow-replay"))["depth_lag"].span) == [(23, 45)]
 
 
+def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
+    # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
+    # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at
+    # 49, a 1.9 x jump of the pooled change whose depth tracks moved 0.41 x the picture (they usually
+    # move 0.89 x here). The true catch-up (71) moved them 1.9 x. The lag must be covered whole.
+    f = _features("lag-k1-depth-behind")
+    span = run_checks(f, CFG, motion=_motion("lag-k1-depth-behind"))["depth_lag"].span
+    assert span[43:71].all()
+    assert span.sum() <= 28 + 25  # and not far past its end
+
+
 def test_bit_identical_depth_repeat_as_the_camera_slows_starts_a_lag():
     # 120 frames of a real-game external recording (fresh seed 7601, float depth): a 1-frame lag over
     # frames 19-65 starts with a bit-identical depth while the camera slows to 0.2 px a frame, the

@@ -80,6 +80,9 @@ class DepthLagConfig(CheckConfig):
     # at least (1 + `peak_share` x k) times their median.
     peak_reach: int = 2
     peak_share: float = 0.25
+    catch_up_motion: float = 1.0
+    follows: float = 0.5
+    catch_up_max_k: int = 2
 
 
 class DepthLag(FrameCheck):
@@ -130,6 +133,17 @@ class DepthLag(FrameCheck):
             nb_med = np.nan_to_num(np.nanmedian(win, axis=1), nan=0.0)
         d1z = np.nan_to_num(d1, nan=-np.inf)
         peak = lambda k: (d1z >= nb_max) & (d1z >= (1.0 + c.peak_share * k) * nb_med)  # noqa: E731
+        # A catch-up moves the depth further than the picture (about k + 1 frames of motion at once).
+        # Where the depth's own tracks follow the picture in this scene (their displacement over the
+        # picture's, around the frame, at least `follows`), a jump whose depth tracks moved less
+        # than that usual ratio (x `catch_up_motion`) is no catch-up (measured on fresh procedural
+        # seeds: a k = 1 lag's span ended at a 1.9 x jump whose depth tracks moved 0.41 x the
+        # picture, where they usually moved 0.89 x; its true end moved 1.9 x. Only for k <= 2: a
+        # larger catch-up may be beyond what the tracker follows.)
+        with np.errstate(all="ignore"):
+            ratio = np.where(m.depth_tracked & m.moving & (m.picture > 0), m.depth / m.picture, np.nan)
+            usual_ratio = np.nan_to_num(around(ratio, 15), nan=0.0)
+            behind = (usual_ratio >= c.follows) & (np.nan_to_num(ratio, nan=np.inf) < c.catch_up_motion * usual_ratio)
         if n and J > 1:
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
@@ -226,7 +240,8 @@ class DepthLag(FrameCheck):
             lim = hi if stop is None else stop + 1
             end = self._end(jump, djump, smooth, freeze, m.moving if weak[a] else goes_on, lo, lim, k,
                             fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
-                            stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k))
+                            stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
+                            behind=behind if k <= c.catch_up_max_k else None)
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -309,7 +324,7 @@ class DepthLag(FrameCheck):
 
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
-             stepped=None, peak: np.ndarray | None = None) -> int | None:
+             stepped=None, peak: np.ndarray | None = None, behind: np.ndarray | None = None) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
@@ -325,6 +340,8 @@ class DepthLag(FrameCheck):
         base &= (near[lo - 1 : lim - 1] >= c.steady) & (near[lo + 1 : lim + 1] >= c.steady)
         if peak is not None:
             base &= peak[lo:lim]
+        if behind is not None:
+            base &= ~behind[lo:lim]
 
         shows_step = stepped if stepped is not None else (lambda e: True)
 
