@@ -659,6 +659,16 @@ def test_menu_drawing_in_over_two_frames_is_no_flash_ending():
     assert runs_of(run_checks(f, CFG)["overlay"].span[:140]) == [(18, 52)]
 
 
+def test_fast_turn_ending_before_a_still_is_no_menu():
+    # 250 clean frames of an external recording (fresh seed 7701, procedural): a fast turn slows from
+    # 12 to 3 px a frame over frames 32-41, its last structure step (38) stays; 56 frames later the
+    # camera stands still for 104 frames. The step was taken for a menu opening whose panel the
+    # still camera kept "standing", and 178 frames were discarded. A menu's panel stands from the
+    # moment it opens; here no track stood after the step. No check fires on these frames.
+    f = _features("turn-then-still")
+    assert not any(ev.span.any() for ev in run_checks(f, CFG, motion=_motion("turn-then-still")).values())
+
+
 def test_walker_in_front_of_a_standing_camera_is_no_freeze():
     # 180 clean frames of an external recording (fresh seed 7301, procedural): the camera stands
     # still over frames 83-146 while a walker moves most of the plain scene's tracks 0.1-0.35 px a

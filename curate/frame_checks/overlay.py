@@ -45,6 +45,11 @@ class OverlayConfig(CheckConfig):
     # game itself between a missed menu opening and its closing step 0.00). No tracks (a flat
     # panel) says nothing and keeps the span.
     min_static: float = 0.1
+    # ... over the span and over its first `first_frames` frames: a menu's panel stands from the
+    # moment it opens (measured on fresh procedural seeds: the last step of a fast turn, 6 px a
+    # frame and no static track after it, "opened" a menu that a still camera 56 frames later
+    # kept standing: 178 false frames).
+    first_frames: int = 8
     # ... and a complete change (a full-screen menu) over a moving game opens a span when its panel
     # stands like this (a cut the depth missed leads into a picture that moves as a whole).
     panel_static: float = 0.2
@@ -100,7 +105,9 @@ class Overlay(FrameCheck):
                 continue
             inside = f.pic_static[a + 1 : b]
             standing = float(np.nanmedian(inside)) if np.isfinite(inside).any() else np.nan
-            if standing < c.min_static:
+            first = f.pic_static[a + 1 : min(b, a + 1 + c.first_frames)]
+            at_once = float(np.nanmedian(first)) if np.isfinite(first).any() else np.nan
+            if standing < c.min_static or at_once < c.min_static:
                 # The game moving as a whole: this step was a menu closing (its opening missed) or
                 # a change of the game; a span is not opened, and the step that ended it may open one.
                 continue
