@@ -748,6 +748,16 @@ def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     assert span.sum() <= 28 + 25  # and not far past its end
 
 
+def test_repeat_under_a_picture_moving_on_starts_a_lag_where_the_depth_changes_slowly():
+    # 130 frames of an external recording (fresh seed 7801, procedural, OBS gray8): a 1-frame lag over
+    # frames 31-76 starts with a near-repeat (0.03 x usual) while the picture pans 0.46 px a frame and
+    # the depth around changes 0.33 x usual; it catches up at 76 (2 x its neighbours). The repeat was
+    # taken for an 8-bit depth crawling by itself (a camera barely turning), which needs the
+    # picture barely moving too; the lag leaked whole.
+    f = _features("lag-dip-slow-depth")
+    assert runs_of(run_checks(f, CFG, motion=_motion("lag-dip-slow-depth"))["depth_lag"].span) == [(31, 76)]
+
+
 def test_bit_identical_depth_repeat_as_the_camera_slows_starts_a_lag():
     # 120 frames of a real-game external recording (fresh seed 7601, float depth): a 1-frame lag over
     # frames 19-65 starts with a bit-identical depth while the camera slows to 0.2 px a frame, the

@@ -51,6 +51,11 @@ class DepthLagConfig(CheckConfig):
     # repeat of the 8-bit depth with the camera barely turning (changes around 0.3-0.9 x usual)
     # started a 34-frame false lag; real lag starts measured 1-4 x.
     slow_share: float = 0.75
+    # ... while the picture moves under this many work pixels a frame (median over the repeat and
+    # the 2 frames after it): a camera turning back passes through standing, where the depth nearly
+    # repeats by itself; a repeat under a picture moving on at 0.46 px a frame was a lag start
+    # (measured on a fresh procedural seed, gray8; the depth around at 0.33 x usual).
+    crawl_px: float = 0.3
     # A one-frame dip while the depth around changes at least this x its usual change starts a lag
     # without its end found (see the short repeats in `evidence`).
     strong_local: float = 1.5
@@ -167,9 +172,11 @@ class DepthLag(FrameCheck):
         dip = m.repeat & (np.nan_to_num(d1) <= 0.1 * np.nan_to_num(local))
         exact = m.depth_tracked & (np.nan_to_num(f.dep_static) >= ctx.config.repeat_static)
         after = window_median(d1, 1, 5)
-        # Where the depth around changes little (the camera barely turning), an 8-bit depth need
-        # not change from one frame to the next: a repeat there is no evidence.
+        # Where the depth around changes little and the picture barely moves (the camera barely
+        # turning), an 8-bit depth need not change from one frame to the next: a repeat there is no
+        # evidence.
         crawl = np.nan_to_num(local) < c.slow_share * m.usual_depth_change
+        slow_picture = np.nan_to_num(window_median(m.picture, 0, 3), nan=0.0) < c.crawl_px
         # The depth's tracks standing while the picture moves around a repeat: this motion does not
         # change the depth (a turn over flat ground under the sky), so a repeat is no evidence.
         # (Measured on the simulator: a fast turn over a plain, depth tracks 0.75-0.88 static on
@@ -191,7 +198,8 @@ class DepthLag(FrameCheck):
             beside = beside[np.isfinite(beside)]
             if beside.size >= 3 and float(np.median(beside)) >= c.invariant_static:
                 continue
-            if crawl[a:b].all() and not was_still[a] and not (identical_rare and identical[a:b].all()):
+            if (crawl[a:b].all() and slow_picture[a] and not was_still[a]
+                    and not (identical_rare and identical[a:b].all())):
                 continue
             if was_still[a] or b - a >= 2 or dip[a] or exact[a]:
                 onset_k[a] = b - a
