@@ -758,6 +758,15 @@ def test_repeat_under_a_picture_moving_on_starts_a_lag_where_the_depth_changes_s
     assert runs_of(run_checks(f, CFG, motion=_motion("lag-dip-slow-depth"))["depth_lag"].span) == [(31, 76)]
 
 
+def test_weak_rewind_pairs_with_no_end_far_from_it():
+    # 220 clean frames of the false-alarm bench's float-depth footage (--full): a weak rewind (the
+    # depth closer to 2 frames back than to the previous frame, 0.28 px of picture motion) at 32
+    # "ended" at a jump 143 frames later, and 143 clean frames were discarded. A weak start pairs
+    # only with an end within `weak_horizon` frames. No check fires on these frames.
+    f = _features("weak-rewind-far-end")
+    assert not any(ev.span.any() for ev in run_checks(f, CFG, motion=_motion("weak-rewind-far-end")).values())
+
+
 def test_bit_identical_depth_repeat_as_the_camera_slows_starts_a_lag():
     # 120 frames of a real-game external recording (fresh seed 7601, float depth): a 1-frame lag over
     # frames 19-65 starts with a bit-identical depth while the camera slows to 0.2 px a frame, the
