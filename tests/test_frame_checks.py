@@ -665,8 +665,7 @@ def test_fast_turn_ending_before_a_still_is_no_menu():
     # camera stands still for 104 frames. The step was taken for a menu opening whose panel the
     # still camera kept "standing", and 178 frames were discarded. A menu's panel stands from the
     # moment it opens; here no track stood after the step. No check fires on these frames.
-    f = _features("turn-then-still")
-    assert not any(ev.span.any() for ev in run_checks(f, CFG, motion=_motion("turn-then-still")).values())
+    assert not any(ev.span.any() for ev in _run_saved("turn-then-still").values())
 
 
 def test_translucent_menu_over_most_of_a_pan_is_found():
@@ -675,8 +674,7 @@ def test_translucent_menu_over_most_of_a_pan_is_found():
     # like a cut) while the camera pans 1-2 px a frame behind it, and closes at 72. Its panel's
     # tracks stood 0.17 of the picture's (the game moves behind it), under the 0.2 asked of a
     # complete change, and the menu was kept whole.
-    f = _features("translucent-menu-over-pan")
-    assert runs_of(run_checks(f, CFG, motion=_motion("translucent-menu-over-pan"))["overlay"].span) == [(29, 72)]
+    assert runs_of(_run_saved("translucent-menu-over-pan")["overlay"].span) == [(29, 72)]
 
 
 def test_menu_whose_panel_holds_few_of_the_tracks_is_found():
@@ -684,8 +682,7 @@ def test_menu_whose_panel_holds_few_of_the_tracks_is_found():
     # while the camera pans 0.4-0.7 px a frame behind it; the picture's tracks are mostly on the
     # moving game, and a median 0.09 of them stand (the panel), under the 0.1 asked of a menu (the
     # game itself measured 0.00). It was kept whole.
-    f = _features("menu-few-static-tracks")
-    assert runs_of(run_checks(f, CFG, motion=_motion("menu-few-static-tracks"))["overlay"].span) == [(23, 79)]
+    assert runs_of(_run_saved("menu-few-static-tracks")["overlay"].span) == [(23, 79)]
 
 
 def test_walker_in_front_of_a_standing_camera_is_no_freeze():
@@ -713,8 +710,12 @@ def test_lag_replaying_the_camera_slowing_down_is_no_staircase():
     # two of its own replayed frames stand nearly still, which put the share of such frames around
     # its start over `max_background` (an 8-bit staircase), and it was kept whole. The lag's own
     # frames are left out of that share.
-    f = _features("lag-replays-slowing")
-    assert runs_of(run_checks(f, CFG, motion=_motion("lag-replays-slowing"))["depth_lag"].span) == [(114, 140)]
+    assert runs_of(_run_saved("lag-replays-slowing")["depth_lag"].span) == [(114, 140)]
+
+
+def _run_saved(name: str) -> dict:
+    """Every check's evidence on saved features, judged with the whole recording's motion summary."""
+    return run_checks(_features(name), CFG, motion=_motion(name))
 
 
 def _motion(name: str):
@@ -733,8 +734,7 @@ def test_lag_replaying_a_burst_of_depth_motion_ends_at_its_catch_up():
     # frames 60-65); the ramp's first steps fit the scene's own ratio for an end, and the span ended
     # at 62, keeping the lag's second half. An end must stand out from the frames around it; the
     # catch-up at 91 does (6.8 x usual, 7 x its neighbours).
-    f = _features("lag-ends-after-burst")
-    assert runs_of(run_checks(f, CFG, motion=_motion("lag-ends-after-burst"))["depth_lag"].span) == [(36, 91)]
+    assert runs_of(_run_saved("lag-ends-after-burst")["depth_lag"].span) == [(36, 91)]
 
 
 def test_catch_up_after_slow_replayed_motion_ends_the_lag():
@@ -742,8 +742,7 @@ def test_catch_up_after_slow_replayed_motion_ends_the_lag():
     # 23-45 replays slow motion (0.37-0.51 x usual) and catches up at 45 (3.9 x, a fit for k = 6);
     # the frame before the catch-up changed 0.44 x the change around (faster after it), which the
     # 8-bit-staircase guard (`steady`, 0.5) refused, and the span ran to the slice's end.
-    f = _features("lag-slow-replay")
-    assert runs_of(run_checks(f, CFG, motion=_motion("lag-slow-replay"))["depth_lag"].span) == [(23, 45)]
+    assert runs_of(_run_saved("lag-slow-replay")["depth_lag"].span) == [(23, 45)]
 
 
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
@@ -751,8 +750,7 @@ def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at
     # 49, a 1.9 x jump of the pooled change whose depth tracks moved 0.41 x the picture (they usually
     # move 0.89 x here). The true catch-up (71) moved them 1.9 x. The lag must be covered whole.
-    f = _features("lag-k1-depth-behind")
-    span = run_checks(f, CFG, motion=_motion("lag-k1-depth-behind"))["depth_lag"].span
+    span = _run_saved("lag-k1-depth-behind")["depth_lag"].span
     assert span[43:71].all()
     assert span.sum() <= 28 + 25  # and not far past its end
 
@@ -763,8 +761,7 @@ def test_repeat_under_a_picture_moving_on_starts_a_lag_where_the_depth_changes_s
     # the depth around changes 0.33 x usual; it catches up at 76 (2 x its neighbours). The repeat was
     # taken for an 8-bit depth crawling by itself (a camera barely turning), which needs the
     # picture barely moving too; the lag leaked whole.
-    f = _features("lag-dip-slow-depth")
-    assert runs_of(run_checks(f, CFG, motion=_motion("lag-dip-slow-depth"))["depth_lag"].span) == [(31, 76)]
+    assert runs_of(_run_saved("lag-dip-slow-depth")["depth_lag"].span) == [(31, 76)]
 
 
 def test_weak_rewind_pairs_with_no_end_far_from_it():
@@ -772,8 +769,7 @@ def test_weak_rewind_pairs_with_no_end_far_from_it():
     # depth closer to 2 frames back than to the previous frame, 0.28 px of picture motion) at 32
     # "ended" at a jump 143 frames later, and 143 clean frames were discarded. A weak start pairs
     # only with an end within `weak_horizon` frames. No check fires on these frames.
-    f = _features("weak-rewind-far-end")
-    assert not any(ev.span.any() for ev in run_checks(f, CFG, motion=_motion("weak-rewind-far-end")).values())
+    assert not any(ev.span.any() for ev in _run_saved("weak-rewind-far-end").values())
 
 
 def test_bit_identical_depth_repeat_as_the_camera_slows_starts_a_lag():
@@ -781,8 +777,7 @@ def test_bit_identical_depth_repeat_as_the_camera_slows_starts_a_lag():
     # frames 19-65 starts with a bit-identical depth while the camera slows to 0.2 px a frame, the
     # depth around changing at 0.67 x usual, where an 8-bit staircase repeats by itself; but this
     # recording's depth never repeats exactly in motion. Missed whole before; found exactly now.
-    f = _features("lag-identical-repeat")
-    assert runs_of(run_checks(f, CFG, motion=_motion("lag-identical-repeat"))["depth_lag"].span) == [(19, 65)]
+    assert runs_of(_run_saved("lag-identical-repeat")["depth_lag"].span) == [(19, 65)]
 
 
 def test_each_check_pads_its_spans_by_its_own_measured_margin():
