@@ -90,6 +90,8 @@ class DepthLagConfig(CheckConfig):
     # at least (1 + `peak_share` x k) times their median.
     peak_reach: int = 2
     peak_share: float = 0.25
+    # For k <= `catch_up_max_k`, where the depth's tracks move at least `follows` x the picture
+    # around a frame, an end's tracks must move at least `catch_up_motion` x that usual ratio.
     catch_up_motion: float = 1.0
     follows: float = 0.5
     catch_up_max_k: int = 2

@@ -106,11 +106,8 @@ class Overlay(FrameCheck):
                 # turn's blur ending, a menu sliding in), not a menu that opened and closed at
                 # once; the later step may open one itself.
                 continue
-            inside = f.pic_static[a + 1 : b]
-            standing = float(np.nanmedian(inside)) if np.isfinite(inside).any() else np.nan
-            first = f.pic_static[a + 1 : min(b, a + 1 + c.first_frames)]
-            at_once = float(np.nanmedian(first)) if np.isfinite(first).any() else np.nan
-            if standing < c.min_static or at_once < c.min_static:
+            standing = _standing(f, a + 1, b)
+            if standing < c.min_static or _standing(f, a + 1, min(b, a + 1 + c.first_frames)) < c.min_static:
                 # The game moving as a whole: this step was a menu closing (its opening missed) or
                 # a change of the game; a span is not opened, and the step that ended it may open one.
                 continue
@@ -138,11 +135,6 @@ class Overlay(FrameCheck):
 
         c = self.config
         out = np.zeros(len(span), bool)
-
-        def standing(a: int, b: int) -> float:
-            x = f.pic_static[max(0, a):b]
-            return float(np.nanmedian(x)) if np.isfinite(x).any() else np.nan
-
         gone = np.flatnonzero(step & ~stays & ~returned)
         for b in np.flatnonzero(step & stays & back_to_game & ~span):
             before = gone[(gone < b - PERSIST) & (gone >= b - c.max_span)]
@@ -151,8 +143,8 @@ class Overlay(FrameCheck):
             a = int(before[-1])
             if span[a:b].any() or step[a + 1 : b].any():
                 continue  # another step between: not one menu
-            if (standing(a + 1, b) >= c.min_static and standing(a + 1, a + 1 + c.first_frames) >= c.min_static
-                    and standing(a - c.first_frames, a) < c.min_static):
+            if (_standing(f, a + 1, b) >= c.min_static and _standing(f, a + 1, a + 1 + c.first_frames) >= c.min_static
+                    and _standing(f, a - c.first_frames, a) < c.min_static):
                 out[a:b] = True
         return out
 
@@ -192,3 +184,10 @@ class Overlay(FrameCheck):
             out[: n - PERSIST] = ~np.nan_to_num(gone, nan=False).astype(bool)
             back[: n - PERSIST] = np.nan_to_num(came_back, nan=False).astype(bool)
         return out, back
+
+
+def _standing(f, a: int, b: int) -> float:
+    """Median share of the picture's static tracks over frames [a, b) (NaN where none was tracked:
+    a flat panel says nothing)."""
+    x = f.pic_static[max(0, a) : b]
+    return float(np.nanmedian(x)) if np.isfinite(x).any() else np.nan
