@@ -79,7 +79,7 @@ class _Stream:
     """One output video: turns an image (RGB uint8, RGB uint16 or grey uint16) into a frame."""
 
     def __init__(self, path: Path, kind: str, w: int, h: int, fps: float, crf: int,
-                 color_range: str, color_matrix: str, beside_another: bool = False):
+                 color_range: str, color_matrix: str):
         self.kind, self.matrix, self.range = kind, color_matrix, color_range
         if kind == "yuv420p" and (w % 2 or h % 2):
             raise InputError(path, f"frame size {w}x{h} is odd; H.264 yuv420p needs an even width and "
@@ -89,11 +89,11 @@ class _Stream:
             x264_tags = f"colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m:range={_X264_RANGE[color_range]}"
         # Keyframe every 2 s, as OBS recommends: bounds how far `Recording.read` decodes after a seek.
         x264_tags += f":keyint={max(1, round(2 * fps))}"
-        if beside_another:
-            # x264's macroblock tree made the first GOP differ from run to run (up to 54 grey
-            # levels) when another encoder worked in the same process between its frames: the
-            # same frames gave different files. Without it the files are reproducible.
-            x264_tags += ":mbtree=0"
+        # x264's macroblock tree made the first GOPs differ from run to run (up to 54 grey levels,
+        # 60-311 frames of a 30 s recording; with one encoder thread too) for the same frames in:
+        # a seed must give the same recording, or a test's verdict moves with the encoder's luck.
+        # Without it the decoded frames are identical every run.
+        x264_tags += ":mbtree=0"
         if kind == "yuv420p":
             enc = ("libx264", "yuv420p", {"crf": str(crf), "x264-params": x264_tags}, color_range, color_matrix)
         elif kind == "yuv444p":
@@ -227,13 +227,11 @@ def write_recording(out_dir: str | Path, recording_id: str,
                 streams["video"].add(frame, t_rgb)
             elif layout == "separate_files":
                 if "rgb" not in streams:
-                    two = encoding != "float"  # a depth video is encoded beside the RGB one
                     streams["rgb"] = _Stream(out / media.rgb, "yuv420p" if codec == "h264" else "rgb",
-                                             w, h, fps, crf, color_range, color_matrix, beside_another=two)
-                    if two:
+                                             w, h, fps, crf, color_range, color_matrix)
+                    if encoding != "float":  # a depth video beside the RGB one
                         dk = {"gray16": "gray16", "rgb24_packed": _kind_8bit(codec)}.get(encoding, _kind_8bit(codec))
-                        streams["depth"] = _Stream(out / media.depth, dk, w, h, fps, crf, color_range, color_matrix,
-                                                   beside_another=True)
+                        streams["depth"] = _Stream(out / media.depth, dk, w, h, fps, crf, color_range, color_matrix)
                 streams["rgb"].add(rgb, t_rgb)
                 if encoding == "float":
                     write_float(out / (media.depth % i), dimg)
