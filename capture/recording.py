@@ -66,7 +66,7 @@ from common.errors import ErrorRecord
 LOSSY_GRAY8_MARGIN = 2.0 / 255
 # Duplicate-frame test: mean absolute change below these is "the same frame".
 DUP_RGB_MAD = 0.5  # 8-bit code values (x264 may leave ~0.2 on a repeated frame)
-DUP_DEPTH_MAD = 0.05 / 255  # in L
+DUP_DEPTH_MAD = 0.25 / 255  # in L (x264 left 0.07 grey levels on a repeated 8-bit depth frame)
 _FULL = slice(None), slice(None)
 
 
@@ -203,6 +203,13 @@ class Recording:
     @property
     def depth_unit(self) -> str:
         return self.manifest.depth_unit
+
+    @property
+    def depth_exact(self) -> bool:
+        """The depth reads back bit for bit as the game wrote it: 16-bit, packed or float, not
+        through a lossy video codec. An 8-bit grey depth does not count: writers dither it (this
+        project's does), so the same buffer written twice need not match."""
+        return self.manifest.depth.encoding in ("gray16", "rgb24_packed", "float") and not self._src.lossy_depth
 
     @property
     def tolerance(self) -> float:
@@ -432,6 +439,7 @@ class _Source:
     width: int
     height: int
     tol: float
+    lossy_depth: bool = False  # the depth goes through a lossy (YUV) video codec
 
     def frames(self, start: int, stop: int, how: _Read) -> Iterator[tuple[int, float, np.ndarray, np.ndarray | Coded] | _Bad]:
         """Frames [start, stop) in order: (index, pts, rgb, L or Coded) or _Bad."""
@@ -601,6 +609,7 @@ class _PackedVideo(_Source):
         self.height = ix.height // 2 if m.layout == "top_bottom" else ix.height
         self.dec = _FrameDecoder(rec, ix, "packed")
         self.tol = self.dec.tolerance(ix)
+        self.lossy_depth = self.dec.kind == "yuv"
         self.n = len(ix)
         self.secs = ix.seconds()
         rec.warnings += _timeline_warnings(ix.path.name, self.secs, m.fps, float(ix.time_base))
@@ -818,6 +827,7 @@ class _SeparateFiles(_Source):
             _check_same_size(self.rgb_index.path, (self.height, self.width), dix.path, (dix.height, dix.width))
             self.depth_dec = _FrameDecoder(rec, dix, "depth")
             self.tol = self.depth_dec.tolerance(dix)
+            self.lossy_depth = self.depth_dec.kind == "yuv"
             dsecs = dix.seconds()
             rec.warnings += _timeline_warnings(dix.path.name, dsecs, m.fps, float(dix.time_base))
             rec.warnings += [w for w in [dix.truncation_warning(m.fps), dix.missing_warning()] if w]

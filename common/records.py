@@ -39,6 +39,9 @@ class RecordingInfo:
     # Which checks decided (model-free only, or also the bootstrap's) and why; see curate/trust.py.
     bootstrap_trusted: bool = False
     notes: list[str] = field(default_factory=list)
+    # The depth reads back bit for bit (`Recording.depth_exact`): a lagging depth buffer then
+    # replays its earlier frames exactly, which the depth-lag check asks of a rewind.
+    depth_exact: bool = False
     # frames no check marked (readable, no transition, no fault), and the frames of kept clips
     usable_frames: int = 0
     kept_frames: int = 0

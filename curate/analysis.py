@@ -126,6 +126,7 @@ def recording_info(manifest: str | Path, rec) -> RecordingInfo:
     info.num_frames = len(rec)
     info.fps, info.width, info.height = float(rec.fps), int(rec.width), int(rec.height)
     info.depth_unit = rec.depth_unit
+    info.depth_exact = bool(getattr(rec, "depth_exact", False))
     info.errors.extend(getattr(rec, "warnings", []) or [])
     return info
 

@@ -799,3 +799,63 @@ def test_each_check_pads_its_spans_by_its_own_measured_margin():
     cfg = CurateConfig.load(None, ["frame_checks.overlay.pad_frames=5", "frame_checks.pad_frames=0"]).frame_checks
     assert runs_of(shape(span, cfg, "overlay")) == [(45, 65)]
     assert runs_of(shape(span, cfg, "frozen_rgb")) == [(50, 60)]
+
+
+def test_a_near_rewind_of_a_16_bit_depth_is_no_lag_and_an_exact_one_is():
+    # The false-alarm bench's clean real-game footage with 16-bit PNG depth (--full,
+    # real_png16-06317, frames 0-500, cuts at 182 and 357): as the camera nearly stood, the depth
+    # at 204 came within 0.21 of a frame's change of the depth 6 frames back; no end followed, and
+    # the span ran 154 frames to the next cut. A depth that reads back bit for bit replays a
+    # lagging buffer exactly (an external recording, fresh seed 7401, 16-bit PNG: a 6-frame lag
+    # over 214-242 whose start returned to 0 exactly, found whole).
+    near, m = _features("png16-near-rewind"), _motion("png16-near-rewind")
+    assert runs_of(run_checks(near, CFG, [182, 357], motion=m)["depth_lag"].span) == [(204, 357)]  # read as lossy
+    assert not run_checks(near, CFG, [182, 357], motion=m, depth_exact=True)["depth_lag"].span.any()
+    lag = run_checks(_features("png16-lag"), CFG, motion=_motion("png16-lag"), depth_exact=True)
+    assert runs_of(lag["depth_lag"].span) == [(214, 242)]
+
+
+def test_a_near_repeat_of_an_8_bit_depth_with_nothing_to_track_starts_no_lag():
+    # The false-alarm bench's clean OBS gray8 footage at CRF 10 (--full, crf10-06112, frames
+    # 446-900): a far, featureless depth (no depth tracks) changed by 0.01 x its usual change for
+    # a frame while the picture moved 2 px; the codec had skipped its blocks. A weak start, it
+    # "ended" 41 frames later. Such a depth repeats by itself; a lag repeats it exactly
+    # (tests above: a bit-identical repeat starts a lag).
+    ev = _run_saved("gray8-flat-depth-repeat")
+    assert not ev["depth_lag"].span.any(), runs_of(ev["depth_lag"].span)
+
+
+def test_a_weak_lag_start_needs_an_end_chance_would_not_have_given():
+    # The false-alarm bench's clean footage with scene cuts (--full, scene_cuts-06109, frames
+    # 0-420): at 96 the 8-bit depth of a featureless view came back to 2 frames before (no depth
+    # tracks: a weak start); jumps that fit a 2-frame lag's end came by themselves 8 times in the
+    # 310 moving frames outside its span, and one 82 frames on "ended" it (2.1 chance fits
+    # expected on the way). A true 1-frame lag in a real-game recording (fresh seed 7601, float
+    # depth, frames 369-969) ended 46 frames after its start, where 0.61 were expected; it is
+    # still found.
+    f, m = _features("gray8-chance-end"), _motion("gray8-chance-end")
+    assert not run_checks(f, CFG, motion=m)["depth_lag"].span.any()
+    anything = CFG.model_copy(update={"depth_lag": CFG.depth_lag.model_copy(update={"chance_ends": np.inf})})
+    assert runs_of(run_checks(f, anything, motion=m)["depth_lag"].span) == [(96, 178)]
+    lag = run_checks(_features("lag-k1-late-end"), CFG, motion=_motion("lag-k1-late-end"), depth_exact=True)
+    assert runs_of(lag["depth_lag"].span) == [(300, 346)]
+
+
+def test_a_freeze_as_the_pan_slows_is_found_from_where_the_depth_stopped():
+    # 200 frames of an external recording (fresh seed 7401, procedural, OBS gray8): a freeze over
+    # 101-141 while the pan slowed from 0.8 to 0.3 px a frame; the re-encoded depth stood at
+    # 0.001-0.05 x its usual change (one glitch at 0.34 x) and caught up at 15 x. The slowing
+    # picture let `settled` lapse over its first 16 frames, which went uncovered. A run of small
+    # change ending in a clear catch-up is a freeze from where the depth stopped.
+    ev = _run_saved("freeze-slowing-pan")
+    assert runs_of(ev["frozen_depth"].span) == [(101, 141)]
+
+
+def test_a_freeze_of_an_8_bit_depth_with_no_tracks_and_a_glitch_is_found():
+    # 300 frames of an external recording (fresh seed 8001, procedural, OBS gray8): a freeze over
+    # 41-62 of a depth with nothing to track, stuck at 0.00-0.18 x its usual change with a codec
+    # glitch of 0.66 x two frames before its 20 x catch-up. Its clear repeats came in pieces
+    # (2, 2, 3, 6 frames) and the depth's own nearly-still frames around them read as an 8-bit
+    # depth standing still by itself: it was kept whole.
+    ev = _run_saved("freeze-8bit-glitch")
+    assert runs_of(ev["frozen_depth"].span) == [(41, 62)]

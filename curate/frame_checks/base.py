@@ -92,6 +92,9 @@ class CheckContext:
     spans: dict[str, np.ndarray] = field(default_factory=dict)  # spans of the checks already run
     picture_fault_checks: tuple[str, ...] = ()  # names of the checks whose faults are the picture's
     bootstrap_trusted: bool = False
+    # The depth reads back bit for bit as stored (16-bit or float, not through a lossy codec): a
+    # lagging buffer then replays its earlier frames exactly (see `RecordingInfo.depth_exact`).
+    depth_exact: bool = False
 
     @property
     def n(self) -> int:

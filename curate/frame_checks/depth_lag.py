@@ -11,7 +11,12 @@ k frames late), only where it starts and where it ends:
   (`jump`: the one-frame depth change per unit of picture change against its usual value).
 The span runs from a start to its end. A short repeat that ends with such a catch-up jump is a
 short freeze, not a lag start; one seen in mid-motion counts only with its end found (an 8-bit
-depth repeats a frame by itself now and then). When no end is found for a clear start, the span ends where the camera stood still
+depth repeats a frame by itself now and then). A lagging buffer replays its frames exactly: where
+the depth reads back bit for bit (16-bit, float), a rewind or repeat that is not exact is at most
+a start that needs its end; where a lossy 8-bit depth has nothing to track (a far, featureless
+view whose blocks the codec skips), a near-repeat is no start and a rewind needs its end. A start
+that needs its end takes only one it would likely have met before any chance fit (the scene's
+own rate of fitting jumps). When no end is found for a clear start, the span ends where the camera stood still
 long enough for the depth to catch up and then moved on together with the picture, else at the
 next scene cut or picture fault, else after `max_span` frames: an unseen end most likely lags on,
 and discarding clean frames costs less than keeping lagged ones."""
@@ -48,6 +53,16 @@ class DepthLagConfig(CheckConfig):
     # bench, --full: weak starts "ended" 67-216 frames later and took 1,732 clean frames in all,
     # 3.6 % of them; true lags with weak starts, 13 pickled sets, ended 17-46 frames later).
     weak_horizon: int = 90
+    # ... and only with one it would as likely as not have met before any chance fit: the frames
+    # that would end it, per moving frame within `chance_reach` of the start (the span and the
+    # frames just after its end left out), times the frames to its end (the chance fits expected
+    # on the way), at most this (0.7: a chance fit comes first with probability 1 - e^-0.7 = 0.5),
+    # where at least `chance_min_fits` were seen (fewer say too little of the rate). Measured: 15
+    # true weak-start lags (k = 1-7) 0-0.61; false spans on the false-alarm bench's --full clean
+    # footage and the external sets up to 2.1 (the longest: 1.4-2.1).
+    chance_ends: float = 0.7
+    chance_reach: int = 300
+    chance_min_fits: int = 3
     # Short repeats start a lag only where the depth does not repeat by itself (at most this share
     # of the moving frames around them repeat: 8-bit depth of slow, far content does).
     max_background: float = 0.05
@@ -170,6 +185,17 @@ class DepthLag(FrameCheck):
             onset_k = np.where((best <= c.rewind) | (best <= weak_max), best_k + 2, 0)
             onset_k[pad(ctx.cut_mask, 1)] = 0  # a cut is a jump of its own, not a rewind
             weak |= (best > c.rewind) & (onset_k > 0)
+            if ctx.depth_exact:
+                # A depth that reads back bit for bit replays its frame k back exactly when the
+                # buffer lags; one that only comes near it is the camera coming back over the same
+                # view, a start only with its end found (measured on the false-alarm bench's
+                # 16-bit clean footage: rewinds to 0.17-0.21 of a frame's change, 6-10 frames back,
+                # ran 154 and 300 frames; true lag starts in 16-bit and float depth, 0 exactly).
+                back = D[np.arange(n), np.clip(onset_k - 1, 0, J - 1)]
+                weak |= (onset_k > 0) & ~(np.nan_to_num(back, nan=1.0) <= c.exact_floor)
+            else:
+                tracked_near = np.convolve(np.nan_to_num(f.dep_tracks) > 0, np.ones(7), mode="same") > 0
+                weak |= (onset_k > 0) & ~tracked_near
 
         # Short repeats while the picture moves: a lag of k = run length starts, unless the run
         # ends with a catch-up jump (a short freeze).
@@ -207,6 +233,8 @@ class DepthLag(FrameCheck):
                 continue
             if (crawl[a:b].all() and slow_picture[a] and not was_still[a]
                     and not (identical_rare and identical[a:b].all())):
+                continue
+            if not identical[a:b].all() and (ctx.depth_exact or not np.nan_to_num(f.dep_tracks[max(0, a - 3):b + 3]).any()):
                 continue
             if was_still[a] or b - a >= 2 or dip[a] or exact[a]:
                 onset_k[a] = b - a
@@ -255,10 +283,26 @@ class DepthLag(FrameCheck):
             lim = hi if stop is None else stop + 1
             if weak[a]:
                 lim = min(lim, a + c.weak_horizon)  # (stop, when it comes before, still holds)
-            end = self._end(jump, djump, smooth, freeze, m.moving if weak[a] else goes_on, lo, lim, k,
-                            fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
-                            stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
-                            behind=behind if k <= c.catch_up_max_k else None)
+            series = (jump, djump, smooth, freeze, m.moving if weak[a] else goes_on)
+            ends_kw = dict(stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
+                           behind=behind if k <= c.catch_up_max_k else None)
+            end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
+                            **ends_kw)
+            if weak[a] and end is not None:
+                # ... and one it is unlikely to have met by chance: where jumps that fit a lag of k come
+                # by themselves every few dozen moving frames (8-bit depth of a featureless view), a
+                # fit found 60-80 frames on says nothing (see `chance_ends`).
+                # (The rate is counted outside the span and the frames just after its end, where the
+                # catch-up's own echoes fit too.)
+                w0, w1 = max(1, a - c.chance_reach), min(n - 1, a + c.chance_reach)
+                own = (a, end + c.peak_reach + 1)
+                chance = [x for x in self._fits(*series, w0, w1, k, expected=self._expected(D, k, w0, w1), **ends_kw)
+                          if not own[0] <= x < own[1]]
+                frames = int(m.moving[w0:w1].sum()) - int(m.moving[max(w0, own[0]):min(w1, own[1])].sum())
+                rate = len(chance) / max(frames, 1)
+                if len(chance) >= c.chance_min_fits and rate * (end - a) > c.chance_ends:
+                    onset_k[a] = 0
+                    continue
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -350,29 +394,10 @@ class DepthLag(FrameCheck):
         if lo >= lim:
             return None
         c = self.config
-        base = smooth[lo:lim] & ~freeze[lo - 1 : lim - 1] & moving[lo:lim] & moving[lo - 1 : lim - 1]
-        # The depth moved as usual on the frames beside it: an 8-bit depth that stands for a frame or
-        # two and then jumps (a staircase) does so by itself (`steady`).
-        near = np.concatenate([djump, [1.0]])
-        base &= (near[lo - 1 : lim - 1] >= c.steady) & (near[lo + 1 : lim + 1] >= c.steady)
-        if peak is not None:
-            base &= peak[lo:lim]
-        if behind is not None:
-            base &= ~behind[lo:lim]
+        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind)
 
         shows_step = stepped if stepped is not None else (lambda e: True)
-
-        def fits_of(one, need) -> list[int]:
-            ok = base & (jump[lo:lim] >= one) & (djump[lo:lim] >= 0.75 * one)
-            fits = lo + np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
-            return [int(e) for e in fits if shows_step(int(e))]
-
-        need = max(c.jump, 0.5 * (k + 1))
-        fixed = fits_of(c.jump, need)
-        # The pooled change over k + 1 frames is less than k + 1 one-frame changes (it saturates),
-        # by a factor the scene itself shows.
-        scene = [] if expected is None else fits_of(np.minimum(c.jump, c.fit * expected[0]),
-                                                     np.minimum(need, c.fit * expected[1]))
+        fixed, scene = self._fitting(jump, djump, base, lo, lim, k, expected, shows_step)
         if not fitting_only:
             first = [e for e in (fixed[:1] + scene[:1])]
             if first:
@@ -388,6 +413,52 @@ class DepthLag(FrameCheck):
         # A weak start takes a jump of the scene's ratio only where none of the fixed size came:
         # 8-bit noise in a slow pan jumps 1.6 x now and then as well.
         return fixed[0] if fixed else (scene[0] if scene else None)
+
+    def _end_base(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, peak: np.ndarray | None,
+                  behind: np.ndarray | None) -> np.ndarray:
+        """Frames of [lo, lim) where an end may be: the picture moves smoothly, no freeze ends there,
+        the depth moved as usual beside it, a peak of its neighbourhood, not behind the picture."""
+        c = self.config
+        base = smooth[lo:lim] & ~freeze[lo - 1 : lim - 1] & moving[lo:lim] & moving[lo - 1 : lim - 1]
+        # The depth moved as usual on the frames beside it: an 8-bit depth that stands for a frame or
+        # two and then jumps (a staircase) does so by itself (`steady`).
+        near = np.concatenate([djump, [1.0]])
+        base &= (near[lo - 1 : lim - 1] >= c.steady) & (near[lo + 1 : lim + 1] >= c.steady)
+        if peak is not None:
+            base &= peak[lo:lim]
+        if behind is not None:
+            base &= ~behind[lo:lim]
+        return base
+
+    def _fitting(self, jump, djump, base: np.ndarray, lo: int, lim: int, k: int,
+                 expected: tuple[np.ndarray, np.ndarray] | None, shows_step) -> tuple[list[int], list[int]]:
+        """Frames of [lo, lim) among `base` whose jump fits a lag of k: of the fixed size, and of the
+        scene's own ratio (`expected`), each showing the step."""
+        c = self.config
+
+        def fits_of(one, need) -> list[int]:
+            ok = base & (jump[lo:lim] >= one) & (djump[lo:lim] >= 0.75 * one)
+            fits = lo + np.flatnonzero(ok & (jump[lo:lim] >= need) & (djump[lo:lim] >= 0.9 * need))
+            return [int(e) for e in fits if shows_step(int(e))]
+
+        need = max(c.jump, 0.5 * (k + 1))
+        fixed = fits_of(c.jump, need)
+        # The pooled change over k + 1 frames is less than k + 1 one-frame changes (it saturates),
+        # by a factor the scene itself shows.
+        scene = [] if expected is None else fits_of(np.minimum(c.jump, c.fit * expected[0]),
+                                                     np.minimum(need, c.fit * expected[1]))
+        return fixed, scene
+
+    def _fits(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
+              expected: tuple[np.ndarray, np.ndarray] | None = None, stepped=None,
+              peak: np.ndarray | None = None, behind: np.ndarray | None = None) -> list[int]:
+        """Every frame of [lo, lim) that could end a weak start of k (see `_end`)."""
+        if lo >= lim:
+            return []
+        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind)
+        fixed, scene = self._fitting(jump, djump, base, lo, lim, k, expected,
+                                     stepped if stepped is not None else (lambda e: True))
+        return sorted(set(fixed) | set(scene))
 
     @staticmethod
     def _after_still(m, lo: int, lim: int, k: int, still_px: float) -> int | None:
