@@ -869,3 +869,23 @@ def test_a_pan_whose_depth_changes_little_after_a_fast_turn_is_no_freeze():
     # stand.
     ev = _run_saved("pan-after-turn")
     assert not ev["frozen_depth"].span.any(), runs_of(ev["frozen_depth"].span)
+
+
+def test_a_one_frame_lag_of_a_16_bit_depth_starts_at_its_exact_repeat_and_ends_as_the_camera_slows():
+    # 300 frames of an external recording (fresh seed 8101, procedural, 16-bit PNG): a 1-frame lag
+    # over 143-169 began with the depth repeating exactly while it moved 0.8-1.0 x its usual change
+    # around; its catch-up, as the camera slowed, jumped 1.75 x (under the 1.8 x of an end). As a
+    # weak start it found no end and leaked whole; as a clear one with no end of 1.8 x it ran 300
+    # frames on. A bit-exact repeat of a bit-exact depth is a clear start, and a clear start with
+    # no such end takes the strongest 1.5 x jump that shows the step.
+    f, m = _features("png16-k1-slowing"), _motion("png16-k1-slowing")
+    assert runs_of(run_checks(f, CFG, motion=m, depth_exact=True)["depth_lag"].span) == [(143, 169)]
+
+
+def test_a_one_frame_lag_whose_repeat_the_codec_blurred_is_found_by_its_standing_tracks():
+    # 300 frames of an external recording (fresh seed 8101, procedural, OBS gray8 H.264): a 1-frame
+    # lag over 107-139; the repeated frame decoded 0.08 x the usual change (B-frames blend it with
+    # its neighbours), above the repeat floor, while the depth's tracks moved 0.03 px under a
+    # 1.6 px pan (1.3-1.7 px on the frames around). It leaked whole.
+    ev = _run_saved("gray8-k1-blurred-repeat")
+    assert runs_of(ev["depth_lag"].span) == [(107, 139)]

@@ -46,6 +46,9 @@ class DepthLagConfig(CheckConfig):
     # less than k + 1 one-frame changes (pooled changes saturate), this share of its own ratio
     # (measured on a real-game recording: 1.78 for 2 frames, where a k = 1 catch-up jumped 1.65 x)
     fit: float = 0.9
+    # A clear start with no end of `jump` takes the strongest jump of at least this (a peak that
+    # shows the step) before running on to a stop: a camera slowing as the depth caught up.
+    faint_jump: float = 1.5
     cut_jump: float = 10.0  # a depth cut: one-frame change of this x the usual change while moving
     max_span: int = 300
     # A weak start pairs only with an end within this many frames of it: the chance that some jump
@@ -76,6 +79,10 @@ class DepthLagConfig(CheckConfig):
     # repeats by itself; a repeat under a picture moving on at 0.46 px a frame was a lag start
     # (measured on a fresh procedural seed, gray8; the depth around at 0.33 x usual).
     crawl_px: float = 0.3
+    # A frame whose depth tracks moved at most `held_tracks` x the picture's and whose change is at
+    # most `held_share` x the change around is a repeat (a dip), at the repeat floor or not.
+    held_tracks: float = 0.1
+    held_share: float = 0.1
     # A one-frame dip while the depth around changes at least this x its usual change starts a lag
     # without its end found (see the short repeats in `evidence`).
     strong_local: float = 1.5
@@ -202,7 +209,14 @@ class DepthLag(FrameCheck):
         was_still = np.zeros(n, bool)
         was_still[1:] = np.nan_to_num(m.picture[:-1], nan=1.0) < ctx.config.still_px
         local = np.fmin(window_median(d1, -3, 3), window_median(d1, 1, 3))
-        dip = m.repeat & (np.nan_to_num(d1) <= 0.1 * np.nan_to_num(local))
+        # A lossy codec blurs a repeated 8-bit frame with its neighbours (B-frames), so it need not
+        # reach the repeat floor; where the depth's tracks stood while the picture's moved on and
+        # its change dipped to a small share of the change around, the frame was repeated all the
+        # same (measured on a fresh procedural seed, OBS gray8: a k = 1 lag start at 0.08 x usual,
+        # its tracks at 0.03 px under a 1.6 px pan, leaked whole).
+        held = (m.depth_tracked & (np.nan_to_num(m.depth, nan=np.inf) <= c.held_tracks * np.nan_to_num(m.picture))
+                & (np.nan_to_num(d1, nan=np.inf) <= c.held_share * np.nan_to_num(local)))
+        dip = (m.repeat | held) & (np.nan_to_num(d1) <= c.held_share * np.nan_to_num(local))
         exact = m.depth_tracked & (np.nan_to_num(f.dep_static) >= ctx.config.repeat_static)
         after = window_median(d1, 1, 5)
         # Where the depth around changes little and the picture barely moves (the camera barely
@@ -223,7 +237,7 @@ class DepthLag(FrameCheck):
         identical = np.nan_to_num(d1, nan=1.0) <= c.exact_floor
         short_identical = [(x, y) for x, y in runs_of(identical & m.moving) if y - x <= 2]
         identical_rare = len(short_identical) <= c.exact_rare * max(int(m.moving.sum()), 1)
-        for a, b in runs_of(m.repeat & m.moving):
+        for a, b in runs_of((m.repeat | held) & m.moving):
             catch_up = b < n and np.isfinite(after[b]) and d1[b] >= 2.0 * after[b]
             if b - a > J or onset_k[a] or catch_up or m.background_repeats(a, b) > c.max_background:
                 continue
@@ -243,6 +257,13 @@ class DepthLag(FrameCheck):
                 # usual change, dipping to 4 % of it, whose catch-up, as the camera slowed, was
                 # too small for the end a weak start needs).
                 strong = dip[a] and np.nan_to_num(local[a]) >= c.strong_local * m.usual_depth_change
+                # ... nor does a depth that reads back bit for bit repeat a frame exactly while it
+                # moves as usual around (no crawl), where such repeats are rare: the buffer was
+                # shown again (measured on a fresh procedural seed, 16-bit PNG: a k = 1 lag at
+                # 0.8-1.0 x usual around its repeat, whose catch-up at 1.75 x as the camera slowed
+                # no weak start takes; a virtual camera crawling at 0.1 px over a real capture
+                # repeats its float depth exactly by itself).
+                strong |= ctx.depth_exact and identical_rare and bool(identical[a:b].all()) and not crawl[a:b].any()
                 weak[a] = not (was_still[a] or strong)
 
         # A depth cut k frames after a picture cut: the depth still showed the old scene.
@@ -402,13 +423,14 @@ class DepthLag(FrameCheck):
             first = [e for e in (fixed[:1] + scene[:1])]
             if first:
                 return min(first)
-            ok = base & (jump[lo:lim] >= c.jump) & (djump[lo:lim] >= 0.75 * c.jump)
-            cand = np.where(ok, jump[lo:lim], -np.inf)
-            for e in lo + np.argsort(-cand):
-                if not np.isfinite(cand[e - lo]):
-                    break
-                if shows_step(int(e)):
-                    return int(e)
+            for bar in (c.jump, c.faint_jump):
+                ok = base & (jump[lo:lim] >= bar) & (djump[lo:lim] >= 0.75 * bar)
+                cand = np.where(ok, jump[lo:lim], -np.inf)
+                for e in lo + np.argsort(-cand):
+                    if not np.isfinite(cand[e - lo]):
+                        break
+                    if shows_step(int(e)):
+                        return int(e)
             return None
         # A weak start takes a jump of the scene's ratio only where none of the fixed size came:
         # 8-bit noise in a slow pan jumps 1.6 x now and then as well.

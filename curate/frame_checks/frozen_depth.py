@@ -67,6 +67,7 @@ class FrozenDepthConfig(CheckConfig):
     # is a freeze whatever settled (FrozenDepth.stuck_then_caught_up).
     clear_catch_up: float = 3.0
     tracks_move: float = 0.2  # see FrozenDepth.tracks_move
+    tracks_px: float = 0.3
     spike: float = 2.0
     stand_px: float = 0.05
 
@@ -154,8 +155,9 @@ class FrozenDepth(FrameCheck):
 
     def tracks_move(self, ctx: CheckContext, a: int, b: int) -> bool:
         """The depth's own tracks, however few, moved over [a, b): on at least `min_run` frames
-        with tracks, their median displacement above `motion_px` and at least `tracks_move` x the
-        picture's. A stuck depth's corners stand (measured: 0.00-0.03 px a frame in freezes); a
+        with tracks, their median displacement at least `tracks_px` and `tracks_move` x the
+        picture's. A stuck depth's corners stand (measured: 0.00-0.03 px a frame in freezes, and
+        0.04-0.30 px where a re-dithered 8-bit depth jittered them, median 0.08); a
         pan over content whose depth changes little after a fast turn "settled" the depth for
         29 frames while its 1-9 tracks moved 0.8-1.5 px a frame under a 3 px picture (a fresh
         procedural seed)."""
@@ -164,7 +166,7 @@ class FrozenDepth(FrameCheck):
         if ok.sum() < self.config.min_run:
             return False
         moved = float(np.median(md[ok]))
-        return moved > ctx.config.motion_px and moved >= self.config.tracks_move * float(np.nanmedian(mp))
+        return moved >= self.config.tracks_px and moved >= self.config.tracks_move * float(np.nanmedian(mp))
 
     def catches_up(self, ctx: CheckContext, small: np.ndarray, start: int, end: int,
                    factor: float | None = None) -> bool:
