@@ -889,3 +889,12 @@ def test_a_one_frame_lag_whose_repeat_the_codec_blurred_is_found_by_its_standing
     # 1.6 px pan (1.3-1.7 px on the frames around). It leaked whole.
     ev = _run_saved("gray8-k1-blurred-repeat")
     assert runs_of(ev["depth_lag"].span) == [(107, 139)]
+
+
+def test_a_translucent_menu_whose_opening_fell_just_under_a_step_is_found_from_its_closing():
+    # 300 frames of an external recording (fresh seed 8201, real-game captures, float depth, cuts at
+    # 161 and 194 here): a translucent menu over 104-145 opened over a 0.2 px pan with a change of
+    # 0.39 of the picture (a step asks 0.4) and closed with 0.44, after which the game moved as a
+    # whole; 0.28-0.39 of the picture's tracks stood inside it, none before. It was kept whole.
+    ev = run_checks(_features("menu-faint-opening"), CFG, [161, 194], motion=_motion("menu-faint-opening"))
+    assert runs_of(ev["overlay"].span) == [(104, 145)]
