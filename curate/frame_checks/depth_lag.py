@@ -178,6 +178,9 @@ class DepthLag(FrameCheck):
             ratio = np.where(m.depth_tracked & m.moving & (m.picture > 0), m.depth / m.picture, np.nan)
             usual_ratio = np.nan_to_num(around(ratio, 15), nan=0.0)
             behind = (usual_ratio >= c.follows) & (np.nan_to_num(ratio, nan=np.inf) < c.catch_up_motion * usual_ratio)
+        # Some depth structure tracked within 3 frames: without any, a lossy 8-bit depth of a far,
+        # featureless view changes in grey-level steps the codec may skip (see below).
+        tracked_near = pad(np.nan_to_num(f.dep_tracks) > 0, 3)
         if n and J > 1:
             best_k = np.argmin(score, axis=1)
             best = score[np.arange(n), best_k]
@@ -201,7 +204,6 @@ class DepthLag(FrameCheck):
                 back = D[np.arange(n), np.clip(onset_k - 1, 0, J - 1)]
                 weak |= (onset_k > 0) & ~(np.nan_to_num(back, nan=1.0) <= c.exact_floor)
             else:
-                tracked_near = np.convolve(np.nan_to_num(f.dep_tracks) > 0, np.ones(7), mode="same") > 0
                 weak |= (onset_k > 0) & ~tracked_near
 
         # Short repeats while the picture moves: a lag of k = run length starts, unless the run
@@ -248,7 +250,7 @@ class DepthLag(FrameCheck):
             if (crawl[a:b].all() and slow_picture[a] and not was_still[a]
                     and not (identical_rare and identical[a:b].all())):
                 continue
-            if not identical[a:b].all() and (ctx.depth_exact or not np.nan_to_num(f.dep_tracks[max(0, a - 3):b + 3]).any()):
+            if not identical[a:b].all() and (ctx.depth_exact or not tracked_near[a:b].any()):
                 continue
             if was_still[a] or b - a >= 2 or dip[a] or exact[a]:
                 onset_k[a] = b - a

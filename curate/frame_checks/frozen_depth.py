@@ -93,7 +93,9 @@ class FrozenDepth(FrameCheck):
         goes_on = m.moving | untracked_on
         ev = keep_runs(rep & goes_on, c.min_run) | keep_runs(settled & m.moving, c.settled_run)
         ev |= self.stands_under_few_tracks(ctx, small)
-        ev |= self.stuck_then_caught_up(ctx, small, goes_on)
+        # A codec glitch inside a freeze: a frame or two of at most `glitch_change` x usual.
+        glitch = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= c.glitch_change * m.usual_depth_change
+        ev |= self.stuck_then_caught_up(ctx, small, goes_on, glitch)
         # Judge each whole run of repeated depth: the camera slowing for a frame or two inside a
         # freeze splits its moving part in pieces, and each piece must not count the other as the
         # depth repeating by itself around it.
@@ -123,8 +125,6 @@ class FrozenDepth(FrameCheck):
                                                      c.slow_catch_up)):
                 ev[a:b] = False
         span = ev.copy()
-        d1 = ctx.features.depth_dist[:, 0]
-        glitch = np.nan_to_num(d1, nan=np.inf) <= c.glitch_change * m.usual_depth_change
         stuck = repeat | drift
         for a, b in runs_of(ev):
             # The first settled frame is `settle_frames` after the freeze began: look back over the
@@ -193,14 +193,15 @@ class FrozenDepth(FrameCheck):
                         and not self.rises(d1[start:end], ctx.config.settle_frames))
         return self.jumps_after(d1, end, usual, factor=factor)
 
-    def stuck_then_caught_up(self, ctx: CheckContext, small: np.ndarray, goes_on: np.ndarray) -> np.ndarray:
+    def stuck_then_caught_up(self, ctx: CheckContext, small: np.ndarray, goes_on: np.ndarray,
+                             glitch: np.ndarray) -> np.ndarray:
         """Where the depth jumps by at least `clear_catch_up` x its usual change in one frame and
         then moves on as before (the jump at least `spike` x the change of the 3 frames after it;
         away from a cut), the frames before it where the depth stood under a picture that goes on
         (`goes_on`: moving, or changing on as before where it has too few tracks), at least
         `settled_run` of them: its change small (`small`) or, where tracked, its tracks standing
         (moving at most `stand_px` work px a frame), codec glitches of `glitch` frames (changing at
-        most `glitch_change` x usual) bridged.
+        most `glitch_change` x usual: `glitch`) bridged.
         A re-dithered or re-encoded stuck depth changes at its noise, which a slow pan's depth may
         match and which need not settle (the picture slowing lets `settled` lapse); the catch-up
         tells them apart. Measured on 14 pickled sets and the false-alarm bench's --full clean
@@ -212,7 +213,6 @@ class FrozenDepth(FrameCheck):
         m, c, d1 = ctx.motion, self.config, ctx.features.depth_dist[:, 0]
         usual = max(m.usual_depth_change, 1e-9)
         stands = (small | (m.depth_tracked & (np.nan_to_num(m.depth, nan=np.inf) <= c.stand_px))) & goes_on
-        glitch = np.nan_to_num(d1, nan=np.inf) <= c.glitch_change * usual
         stood = stands | (close_gaps(stands, c.glitch) & glitch & goes_on)
         out = np.zeros(ctx.n, bool)
         for e in np.flatnonzero(np.nan_to_num(d1) >= c.clear_catch_up * usual):
@@ -232,7 +232,7 @@ class FrozenDepth(FrameCheck):
             low = np.nan_to_num(d1[start:e], nan=np.inf) <= level
             low = low | (close_gaps(low, c.glitch) & glitch[start:e])
             if low[-1]:
-                start = e - (runs_of(low)[-1][1] - runs_of(low)[-1][0])
+                start += runs_of(low)[-1][0]
             if e - start >= c.settled_run:
                 out[start:e] = True
         return out

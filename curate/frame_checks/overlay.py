@@ -71,7 +71,8 @@ class Overlay(FrameCheck):
         with np.errstate(all="ignore"):
             dstep = d1 / np.maximum(np.fmax(around(d1, 8), m.usual_depth_change), 1e-5)
         dark = pad(ctx.spans_of(("black", "fade")), 2)  # structure in a dark frame is noise
-        step = (st >= c.step) & (st - np.nan_to_num(around(st, c.window)) >= c.step_rise) & ~dark
+        risen = (st - np.nan_to_num(around(st, c.window)) >= c.step_rise) & ~dark
+        step = (st >= c.step) & risen
         depth_goes_on = np.nan_to_num(dstep, nan=1.0) <= c.depth_step
         from curate.features import PERSIST
 
@@ -121,7 +122,7 @@ class Overlay(FrameCheck):
                 t = b if opens[b] and st[b] < c.complete and not back_to_game[b] else b + 1
         # A menu opening with a change just under `step` (a translucent panel over a pan): the
         # frames whose change rose by `step_rise` to at least that, for `_opened_unseen`.
-        faint = (st >= c.step_rise) & (st - np.nan_to_num(around(st, c.window)) >= c.step_rise) & ~dark & ~step
+        faint = (st >= c.step_rise) & risen & ~step
         span |= self._opened_unseen(f, step & depth_goes_on, stays, returned, back_to_game, span,
                                     faint & depth_goes_on)
         return Evidence(opens, span, st)
