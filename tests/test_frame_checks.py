@@ -898,3 +898,34 @@ def test_a_translucent_menu_whose_opening_fell_just_under_a_step_is_found_from_i
     # whole; 0.28-0.39 of the picture's tracks stood inside it, none before. It was kept whole.
     ev = run_checks(_features("menu-faint-opening"), CFG, [161, 194], motion=_motion("menu-faint-opening"))
     assert runs_of(ev["overlay"].span) == [(104, 145)]
+
+
+def test_a_clear_one_frame_repeat_in_a_slow_pan_holds_without_its_end():
+    # 300 frames of an external recording (fresh seed 8001, real-game captures, OBS gray8 H.264, a
+    # cut at 139 here): a 1-frame lag over 153-190 began with the depth repeating (0.01 x usual,
+    # all its tracks standing) under a 0.14 px pan, and the camera then slowed to 0.03 px: taken
+    # for a crawl's own repeat, and the next frame's change for a short freeze's catch-up, it leaked
+    # whole. Its catch-up (two frames of 0.1 px) is lost in the 8-bit noise, so the span holds
+    # to the weak horizon: clean frames after it are the price of an unseen end.
+    ev = run_checks(_features("gray8-clear-start-crawl"), CFG, [139], motion=_motion("gray8-clear-start-crawl"))
+    (a, b), = runs_of(ev["depth_lag"].span)
+    assert a == 153 and 190 <= b <= 153 + 90
+
+
+def test_a_clear_one_frame_lags_end_must_move_its_tracks_ahead_in_a_slow_pan():
+    # 250 frames of an external recording (fresh seed 8101, real-game captures, OBS gray8 H.264, a
+    # cut at 77 here): a 1-frame lag over 103-131 in a 0.16-0.25 px pan; its span ended at 112, a
+    # 1.8 x jump of the pooled change whose depth tracks moved as usual against the picture. In a
+    # slow pan such a jump is the codec's noise; a clear start's end must move the depth's tracks
+    # 1.5 x their usual share ahead of the picture, and none here does, so the span holds on.
+    ev = run_checks(_features("gray8-clear-start-slow-end"), CFG, [77], motion=_motion("gray8-clear-start-slow-end"))
+    (a, b), = runs_of(ev["depth_lag"].span)
+    assert a == 103 and 131 <= b <= 103 + 90
+
+
+def test_a_repeat_as_the_camera_begins_to_move_is_no_clear_lag_start():
+    # 250 frames of the same kind of recording (seed 8001, clean, a light switching): the depth
+    # repeated a frame (0.01 x usual, its tracks standing) as the camera began to move out of a
+    # near stand (0.07 px on the frames before): an 8-bit depth has not yet crossed a grey level.
+    ev = _run_saved("gray8-repeat-as-camera-starts")
+    assert not ev["depth_lag"].span.any(), runs_of(ev["depth_lag"].span)

@@ -11,7 +11,8 @@ k frames late), only where it starts and where it ends:
   (`jump`: the one-frame depth change per unit of picture change against its usual value).
 The span runs from a start to its end. A short repeat that ends with such a catch-up jump is a
 short freeze, not a lag start; one seen in mid-motion counts only with its end found (an 8-bit
-depth repeats a frame by itself now and then). A lagging buffer replays its frames exactly: where
+depth repeats a frame by itself now and then), unless it is clear: the depth's tracks stood while
+the picture moved on before and through it, in a scene whose depth does not stand still by itself. A lagging buffer replays its frames exactly: where
 the depth reads back bit for bit (16-bit, float), a rewind or repeat that is not exact is at most
 a start that needs its end; where a lossy 8-bit depth has nothing to track (a far, featureless
 view whose blocks the codec skips), a near-repeat is no start and a rewind needs its end. A start
@@ -83,6 +84,22 @@ class DepthLagConfig(CheckConfig):
     # most `held_share` x the change around is a repeat (a dip), at the repeat floor or not.
     held_tracks: float = 0.1
     held_share: float = 0.1
+    # A one-frame repeat in a lossy depth is a clear start where the depth's tracks stood (as for
+    # `held_tracks`, and `repeat_static` of them static) while the picture moved on the 2 frames
+    # before it and through it, its change was at most `clear_share` x the change around, and no
+    # other moving frame within reach stood nearly still (`clear_background`: the depth does not
+    # repeat by itself here). A slow pan's 8-bit catch-up (two frames of 0.1-0.2 px at once) hides
+    # in the codec's noise, so a clear start that would be weak looks for its end as a weak start
+    # does and holds without one, to the weak horizon; there its end must also move the depth's
+    # tracks `clear_motion` x their usual share of the picture's motion where the picture crawls
+    # (under `crawl_px`). Measured on 13 pickled curated sets and the false-alarm bench's --full
+    # clean footage: 10 such repeats, all k = 1 lag starts in OBS gray8 (0.007-0.10 x the change
+    # around, five of them leaked or were cut short at a 1.6-2.1 x pooled jump whose tracks moved
+    # 0.8-1.2 x usual); one clean one, as the camera began to move (the picture under `motion_px`
+    # before). True ends in slow pans moved the tracks 1.7-2.5 x usual.
+    clear_share: float = 0.2
+    clear_background: float = 0.0
+    clear_motion: float = 1.5
     # A one-frame dip while the depth around changes at least this x its usual change starts a lag
     # without its end found (see the short repeats in `evidence`).
     strong_local: float = 1.5
@@ -178,6 +195,7 @@ class DepthLag(FrameCheck):
             ratio = np.where(m.depth_tracked & m.moving & (m.picture > 0), m.depth / m.picture, np.nan)
             usual_ratio = np.nan_to_num(around(ratio, 15), nan=0.0)
             behind = (usual_ratio >= c.follows) & (np.nan_to_num(ratio, nan=np.inf) < c.catch_up_motion * usual_ratio)
+            slow_behind = (usual_ratio >= c.follows) & (np.nan_to_num(ratio, nan=np.inf) < c.clear_motion * usual_ratio)
         # Some depth structure tracked within 3 frames: without any, a lossy 8-bit depth of a far,
         # featureless view changes in grey-level steps the codec may skip (see below).
         tracked_near = pad(np.nan_to_num(f.dep_tracks) > 0, 3)
@@ -239,15 +257,28 @@ class DepthLag(FrameCheck):
         identical = np.nan_to_num(d1, nan=1.0) <= c.exact_floor
         short_identical = [(x, y) for x, y in runs_of(identical & m.moving) if y - x <= 2]
         identical_rare = len(short_identical) <= c.exact_rare * max(int(m.moving.sum()), 1)
+        stood = (m.depth_tracked & (np.nan_to_num(m.depth, nan=np.inf) <= c.held_tracks * np.nan_to_num(m.picture))
+                 & (np.nan_to_num(dstat) >= ctx.config.repeat_static))
+        before = window_median(d1, -3, 3)
+        clear_start = np.zeros(n, bool)
         for a, b in runs_of((m.repeat | held) & m.moving):
-            catch_up = b < n and np.isfinite(after[b]) and d1[b] >= 2.0 * after[b]
-            if b - a > J or onset_k[a] or catch_up or m.background_repeats(a, b) > c.max_background:
+            background = m.background_repeats(a, b)
+            if b - a > J or onset_k[a] or background > c.max_background:
+                continue
+            clear = (b - a == 1 and a >= 2 and b < n and not ctx.depth_exact and stood[a] and m.moving[a - 2:b].all()
+                     and background <= c.clear_background
+                     and np.nan_to_num(d1[a], nan=np.inf) <= c.clear_share * np.nan_to_num(local[a]))
+            # A repeat whose next frame jumps twice the change after it is a short freeze that caught
+            # up, not a lag; for a clear start also twice the change before it (the camera slowing
+            # down after a lag's start makes the lag's next frames look like a jump).
+            catch_up = b < n and np.isfinite(after[b]) and d1[b] >= 2.0 * (max(after[b], before[a]) if clear else after[b])
+            if catch_up:
                 continue
             beside = np.concatenate([dstat[max(0, a - 3):a], dstat[b:b + 3]])
             beside = beside[np.isfinite(beside)]
             if beside.size >= 3 and float(np.median(beside)) >= c.invariant_static:
                 continue
-            if (crawl[a:b].all() and slow_picture[a] and not was_still[a]
+            if (crawl[a:b].all() and slow_picture[a] and not was_still[a] and not clear
                     and not (identical_rare and identical[a:b].all())):
                 continue
             if not identical[a:b].all() and (ctx.depth_exact or not tracked_near[a:b].any()):
@@ -267,6 +298,9 @@ class DepthLag(FrameCheck):
                 # repeats its float depth exactly by itself).
                 strong |= ctx.depth_exact and identical_rare and bool(identical[a:b].all()) and not crawl[a:b].any()
                 weak[a] = not (was_still[a] or strong)
+                # A clear start otherwise weak looks for its end as a weak start does, and holds
+                # without one (see `clear_share`).
+                clear_start[a] = clear and weak[a]
 
         # A depth cut k frames after a picture cut: the depth still showed the old scene.
         cuts = ctx.cut_mask
@@ -294,6 +328,9 @@ class DepthLag(FrameCheck):
         goes_on = m.moving | (untracked & pic_changes & ~m.still)
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
+        # In a slow pan a lossy 8-bit depth's pooled change is mostly the codec's noise, and a clear
+        # start's end must move the depth's tracks well ahead of the picture too (see `clear_motion`).
+        clear_behind = behind | (slow_picture & slow_behind)
         span = np.zeros(n, bool)
         covered = -1
         for a in np.flatnonzero(onset_k):
@@ -308,7 +345,7 @@ class DepthLag(FrameCheck):
                 lim = min(lim, a + c.weak_horizon)  # (stop, when it comes before, still holds)
             series = (jump, djump, smooth, freeze, m.moving if weak[a] else goes_on)
             ends_kw = dict(stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
-                           behind=behind if k <= c.catch_up_max_k else None)
+                           behind=clear_behind if clear_start[a] else behind if k <= c.catch_up_max_k else None)
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
                             **ends_kw)
             if weak[a] and end is not None:
@@ -324,8 +361,10 @@ class DepthLag(FrameCheck):
                 frames = int(m.moving[w0:w1].sum()) - int(m.moving[max(w0, own[0]):min(w1, own[1])].sum())
                 rate = len(chance) / max(frames, 1)
                 if len(chance) >= c.chance_min_fits and rate * (end - a) > c.chance_ends:
-                    onset_k[a] = 0
-                    continue
+                    end = None  # no end that says more than chance (a clear start still holds)
+                    if not clear_start[a]:
+                        onset_k[a] = 0
+                        continue
             # A weak start needs the end that fits it, and a depth that moves on normally in between;
             # one that keeps repeating frames, or stands nearly still now and then around, is an
             # 8-bit staircase (it also toggles between two grey levels, which looks like a rewind).
@@ -342,20 +381,28 @@ class DepthLag(FrameCheck):
                 # jumping many of its usual changes at once (measured on the simulator: a 7-frame
                 # lag in an 8-bit staircase toggling at 0.1-2 x usual, caught up at 10 x).
                 staircase = bool(d1[end] < c.staircase_jump * max(m.usual_depth_change, np.nan_to_num(d1_around[end])))
-            if (weak[a] or staircase) and (end is None or (end > lo and m.repeat[lo:end].mean() > c.max_background)
-                                           or staircase):
-                onset_k[a] = 0
-                continue
+            refuted = (weak[a] or staircase) and (end is None or (end > lo and m.repeat[lo:end].mean() > c.max_background)
+                                                  or staircase)
             # (A camera "standing" here moves under `motion_px`: walkers in the view move a few tracks.)
-            if weak[a] and end > lo and self._after_still(m, lo, end, max(k, 10), ctx.config.motion_px) is not None:
-                # The camera stood still and the depth then moved on with the picture before that
-                # end: any lag had ended there, so the end belongs to something else (measured: a
-                # weak rewind in a pan "ended" 91 frames later, past a 51-frame still).
+            # The camera stood still and the depth then moved on with the picture before that end: any
+            # lag had ended there, so the end belongs to something else (measured: a weak rewind in a
+            # pan "ended" 91 frames later, past a 51-frame still).
+            refuted = refuted or (weak[a] and end > lo
+                                  and self._after_still(m, lo, end, max(k, 10), ctx.config.motion_px) is not None)
+            if refuted and not clear_start[a]:
                 onset_k[a] = 0
                 continue
-            if end is None:
+            if refuted:
+                end = None
+            if end is None and clear_start[a]:
+                # (a 1-frame lag's depth matches the picture over a frame or two of standing, and lags
+                # again as it moves on: only a long stand says the lag may have ended)
+                end = self._after_still(m, lo, lim, max(k, 10), ctx.config.motion_px)
+            elif end is None:
                 end = self._after_still(m, lo, lim, k, ctx.config.still_px)
-            z = end if end is not None else (stop if stop is not None else hi)
+            # An unseen end most likely lags on: to the next stop, within the weak horizon for a
+            # clear start (a k = 1 lag whose catch-up hides in the noise).
+            z = end if end is not None else (lim if clear_start[a] else stop if stop is not None else hi)
             span[a:z] = True
             covered = z - 1
         ev = onset_k > 0
