@@ -929,3 +929,12 @@ def test_a_repeat_as_the_camera_begins_to_move_is_no_clear_lag_start():
     # near stand (0.07 px on the frames before): an 8-bit depth has not yet crossed a grey level.
     ev = _run_saved("gray8-repeat-as-camera-starts")
     assert not ev["depth_lag"].span.any(), runs_of(ev["depth_lag"].span)
+
+
+def test_a_lag_in_a_crawling_pan_ends_where_its_tracks_catch_up():
+    # 260 frames of an external recording (fresh seed 7901, real-game captures, OBS gray8 H.264, a
+    # cut at 189 here): a 3-frame lag over 95-146 in a pan slowing to 0.03-0.17 px a frame; its span
+    # ended at 116, a 2.1 x jump of the pooled change (the codec's noise at that speed) whose depth
+    # tracks moved 0.56 x the picture. The catch-up at 146 moved them 4.2 x (0.61 px).
+    ev = run_checks(_features("gray8-k3-crawl-noise-end"), CFG, [189], motion=_motion("gray8-k3-crawl-noise-end"))
+    assert runs_of(ev["depth_lag"].span) == [(95, 146)]

@@ -90,16 +90,20 @@ class DepthLagConfig(CheckConfig):
     # other moving frame within reach stood nearly still (`clear_background`: the depth does not
     # repeat by itself here). A slow pan's 8-bit catch-up (two frames of 0.1-0.2 px at once) hides
     # in the codec's noise, so a clear start that would be weak looks for its end as a weak start
-    # does and holds without one, to the weak horizon; there its end must also move the depth's
-    # tracks `clear_motion` x their usual share of the picture's motion where the picture crawls
-    # (under `crawl_px`). Measured on 13 pickled curated sets and the false-alarm bench's --full
-    # clean footage: 10 such repeats, all k = 1 lag starts in OBS gray8 (0.007-0.10 x the change
-    # around, five of them leaked or were cut short at a 1.6-2.1 x pooled jump whose tracks moved
-    # 0.8-1.2 x usual); one clean one, as the camera began to move (the picture under `motion_px`
-    # before). True ends in slow pans moved the tracks 1.7-2.5 x usual.
+    # does and holds without one, to the weak horizon. Measured on 13 pickled curated sets and the
+    # false-alarm bench's --full clean footage: 10 such repeats, all k = 1 lag starts in OBS gray8
+    # (0.007-0.10 x the change around; five of them leaked or were cut short); one clean one, as
+    # the camera began to move (the picture under `motion_px` on the frames before).
     clear_share: float = 0.2
     clear_background: float = 0.0
-    clear_motion: float = 1.5
+    # Where the picture crawls (under `crawl_px`), an end must move the depth's tracks at least
+    # 0.5 x (k + 1) x their usual share of the picture's motion, within these bounds: a pooled
+    # jump of 1.6-2.4 x there is often the codec's noise (measured: lags of k = 1 and 3 in 0.1-0.2 px
+    # real-game pans cut short at such jumps whose tracks moved 0.8-1.7 x usual; true ends in slow
+    # pans, 31 of them, k = 1-8, moved them 1.7-18 x, all but one k = 1 (1.1 x, in a lag whose
+    # catch-up was lost in the noise) at least 2 x).
+    crawl_catch_up: float = 1.5
+    crawl_catch_up_max: float = 2.0
     # A one-frame dip while the depth around changes at least this x its usual change starts a lag
     # without its end found (see the short repeats in `evidence`).
     strong_local: float = 1.5
@@ -195,7 +199,9 @@ class DepthLag(FrameCheck):
             ratio = np.where(m.depth_tracked & m.moving & (m.picture > 0), m.depth / m.picture, np.nan)
             usual_ratio = np.nan_to_num(around(ratio, 15), nan=0.0)
             behind = (usual_ratio >= c.follows) & (np.nan_to_num(ratio, nan=np.inf) < c.catch_up_motion * usual_ratio)
-            slow_behind = (usual_ratio >= c.follows) & (np.nan_to_num(ratio, nan=np.inf) < c.clear_motion * usual_ratio)
+            # the tracks' motion against their usual share of the picture's
+            track_jump = np.where(usual_ratio >= c.follows, np.nan_to_num(ratio, nan=np.inf) / np.maximum(usual_ratio, 1e-9),
+                                  np.inf)
         # Some depth structure tracked within 3 frames: without any, a lossy 8-bit depth of a far,
         # featureless view changes in grey-level steps the codec may skip (see below).
         tracked_near = pad(np.nan_to_num(f.dep_tracks) > 0, 3)
@@ -328,9 +334,14 @@ class DepthLag(FrameCheck):
         goes_on = m.moving | (untracked & pic_changes & ~m.still)
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
-        # In a slow pan a lossy 8-bit depth's pooled change is mostly the codec's noise, and a clear
-        # start's end must move the depth's tracks well ahead of the picture too (see `clear_motion`).
-        clear_behind = behind | (slow_picture & slow_behind)
+        none_behind = np.zeros(n, bool)
+
+        def behind_for(k: int) -> np.ndarray:
+            # Where the picture crawls, the depth's pooled change is mostly the codec's noise, and a
+            # catch-up of k + 1 frames of motion stays small enough to track: it must move the depth's
+            # tracks ahead of the picture (see `crawl_catch_up`).
+            need = min(max(c.crawl_catch_up, 0.5 * (k + 1)), c.crawl_catch_up_max)
+            return (behind if k <= c.catch_up_max_k else none_behind) | (slow_picture & (track_jump < need))
         span = np.zeros(n, bool)
         covered = -1
         for a in np.flatnonzero(onset_k):
@@ -345,7 +356,7 @@ class DepthLag(FrameCheck):
                 lim = min(lim, a + c.weak_horizon)  # (stop, when it comes before, still holds)
             series = (jump, djump, smooth, freeze, m.moving if weak[a] else goes_on)
             ends_kw = dict(stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
-                           behind=clear_behind if clear_start[a] else behind if k <= c.catch_up_max_k else None)
+                           behind=behind_for(k))
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
                             **ends_kw)
             if weak[a] and end is not None:
