@@ -12,7 +12,8 @@ k frames late), only where it starts and where it ends:
 The span runs from a start to its end. A short repeat that ends with such a catch-up jump is a
 short freeze, not a lag start; one seen in mid-motion counts only with its end found (an 8-bit
 depth repeats a frame by itself now and then), unless it is clear: the depth's tracks stood while
-the picture moved on before and through it, in a scene whose depth does not stand still by itself. A lagging buffer replays its frames exactly: where
+the picture moved on before and through it, in a scene whose depth does not stand still by itself.
+A lagging buffer replays its frames exactly: where
 the depth reads back bit for bit (16-bit, float), a rewind or repeat that is not exact is at most
 a start that needs its end; where a lossy 8-bit depth has nothing to track (a far, featureless
 view whose blocks the codec skips), a near-repeat is no start and a rewind needs its end. A start
@@ -240,8 +241,8 @@ class DepthLag(FrameCheck):
         # its change dipped to a small share of the change around, the frame was repeated all the
         # same (measured on a fresh procedural seed, OBS gray8: a k = 1 lag start at 0.08 x usual,
         # its tracks at 0.03 px under a 1.6 px pan, leaked whole).
-        held = (m.depth_tracked & (np.nan_to_num(m.depth, nan=np.inf) <= c.held_tracks * np.nan_to_num(m.picture))
-                & (np.nan_to_num(d1, nan=np.inf) <= c.held_share * np.nan_to_num(local)))
+        tracks_stood = m.depth_tracked & (np.nan_to_num(m.depth, nan=np.inf) <= c.held_tracks * np.nan_to_num(m.picture))
+        held = tracks_stood & (np.nan_to_num(d1, nan=np.inf) <= c.held_share * np.nan_to_num(local))
         dip = (m.repeat | held) & (np.nan_to_num(d1) <= c.held_share * np.nan_to_num(local))
         exact = m.depth_tracked & (np.nan_to_num(f.dep_static) >= ctx.config.repeat_static)
         after = window_median(d1, 1, 5)
@@ -263,8 +264,7 @@ class DepthLag(FrameCheck):
         identical = np.nan_to_num(d1, nan=1.0) <= c.exact_floor
         short_identical = [(x, y) for x, y in runs_of(identical & m.moving) if y - x <= 2]
         identical_rare = len(short_identical) <= c.exact_rare * max(int(m.moving.sum()), 1)
-        stood = (m.depth_tracked & (np.nan_to_num(m.depth, nan=np.inf) <= c.held_tracks * np.nan_to_num(m.picture))
-                 & (np.nan_to_num(dstat) >= ctx.config.repeat_static))
+        stood = tracks_stood & exact
         before = window_median(d1, -3, 3)
         clear_start = np.zeros(n, bool)
         for a, b in runs_of((m.repeat | held) & m.moving):
@@ -334,14 +334,13 @@ class DepthLag(FrameCheck):
         goes_on = m.moving | (untracked & pic_changes & ~m.still)
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
-        none_behind = np.zeros(n, bool)
-
         def behind_for(k: int) -> np.ndarray:
             # Where the picture crawls, the depth's pooled change is mostly the codec's noise, and a
             # catch-up of k + 1 frames of motion stays small enough to track: it must move the depth's
             # tracks ahead of the picture (see `crawl_catch_up`).
             need = min(max(c.crawl_catch_up, 0.5 * (k + 1)), c.crawl_catch_up_max)
-            return (behind if k <= c.catch_up_max_k else none_behind) | (slow_picture & (track_jump < need))
+            slow = slow_picture & (track_jump < need)
+            return behind | slow if k <= c.catch_up_max_k else slow
         span = np.zeros(n, bool)
         covered = -1
         for a in np.flatnonzero(onset_k):
