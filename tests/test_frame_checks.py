@@ -649,6 +649,15 @@ def test_freeze_in_an_untracked_slow_pan_that_ends_in_a_catch_up_is_found():
     assert runs_of(run_checks(f, CFG)["frozen_depth"].span) == [(46, 98)]
 
 
+def test_freeze_in_an_untracked_pan_that_slows_and_catches_up_alone_is_found():
+    # 180 frames of an external recording (held-out seed 8401, procedural, OBS gray8): the picture
+    # has no tracks, its change falls to 0.15-0.6 x the level before while the depth repeats
+    # exactly over frames 76-129, and the depth jumps 48 x usual at 130 while the picture changes
+    # as before (no cut). Missed whole before (the picture's change fell under half its level).
+    f = _features("untracked-dimming-freeze")
+    assert runs_of(run_checks(f, CFG, [], motion=_motion("untracked-dimming-freeze"))["frozen_depth"].span) == [(75, 130)]
+
+
 def test_menu_drawing_in_over_two_frames_is_no_flash_ending():
     # 150 frames of an external recording (fresh seed 7301, procedural) from just after a teleport
     # cut: a translucent menu draws in over frames 17-18 (a partial step whose picture then changed
