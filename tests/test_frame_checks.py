@@ -509,41 +509,65 @@ def test_a_change_over_two_frames_at_a_turns_end_opens_no_menu(tmp_path):
     assert all(any(s <= a and b <= e for a, b in menus) for s, e in got), (menus, got)  # nothing else
 
 
+_SIM_CHECK_OF = {"depth_lag": "depth_lag", "frozen_depth": "frozen_depth", "menu": "overlay"}
+
+
+def _assert_sim_faults_found_whole(name: str, faults: list[dict], masks: dict) -> None:
+    for e in faults:
+        got = [(int(a), int(b)) for a, b in runs_of(masks[_SIM_CHECK_OF[e["kind"]]])]
+        assert covers(got, e["start_frame"], e["end_frame"]), (name, e, got)
+        # ... and ends where the lag does (padding aside), also where the camera slowed as
+        # the depth caught up (sim-05106: a 2.5 x jump that showed no step against the
+        # faster changes before it, and the span ran on to the next cut).
+        if e["kind"] == "depth_lag":
+            assert all(b <= e["end_frame"] + 4 for a, b in got if a < e["end_frame"]), (name, e, got)
+
+
 def test_simulator_lags_freezes_and_menus_found_whole(tmp_path):
-    # Three of the accuracy bench's 30 s simulated recordings (bench/curate_accuracy.py
-    # --recordings 6 --seconds 30, seeds 5101..): a 7-frame lag in an 8-bit depth that toggles
-    # between grey levels (its clear start was taken for the staircase's own; it leaked); an
-    # 8-frame lag whose catch-up came over a picture of 7-11 tracks (its end was not looked for
-    # there, and the span ran on 150 frames); a 5-frame lag whose camera slowed as it caught up
-    # (its end was measured against the faster motion before it); a freeze whose depth stayed at its noise 2 frames
-    # past the settled ones before it caught up (it leaked); two menus that turned a page
-    # half-way (the step closed the first span and could not open the next: their second part
-    # went into a clip); and every clean clip kept.
+    # One of the accuracy bench's 30 s simulated recordings (bench/curate_accuracy.py
+    # --recordings 6 --seconds 30, seed 5101), curated end to end: a 7-frame lag in an 8-bit
+    # depth that toggles between grey levels (its clear start was taken for the staircase's own;
+    # it leaked); two menus that turned a page half-way (the step closed the first span and could
+    # not open the next: their second part went into a clip); and every clean clip kept.
     from capture.simulate import SimConfig, load_ground_truth, simulate_dataset
     from curate.config import CurateConfig
     from curate.pipeline import curate_recording
 
     cfg = SimConfig(seconds=30.0, faults="all", clean_events="still,flash,light_switch,fast_turn",
                     clean_event_rate=3.0, characters=2)
-    check_of = {"depth_lag": "depth_lag", "frozen_depth": "frozen_depth", "menu": "overlay"}
     at60 = CurateConfig().model_copy(update={"clips": CurateConfig().clips.model_copy(update={"length": 60})})
-    for manifest in simulate_dataset(tmp_path, 6, cfg, seed=5101, indices=[0, 1, 5], progress=False):
+    for manifest in simulate_dataset(tmp_path, 6, cfg, seed=5101, indices=[0], progress=False):
         truth = load_ground_truth(manifest)
-        faults = [e for e in truth["faults"] if e["kind"] in check_of]
         result = curate_recording(manifest, at60, None, progress=False)
-        masks = result.check_masks
-        # Every clip with no fault frame is kept (sim-05102: a clip of a camera standing still
-        # throughout was dropped as a frozen picture: its own usual depth change was codec noise).
         clean = [c for c in result.clips if all(x in ("", "hud") for x in truth["labels"][c.start_frame:c.end_frame])]
         assert all(c.decision == "kept" for c in clean), [(c.start_frame, c.reasons) for c in clean if c.decision != "kept"]
-        for e in faults:
-            got = [(int(a), int(b)) for a, b in runs_of(masks[check_of[e["kind"]]])]
-            assert covers(got, e["start_frame"], e["end_frame"]), (manifest.name, e, got)
-            # ... and ends where the lag does (padding aside), also where the camera slowed as
-            # the depth caught up (sim-05106: a 2.5 x jump that showed no step against the
-            # faster changes before it, and the span ran on to the next cut).
-            if e["kind"] == "depth_lag":
-                assert all(b <= e["end_frame"] + 4 for a, b in got if a < e["end_frame"]), (manifest.name, e, got)
+        _assert_sim_faults_found_whole(manifest.name, [e for e in truth["faults"] if e["kind"] in _SIM_CHECK_OF],
+                                       result.check_masks)
+
+
+@pytest.mark.parametrize("name", ["sim-05102", "sim-05106"])
+def test_simulator_lags_freezes_and_menus_found_whole_from_features(name):
+    # Two more of those recordings (seed 5101, indices 1 and 5), from their saved features (the
+    # whole 30 s, with their scene cuts): an 8-frame lag whose catch-up came over a picture of
+    # 7-11 tracks (its end was not looked for there, and the span ran on 150 frames); a 5-frame
+    # lag whose camera slowed as it caught up (its end was measured against the faster motion
+    # before it); a freeze whose depth stayed at its noise 2 frames past the settled ones before
+    # it caught up (it leaked). Every fault found whole, and no frame marked more than the
+    # padding away from a fault (sim-05102: a camera standing still throughout a clip was
+    # dropped as a frozen picture: its own usual depth change was codec noise).
+    import json
+
+    d = np.load(Path(__file__).parent / "data" / f"features-{name}.npz")
+    f = _features(name)
+    events = [dict(kind=k, start_frame=a, end_frame=b) for k, a, b in json.loads(str(d["events"]))]
+    labels, shaped = fault_labels(f, CFG, [int(c) for c in d["cuts"]], depth_exact=bool(d["depth_exact"]))
+    _assert_sim_faults_found_whole(name, [e for e in events if e["kind"] in _SIM_CHECK_OF], shaped)
+    near = np.zeros(len(f), bool)
+    for e in events:
+        if e["kind"] != "hud":
+            near[max(0, e["start_frame"] - CFG.pad_frames - 2):e["end_frame"] + CFG.pad_frames + 2] = True
+    marked = np.array([bool(x) for x in labels])
+    assert not (marked & ~near).any(), runs_of(marked & ~near)
 
 
 def test_a_menu_closing_onto_the_game_opens_no_page(tmp_path):
