@@ -971,3 +971,33 @@ def test_a_lag_in_a_crawling_pan_ends_where_its_tracks_catch_up():
     # tracks moved 0.56 x the picture. The catch-up at 146 moved them 4.2 x (0.61 px).
     ev = run_checks(_features("gray8-k3-crawl-noise-end"), CFG, [189], motion=_motion("gray8-k3-crawl-noise-end"))
     assert runs_of(ev["depth_lag"].span) == [(95, 146)]
+
+
+def test_freeze_split_by_a_codec_glitch_is_found_whole():
+    # 110 frames of an external recording (held-out seed 8401, real-game capture, OBS gray8): a
+    # 50-frame freeze over frames 28-78 in a pan slowing to 0.05 px; one frame at 0.38 x the
+    # usual change (its depth tracks standing) split it at 59, and the 19 frames after the glitch,
+    # the camera crawling, went uncovered. Found whole now, ending at the 7 x catch-up.
+    name = "freeze-split-by-glitch"
+    assert runs_of(run_checks(_features(name), CFG, motion=_motion(name))["frozen_depth"].span) == [(28, 78)]
+
+
+def test_lag_starting_with_a_rewind_under_a_creeping_picture_is_found():
+    # 130 frames of an external recording (held-out seed 8401, real-game capture, OBS gray8): an
+    # 8-frame lag over frames 35-82 starts with a rewind to 0.06 of a frame's change while the
+    # pan creeps at 0.055 px (under `motion_px`, so not "moving"); the depth's tracks jumped
+    # 0.53 px with it. Its catch-up came while the picture stood (80-83), unseen; the span runs
+    # to the cut at 92. It leaked whole before.
+    name = "lag-rewind-under-creep"
+    got = runs_of(run_checks(_features(name), CFG, [92], motion=_motion(name))["depth_lag"].span)
+    assert covers(got, 35, 82) and all(b <= 92 for a, b in got if a < 82), got
+
+
+def test_menu_opening_just_after_a_change_that_did_not_stay_is_found():
+    # 120 frames of an external recording (held-out seed 8401, procedural): over a featureless
+    # view (no picture track) the picture changed whole at 32-34 and moved on (gone steps); a
+    # menu opened at 38 and closed at 83. Its opening was taken for the end of that change and
+    # only its last 8 frames (a page turning at 75) were found. Its panel stands (0.5-0.9 of the
+    # tracks) while the game's depth goes on: found whole now.
+    name = "menu-after-gone-change"
+    assert runs_of(run_checks(_features(name), CFG, motion=_motion(name))["overlay"].span) == [(38, 83)]

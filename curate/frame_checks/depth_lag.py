@@ -42,6 +42,13 @@ class DepthLagConfig(CheckConfig):
     weak_rewind: float = 0.6  # ... or at most this, with its end found (a lossy codec blurs the repeat),
     weak_share: float = 0.5  # ... and at most this x the 5th percentile of the scene's own ratios
     min_frames: int = 50  # moving frames needed to measure that percentile
+    # A rewind while the picture creeps (moving on under `motion_px`) counts where the depth's
+    # tracks jumped at least `rewind_px` work px and `rewind_tracks` x the picture's motion: a
+    # camera turning back moves both alike. (Measured on a fresh real-game seed: a k = 8 lag
+    # began with a rewind to 0.06 of a frame's change, its tracks moving 0.53 px under a 0.055 px
+    # pan, and leaked whole.)
+    rewind_px: float = 0.3
+    rewind_tracks: float = 3.0
     min_change: float = 0.002  # the onset frame's pooled depth change (log), at least (and 8x the noise)
     jump: float = 1.8  # end: one-frame depth change per picture change, x its usual, at least ...
     # ... or, for the end a weak start needs, where the scene's depth change over k + 1 frames is
@@ -166,7 +173,11 @@ class DepthLag(FrameCheck):
             # ... while the picture moves on: a camera turning back passes through standing, where
             # the depth returns to a few frames back by itself (measured: a 48-frame false lag at
             # 0.06 px a frame, in a light switching that kept the picture's luma changing).
-            score = np.where(picture_on & big_enough[:, None] & m.moving[:, None], rewind, np.inf)
+            # Where the picture only creeps (under `motion_px`, yet moving on), a rewind counts when
+            # the depth's own tracks jumped with it, far ahead of the picture's (see `rewind_tracks`).
+            crept = (~m.moving & m.depth_tracked & (np.nan_to_num(f.pic_inliers) >= ctx.config.min_tracks)
+                     & (np.nan_to_num(m.depth) >= np.maximum(c.rewind_px, c.rewind_tracks * np.nan_to_num(m.picture, nan=np.inf))))
+            score = np.where(picture_on & big_enough[:, None] & (m.moving | crept)[:, None], rewind, np.inf)
             score = np.where(np.isnan(score), np.inf, score)
             q = d1 / np.maximum(r1, 0.002)
             jump = np.nan_to_num(q / np.maximum(around(q, 8), 1e-6))
