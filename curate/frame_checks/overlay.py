@@ -91,8 +91,11 @@ class Overlay(FrameCheck):
         opens = step & depth_goes_on & stays & ~after_transient
         # ... unless the picture before had nothing to track and the step brings a standing panel
         # over a game that goes on (`_panel_over_game`, judged with the span's end below).
-        untracked_before = window_median(np.nan_to_num(f.pic_inliers), -PERSIST, PERSIST) < ctx.config.min_tracks
+        inliers = np.nan_to_num(f.pic_inliers)
+        untracked_before = window_median(inliers, -PERSIST, PERSIST) < ctx.config.min_tracks
         panel_after_gone = step & depth_goes_on & stays & after_transient & untracked_before
+        # ... and such a menu closes where the picture has nothing to track again (its panel gone).
+        panel_gone = step & depth_goes_on & (window_median(inliers, 1, PERSIST) < ctx.config.min_tracks)
         # A step after which the whole picture moves on (tracked, few static tracks: no panel left
         # standing) closes a span even when the change does not "stay": with the camera moving fast
         # the picture 6 frames later no longer matches the frame of the step. A menu is still, or
@@ -108,6 +111,9 @@ class Overlay(FrameCheck):
             if a < t:
                 continue  # inside a span already (or its closing step)
             later = ends[(ends > a) & (ends - a <= c.max_span)]
+            if not opens[a]:
+                gone_at = np.flatnonzero(panel_gone[a + 1 : a + 1 + c.max_span])
+                later = np.union1d(later, a + 1 + gone_at).astype(int)
             if not later.size:
                 continue
             b = int(later[0])
