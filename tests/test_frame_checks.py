@@ -1038,3 +1038,23 @@ def test_exact_rewind_while_the_picture_crawls_starts_a_lag():
     # while the picture crawls on at 0.058 px (under `motion_px`), the camera slowing into it.
     name = "lag-exact-rewind-in-crawl"
     assert runs_of(run_checks(_features(name), CFG, motion=_motion(name), depth_exact=True)["depth_lag"].span) == [(15, 35)]
+
+
+def test_lag_goes_on_through_a_crawl():
+    # 97 frames of an external recording (held-out seed 8701, real-game capture, OBS gray8): a
+    # 1-frame lag over frames 10-58 starts with a clear repeat; the pan crawls at 0.04-0.08 px
+    # over 40-52 with most of its tracks moving (0.05-0.42 static), then catches up at 1.9 x at
+    # 58. The crawl was taken for the camera standing (under `motion_px`), where the depth would
+    # have caught up, and the span stopped 5 frames short. A camera stands where most of its
+    # tracks are static (walkers move the rest).
+    name = "lag-through-a-crawl"
+    assert runs_of(run_checks(_features(name), CFG, motion=_motion(name))["depth_lag"].span) == [(10, 58)]
+
+
+def test_freeze_whose_halves_a_glitch_split_is_found():
+    # 55 frames of an external recording (seed 7801's real-game set, OBS gray8): a 20-frame
+    # freeze over frames 26-46 under a 0.1-0.15 px pan, split at 41 by one frame at 0.40 x usual;
+    # each half took the other for the depth repeating by itself around it, and it was missed
+    # whole. Its halves are judged as one run now.
+    name = "freeze-halves-split-by-glitch"
+    assert runs_of(run_checks(_features(name), CFG, motion=_motion(name))["frozen_depth"].span) == [(26, 46)]

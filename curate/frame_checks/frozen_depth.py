@@ -108,7 +108,10 @@ class FrozenDepth(FrameCheck):
         # freeze splits its moving part in pieces, and each piece must not count the other as the
         # depth repeating by itself around it.
         drift = m.nearly_still & goes_on
-        bounds = runs_of(repeat)
+        # ... nor across a codec glitch of up to `glitch` frames between two runs of at least
+        # `min_run` (measured on a real-game recording: one frame at 0.40 x usual split a 20-frame
+        # freeze whose halves each took the other for the depth repeating by itself; missed whole).
+        bounds = runs_of(self.bridged(repeat, glitch, c))
         whole = np.full(n, -1)  # index into `bounds` of each frame's run of repeated depth
         for i, (a, b) in enumerate(bounds):
             whole[a:b] = i
