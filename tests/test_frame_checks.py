@@ -1058,3 +1058,12 @@ def test_freeze_whose_halves_a_glitch_split_is_found():
     # whole. Its halves are judged as one run now.
     name = "freeze-halves-split-by-glitch"
     assert runs_of(run_checks(_features(name), CFG, motion=_motion(name))["frozen_depth"].span) == [(26, 46)]
+
+
+def test_untextured_8bit_depth_standing_under_a_pan_is_no_freeze():
+    # 80 frames of clean footage (held-out seed 8701, procedural, OBS gray8): the depth has no
+    # structure to track (far, featureless content) and stands for a dozen frames under a 2 px
+    # pan, then moves on at 0.8 x its usual change, with no catch-up. It was a 22-frame freeze;
+    # such a run must now end in a catch-up, as a run under a slow picture must.
+    name = "untextured-depth-stands"
+    assert not run_checks(_features(name), CFG, motion=_motion(name))["frozen_depth"].span.any()
