@@ -135,7 +135,7 @@ class FrozenDepth(FrameCheck):
             # the run must end in a catch-up (measured on a held-out procedural seed: a 13-frame
             # run under a 2 px pan, no depth track, ending at 0.8 x usual: a false 22-frame freeze).
             slow |= not ctx.depth_exact and not np.isfinite(m.depth[A:B]).any()
-            if own_repeats or self.tracks_move(ctx, A, B) \
+            if own_repeats or self.tracks_move(ctx, A, B, goes_on) \
                     or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, small, A, B)) \
                     or (slow and not self.catches_up(ctx, small, A, self.goes_on_past(repeat, B, c.glitch),
                                                      c.slow_catch_up)):
@@ -179,20 +179,25 @@ class FrozenDepth(FrameCheck):
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
 
-    def tracks_move(self, ctx: CheckContext, a: int, b: int) -> bool:
+    def tracks_move(self, ctx: CheckContext, a: int, b: int, goes_on: np.ndarray | None = None) -> bool:
         """The depth's own tracks, however few, moved over [a, b): on at least `min_run` frames
         with tracks, their median displacement at least `tracks_px` and `tracks_move` x the
         picture's. A stuck depth's corners stand (measured: 0.00-0.03 px a frame in freezes, and
         0.04-0.30 px where a re-dithered 8-bit depth jittered them, median 0.08); a
         pan over content whose depth changes little after a fast turn "settled" the depth for
         29 frames while its 1-9 tracks moved 0.8-1.5 px a frame under a 3 px picture (a fresh
-        procedural seed)."""
+        procedural seed). `goes_on`: judged on the frames where the picture goes on, where there
+        are `min_run` of them with tracks (a still camera's frames stand both, and its 110 of them
+        hid a turn's depth tracks moving 0.2-1.2 px a frame after it: a false 141-frame freeze on
+        a held-out procedural seed)."""
         md, mp = ctx.motion.depth[a:b], ctx.motion.picture[a:b]
         ok = np.isfinite(md)
+        if goes_on is not None and (ok & goes_on[a:b]).sum() >= self.config.min_run:
+            ok &= goes_on[a:b]
         if ok.sum() < self.config.min_run:
             return False
         moved = float(np.median(md[ok]))
-        return moved >= self.config.tracks_px and moved >= self.config.tracks_move * float(np.nanmedian(mp))
+        return moved >= self.config.tracks_px and moved >= self.config.tracks_move * float(np.nanmedian(mp[ok]))
 
     def catches_up(self, ctx: CheckContext, small: np.ndarray, start: int, end: int,
                    factor: float | None = None) -> bool:
