@@ -1089,3 +1089,14 @@ def test_lags_where_the_still_pictures_noise_is_walkers_are_found(name, span):
     # tracks moved 1.3 x their usual share (its true end: 3.4 x); for k = 2 an end moves them
     # 1.5 x.
     assert runs_of(run_checks(_features(name), CFG, motion=_motion(name))["depth_lag"].span) == [span]
+
+
+def test_repeat_in_a_stand_whose_motion_flickers_starts_no_lag():
+    # 440 frames of an external recording (seed 8301, procedural, 16-bit PNG): a true 2-frame lag
+    # at 25-53; later the camera stands at 0.02-0.06 px a frame for a while, one frame flickering
+    # to 0.12 px ("moving") while the featureless depth repeats exactly, as it does all through
+    # the stand. That repeat started a lag paired with a jump 67 frames on (a false span at
+    # 342-409); a picture moving on the repeat alone is no evidence.
+    name = "repeat-in-flickering-stand"
+    got = runs_of(run_checks(_features(name), CFG, motion=_motion(name), depth_exact=True)["depth_lag"].span)
+    assert got == [(25, 53)], got

@@ -307,6 +307,12 @@ class DepthLag(FrameCheck):
             background = m.background_repeats(a, b)
             if b - a > J or onset_k[a] or background > c.max_background:
                 continue
+            # A picture "moving" on the repeat alone, standing on the frames either side, is a camera
+            # standing with its motion flickering over `motion_px` (measured on a fresh procedural
+            # seed: a featureless depth repeating exactly through a 0.02-0.06 px stand, one frame at
+            # 0.12 px, paired with a jump 67 frames on: a false 67-frame lag).
+            if not (a > 0 and m.moving[a - 1]) and not (b < n and m.moving[b]):
+                continue
             clear = (b - a == 1 and a >= 2 and b < n and not ctx.depth_exact and stood[a] and m.moving[a - 2:b].all()
                      and background <= c.clear_background
                      and np.nan_to_num(d1[a], nan=np.inf) <= c.clear_share * np.nan_to_num(local[a]))
