@@ -189,14 +189,15 @@ class DepthLag(FrameCheck):
             # 0.06 px a frame, in a light switching that kept the picture's luma changing).
             # Where the picture only creeps (under `motion_px`, yet moving on), a rewind counts when
             # the depth's own tracks jumped with it, far ahead of the picture's (see `rewind_tracks`).
-            crept = (~m.moving & m.depth_tracked & (np.nan_to_num(f.pic_inliers) >= ctx.config.min_tracks)
+            pic_tracked = np.nan_to_num(f.pic_inliers) >= ctx.config.min_tracks
+            crept = (~m.moving & m.depth_tracked & pic_tracked
                      & (np.nan_to_num(m.depth) >= np.maximum(c.rewind_px, c.rewind_tracks * np.nan_to_num(m.picture, nan=np.inf))))
             # ... and in a depth that reads back bit for bit, a rewind to exactly the depth of k frames
             # back while the tracked picture moves on at all (not standing): a lagging buffer replays
             # its frame exactly, a slow camera does not return to it while its picture moves on
             # (measured on a held-out real-game seed, float depth: a 2-frame lag starting in a
             # 0.058 px crawl, exact to the bit, leaked whole).
-            tracked_on = (np.nan_to_num(f.pic_inliers) >= ctx.config.min_tracks) & ~m.still
+            tracked_on = pic_tracked & ~m.still
             exact_back = ctx.depth_exact & (np.nan_to_num(D[:, 1:], nan=1.0) <= c.exact_floor) & tracked_on[:, None]
             # (Its onset need not be half the change around: exactness is no noise. That lag's camera
             # slowed into it, its onset changing 0.4 x the frames before.)
@@ -269,8 +270,13 @@ class DepthLag(FrameCheck):
 
         # Short repeats while the picture moves: a lag of k = run length starts, unless the run
         # ends with a catch-up jump (a short freeze).
+        # The camera stands: under `still_px`; for a clear start's end also under `motion_px` with
+        # most of its tracks static (see `_after_still` below).
+        still_picture = np.nan_to_num(m.picture, nan=1.0) < ctx.config.still_px
+        stands = still_picture | ((np.nan_to_num(m.picture, nan=1.0) < ctx.config.motion_px)
+                                  & (np.nan_to_num(f.pic_static, nan=1.0) >= ctx.config.still_static))
         was_still = np.zeros(n, bool)
-        was_still[1:] = np.nan_to_num(m.picture[:-1], nan=1.0) < ctx.config.still_px
+        was_still[1:] = still_picture[:-1]
         local = np.fmin(window_median(d1, -3, 3), window_median(d1, 1, 3))
         # A lossy codec blurs a repeated 8-bit frame with its neighbours (B-frames), so it need not
         # reach the repeat floor; where the depth's tracks stood while the picture's moved on and
@@ -447,9 +453,6 @@ class DepthLag(FrameCheck):
             # The camera stood still and the depth then moved on with the picture before that end: any
             # lag had ended there, so the end belongs to something else (measured: a weak rewind in a
             # pan "ended" 91 frames later, past a 51-frame still).
-            stands = (np.nan_to_num(m.picture, nan=1.0) < ctx.config.still_px) | (
-                (np.nan_to_num(m.picture, nan=1.0) < ctx.config.motion_px)
-                & (np.nan_to_num(f.pic_static, nan=1.0) >= ctx.config.still_static))
             refuted = refuted or (weak[a] and end > lo and self._after_still(m, lo, end, max(k, 10), stands) is not None)
             if refuted and not clear_start[a]:
                 onset_k[a] = 0
@@ -461,7 +464,7 @@ class DepthLag(FrameCheck):
                 # again as it moves on: only a long stand says the lag may have ended)
                 end = self._after_still(m, lo, lim, max(k, 10), stands)
             elif end is None:
-                end = self._after_still(m, lo, lim, k, np.nan_to_num(m.picture, nan=1.0) < ctx.config.still_px)
+                end = self._after_still(m, lo, lim, k, still_picture)
             elif weak[a]:
                 end = self._stronger_end(d1, jump, peak(k), m, end, lim)
             # An unseen end most likely lags on: to the next stop, within the weak horizon for a
