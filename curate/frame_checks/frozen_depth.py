@@ -111,7 +111,8 @@ class FrozenDepth(FrameCheck):
         # ... nor across a codec glitch of up to `glitch` frames between two runs of at least
         # `min_run` (measured on a real-game recording: one frame at 0.40 x usual split a 20-frame
         # freeze whose halves each took the other for the depth repeating by itself; missed whole).
-        bounds = runs_of(self.bridged(repeat, glitch, c))
+        whole_repeat = self.bridged(repeat, glitch, c)
+        bounds = runs_of(whole_repeat)
         whole = np.full(n, -1)  # index into `bounds` of each frame's run of repeated depth
         for i, (a, b) in enumerate(bounds):
             whole[a:b] = i
@@ -158,18 +159,11 @@ class FrozenDepth(FrameCheck):
                 if not g:
                     break
                 a -= g
-            while True:
-                while b < n and (repeat[b] or (untracked_on[b] and small[b])):
-                    b += 1
-                # ... and on past a codec glitch of up to `glitch` frames after which the depth
-                # stands again for `min_run` frames (measured on a real-game recording: one frame
-                # at 0.38 x usual, its tracks standing, split a 50-frame freeze; its last 19 frames,
-                # the camera slowing to 0.05 px, went uncovered).
-                g = next((g for g in range(1, c.glitch + 1)
-                          if b + g + c.min_run <= n and glitch[b : b + g].all() and repeat[b + g : b + g + c.min_run].all()), 0)
-                if not g:
-                    break
-                b += g
+            # ... on past a codec glitch too (`whole_repeat`; measured on a real-game recording: one
+            # frame at 0.38 x usual, its tracks standing, split a 50-frame freeze; its last 19
+            # frames, the camera slowing to 0.05 px, went uncovered).
+            while b < n and (whole_repeat[b] or (untracked_on[b] and small[b])):
+                b += 1
             # ... and the frames still at its noise after it, up to `settle_frames` (the picture
             # slowing lets `settled` lapse while the depth stays stuck: a freeze's last 2 frames).
             more = 0
