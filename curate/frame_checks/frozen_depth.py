@@ -173,7 +173,7 @@ class FrozenDepth(FrameCheck):
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
 
-    def tracks_move(self, ctx: CheckContext, a: int, b: int, goes_on: np.ndarray | None = None) -> bool:
+    def tracks_move(self, ctx: CheckContext, a: int, b: int, goes_on: np.ndarray) -> bool:
         """The depth's own tracks, however few, moved over [a, b): on at least `min_run` frames
         with tracks, their median displacement at least `tracks_px` and `tracks_move` x the
         picture's. A stuck depth's corners stand (measured: 0.00-0.03 px a frame in freezes, and
@@ -186,7 +186,7 @@ class FrozenDepth(FrameCheck):
         a held-out procedural seed)."""
         md, mp = ctx.motion.depth[a:b], ctx.motion.picture[a:b]
         ok = np.isfinite(md)
-        if goes_on is not None and (ok & goes_on[a:b]).sum() >= self.config.min_run:
+        if (ok & goes_on[a:b]).sum() >= self.config.min_run:
             ok &= goes_on[a:b]
         if ok.sum() < self.config.min_run:
             return False
