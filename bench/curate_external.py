@@ -52,6 +52,8 @@ def main() -> None:
     ap.add_argument("--clip-pretrained", default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="CurateConfig override")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--save-spans", type=Path, help="pickle each curated recording here, for bench/curate_span_check.py "
+                                                    "(the first clip length's run)")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-corpus")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -79,7 +81,8 @@ def main() -> None:
     lengths = [args.clip_length] if args.clip_length else [int(x) for x in args.clip_lengths.split(",")]
     for length in lengths:
         per, results, secs = curate_and_evaluate(recs, ckpts, length, args.overrides,
-                                                 (args.clip_model, args.clip_pretrained))
+                                                 (args.clip_model, args.clip_pretrained),
+                                                 save_to=args.save_spans if length == lengths[0] else None)
         frames = sum(a.frames for a in per.values())
         print(f"\n=== clip length {length}: {frames} frames curated in {secs:.0f} s ({frames / secs:.0f} frames/s) ===")
         notes = sorted({n for _, r, _ in results for n in r.notes if "OFF" in n})

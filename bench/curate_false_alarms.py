@@ -49,11 +49,12 @@ def main() -> None:
     ap.add_argument("--no-bootstrap", action="store_true", help="curate without a bootstrap (model checks off)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="CurateConfig override")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--save-spans", type=Path, help="pickle each curated recording here, for bench/curate_span_check.py")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "synthdepth-bench-corpus")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from recipes import FALSE_ALARM_FOOTAGE, false_alarm_corpus, train_bootstrap_defaults
+    from recipes import FALSE_ALARM_FOOTAGE, false_alarm_corpus, save_curated, train_bootstrap_defaults
     from tqdm import tqdm
 
     from capture.simulate.truth import load_truth
@@ -110,7 +111,10 @@ def main() -> None:
                     dropped_d1.append(round(float(c.scores.depth_delta1), 3))
                 elif c.decision == "kept":
                     kept_d1.append(round(float(c.scores.depth_delta1), 3))
-            a = evaluate(r, load_truth(manifest), args.clip_length)
+            truth = load_truth(manifest)
+            if args.save_spans is not None:
+                save_curated(args.save_spans, footage, r, truth)
+            a = evaluate(r, truth, args.clip_length)
             frames += a.frames
             per.setdefault(kind, CurationAccuracy(clip_length=args.clip_length)).add(a)
             total.add(a)

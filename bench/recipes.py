@@ -187,9 +187,10 @@ def bootstraps_for(cache: Path, footages, given: Path | None = None, none: bool 
 
 def curate_and_evaluate(recs: dict[str, list[Path]], ckpts: dict[str, Path | None], length: int,
                         overrides: list[str] = (), clip_weights: tuple[str, str | None] = ("ViT-B-32", None),
-                        progress: bool = True):
+                        progress: bool = True, save_to: Path | None = None):
     """Curate every recording (grouped by footage kind, each group with its bootstrap) with clips
-    of `length` frames; returns ({footage: CurationAccuracy}, [(footage, RecordingResult, truth)], seconds)."""
+    of `length` frames; returns ({footage: CurationAccuracy}, [(footage, RecordingResult, truth)], seconds).
+    `save_to`: a folder to pickle each curated recording in (save_curated)."""
     from tqdm import tqdm
 
     from capture.simulate.truth import load_truth
@@ -216,6 +217,8 @@ def curate_and_evaluate(recs: dict[str, list[Path]], ckpts: dict[str, Path | Non
                 print(f"{m}: FAILED {r.info.errors}")
                 continue
             truth = load_truth(m)
+            if save_to is not None:
+                save_curated(save_to, footage, r, truth)
             acc.add(evaluate(r, truth, length))
             results.append((footage, r, truth))
     return out, results, time.perf_counter() - t
@@ -246,3 +249,20 @@ def print_accuracy(per: dict, length: int, kept_goal: float = 0.95, retention_go
     print(f"TARGET at clip length {length} (every fault kind >= {kept_goal:.0%} kept out, retention >= "
           f"{retention_goal}, clean clips kept >= {kept_goal:.0%}): " + ("MET" if not bad else "NOT MET: " + "; ".join(bad)))
     return bad
+
+
+def save_curated(folder: Path, footage: str, result, truth) -> Path:
+    """Pickle what re-running the frame checks needs (bench/curate_span_check.py): the features,
+    the cuts, the recording's flags and the truth's fault events and per-frame labels."""
+    import pickle
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{result.info.recording_id}.pkl"
+    payload = {"footage": footage, "rid": result.info.recording_id, "features": result.features,
+               "cuts": list(result.cuts), "depth_exact": bool(result.info.depth_exact),
+               "trusted": bool(result.info.bootstrap_trusted), "events": truth.fault_events(),
+               "labels": list(truth.labels)}
+    tmp = out.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(out)
+    return out
