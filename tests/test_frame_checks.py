@@ -1110,3 +1110,26 @@ def test_weak_lag_start_takes_the_late_catch_up_no_staircase_makes():
     # a staircase's chance fit makes and not shared by the picture, is its end.
     name = "weak-lag-late-catch-up"
     assert runs_of(run_checks(_features(name), CFG, motion=_motion(name))["depth_lag"].span) == [(303, 357)]
+
+
+def test_deep_rewind_in_a_featureless_8bit_depth_starts_a_lag():
+    # 740 frames of an external recording (held-out seed 9201, procedural, OBS gray8, no depth
+    # tracks): two 2-frame lags over 305-347 and 438-458. The first rewinds to 0.005 of a 2.1 x
+    # usual change while the picture pans at 0.9 px, in a depth that stands nearly still by itself
+    # now and then; its start was weak (nothing to track), the "staircase" refuted it and both
+    # leaked whole. Such a deep rewind no clean moving frame made (0 of 132,897), and its end is
+    # the 4.6 x catch-up, not the 1.7 x chance fit 10 frames in.
+    name = "gray8-deep-rewind"
+    spans = run_checks(_features(name), CFG, motion=_motion(name))["depth_lag"].span
+    assert runs_of(spans) == [(306, 347), (439, 458)]
+
+
+def test_lag_replaying_bursts_of_depth_motion_ends_at_its_catch_up():
+    # 570 frames of the same seed's first recording (cut at 37): two 2-frame lags over 70-126 and
+    # 182-229, each replaying a burst of depth motion (something passing close). The first "ended"
+    # at a 1.9 x step of a growing ramp, short of the scene's 2.4 x (k + 1)-frame change, the
+    # second at the 28 x crest of its burst (neighbours 4.7 x the frames around); 0.16 and 0.60
+    # covered. Each ends at its catch-up now.
+    name = "gray8-lag-in-bursts"
+    spans = run_checks(_features(name), CFG, [37], motion=_motion(name))["depth_lag"].span
+    assert runs_of(spans) == [(70, 126), (182, 229)]

@@ -41,6 +41,13 @@ class DepthLagConfig(CheckConfig):
     rewind: float = 0.3  # change to k frames back / change to the previous frame, at most ...
     weak_rewind: float = 0.6  # ... or at most this, with its end found (a lossy codec blurs the repeat),
     weak_share: float = 0.5  # ... and at most this x the 5th percentile of the scene's own ratios
+    # A lossy depth with nothing to track repeats and toggles grey levels by itself, so its rewinds
+    # are weak starts; one back to at most `deep_rewind` of a one-frame change of at least the usual
+    # change is not such a toggle (measured on 120 curated external and false-alarm recordings: none
+    # of 132,897 clean moving frames came back so near under 0.15; 82 of 149 lag starts under 0.1,
+    # and a featureless gray8 2-frame lag rewinding to 0.005 of a 2.1 x change, in a depth that
+    # stands still by itself now and then, leaked whole as a "staircase").
+    deep_rewind: float = 0.1
     min_frames: int = 50  # moving frames needed to measure that percentile
     # A rewind while the picture creeps (moving on under `motion_px`) counts where the depth's
     # tracks jumped at least `rewind_px` work px and `rewind_tracks` x the picture's motion: a
@@ -133,6 +140,9 @@ class DepthLagConfig(CheckConfig):
     # Where the depth is an 8-bit staircase, a clear rewind counts when its end jumps at least this
     # x the usual change (and the change around it).
     staircase_jump: float = 4.0
+    # A strong start's first end short of the scene's (k + 1)-frame change gives way to a later one
+    # that meets it and is this much stronger (see `DepthLag._fuller_end`).
+    fuller_end: float = 1.5
     # A pooled depth change at most this is a bit-identical repeat; where short runs of them are at
     # most `exact_rare` of the moving frames, the depth does not repeat by itself.
     exact_floor: float = 1e-7
@@ -146,11 +156,26 @@ class DepthLagConfig(CheckConfig):
     # caught up at 2.2 x its neighbours, its depth tracks lost on that frame; asked 2.25 x, its
     # span ran 212 frames on to the next loading screen).
     peak_max: float = 2.0
+    # A peak whose neighbours change this x the frames 3-10 away is the crest of a burst of depth
+    # motion (see `DepthLag._fuller_end`; measured on 149 lag ends: at most 1.74 x but one, 10.9 x,
+    # a lag replaying such a burst caught up at its crest).
+    crest: float = 3.0
     # For k <= `catch_up_max_k`, where the depth's tracks move at least `follows` x the picture
     # around a frame, an end's tracks must move at least `catch_up_motion` x that usual ratio.
     catch_up_motion: float = 1.0
     follows: float = 0.5
     catch_up_max_k: int = 2
+
+
+def _outer_median(x: np.ndarray, inner: int, outer: int) -> np.ndarray:
+    """Per frame, the median of x over the frames inner + 1 .. outer away on either side."""
+    n = len(x)
+    padded = np.concatenate([np.full(outer, np.nan), x, np.full(outer, np.nan)])
+    win = np.lib.stride_tricks.sliding_window_view(padded, 2 * outer + 1)
+    keep = np.abs(np.arange(-outer, outer + 1)) > inner
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(win[:n, keep], axis=1)
 
 
 class DepthLag(FrameCheck):
@@ -165,6 +190,7 @@ class DepthLag(FrameCheck):
         d1, r1 = D[:, 0], R[:, 0]
         onset_k = np.zeros(n, int)
         weak = np.zeros(n, bool)  # starts that count only with their end found
+        deep = np.zeros(n, bool)  # rewinds no staircase makes (see `deep_rewind`)
         with np.errstate(all="ignore"):
             d1_around, r1_around = around(d1, 8), around(r1, 8)  # the frames around each (itself left out)
             rewind = D[:, 1:] / D[:, :1]
@@ -224,7 +250,12 @@ class DepthLag(FrameCheck):
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: no neighbours to beat
             nb_max = np.nan_to_num(np.nanmax(win, axis=1), nan=0.0)
             nb_med = np.nan_to_num(np.nanmedian(win, axis=1), nan=0.0)
+        # The frames 3-10 away on either side: where the neighbours change `crest` x as much, the
+        # depth moves fast for a while (something passing close), and the frame is the crest of
+        # that burst (see `_fuller_end`).
+        outer = _outer_median(d1, r, 10)
         d1z = np.nan_to_num(d1, nan=-np.inf)
+        crest = nb_med >= c.crest * np.nan_to_num(outer, nan=np.inf)
         peak = lambda k: (d1z >= nb_max) & (d1z >= min(1.0 + c.peak_share * k, c.peak_max) * nb_med)  # noqa: E731
         # A catch-up moves the depth further than the picture (about k + 1 frames of motion at once).
         # Where the depth's own tracks follow the picture in this scene (their displacement over the
@@ -267,6 +298,9 @@ class DepthLag(FrameCheck):
                 weak |= (onset_k > 0) & ~(np.nan_to_num(back, nan=1.0) <= c.exact_floor)
             else:
                 weak |= (onset_k > 0) & ~tracked_near
+                deep = ((best <= c.deep_rewind) & m.moving
+                        & (np.nan_to_num(d1) >= max(m.usual_depth_change, c.min_change)) & (onset_k > 0))
+                weak &= ~deep
 
         # Short repeats while the picture moves: a lag of k = run length starts, unless the run
         # ends with a catch-up jump (a short freeze).
@@ -409,7 +443,7 @@ class DepthLag(FrameCheck):
             ends_kw = dict(stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
                            behind=behind_for(k))
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
-                            **ends_kw)
+                            crest=crest, **ends_kw)
             if weak[a] and end is not None:
                 # ... and one it is unlikely to have met by chance: where jumps that fit a lag of k come
                 # by themselves every few dozen moving frames (8-bit depth of a featureless view), a
@@ -435,7 +469,7 @@ class DepthLag(FrameCheck):
             # on fresh procedural seeds, two such frames inside a 5-frame lag made it a staircase
             # and it was kept whole. Not only without them: an end found far too late leaves out
             # the lag's neighbourhood and judges it by frames far from it.)
-            staircase = m.background_repeats(a, a + 1) > c.max_background
+            staircase = m.background_repeats(a, a + 1) > c.max_background and not deep[a]
             if staircase and end is not None and end > a + 1:
                 staircase = m.background_repeats(a, end) > c.max_background
             if staircase and not weak[a] and end is not None and end < n:
@@ -465,8 +499,9 @@ class DepthLag(FrameCheck):
                 end = self._after_still(m, lo, lim, max(k, 10), stands)
             elif end is None:
                 end = self._after_still(m, lo, lim, k, still_picture)
-            elif weak[a]:
-                end = self._stronger_end(d1, jump, peak(k), m, end, lim)
+            elif weak[a] or deep[a]:
+                # (a deep start in a featureless depth meets the same chance fits a weak one does)
+                end = self._stronger_end(d1, jump, peak(k), m, end, min(lim, a + c.weak_horizon))
             # An unseen end most likely lags on: to the next stop, within the weak horizon for a
             # clear start (a k = 1 lag whose catch-up hides in the noise).
             z = end if end is not None else (lim if clear_start[a] else stop if stop is not None else hi)
@@ -534,7 +569,8 @@ class DepthLag(FrameCheck):
 
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
-             stepped=None, peak: np.ndarray | None = None, behind: np.ndarray | None = None) -> int | None:
+             stepped=None, peak: np.ndarray | None = None, behind: np.ndarray | None = None,
+             crest: np.ndarray | None = None) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
@@ -550,7 +586,8 @@ class DepthLag(FrameCheck):
         if not fitting_only:
             first = [e for e in (fixed[:1] + scene[:1])]
             if first:
-                return min(first)
+                e0 = min(first)
+                return self._fuller_end(jump, fixed, e0, lo, expected, crest)
             for bar in (c.jump, c.faint_jump):
                 ok = base & (jump[lo:lim] >= bar) & (djump[lo:lim] >= 0.75 * bar)
                 cand = np.where(ok, jump[lo:lim], -np.inf)
@@ -563,6 +600,33 @@ class DepthLag(FrameCheck):
         # A weak start takes a jump of the scene's ratio only where none of the fixed size came:
         # 8-bit noise in a slow pan jumps 1.6 x now and then as well.
         return fixed[0] if fixed else (scene[0] if scene else None)
+
+    def _fuller_end(self, jump: np.ndarray, fits: list[int], e0: int, lo: int,
+                    expected: tuple[np.ndarray, np.ndarray] | None, crest: np.ndarray | None) -> int:
+        """A strong start's first fitting end `e0`, or a later fit within `weak_horizon` of `lo`
+        where `e0` is likely something else:
+        - `e0` falls short of the scene's own change over k + 1 frames (`fit` x `expected`) and the
+          later one meets it, `fuller_end` x stronger: `e0` was a step in a burst of depth motion
+          the lag replayed (measured on a held-out procedural seed, 8-bit depth: a 2-frame lag
+          "ended" at a 1.9 x jump on a ramp of growing changes, where 2.4 x was the scene's; its
+          catch-up came 49 frames later at 3.4 x; 0.16 covered);
+        - `e0` is the `crest` of such a burst and the later one is not (the same seed: another
+          2-frame lag "ended" at the 28 x crest of something passing close, 21 frames before its
+          catch-up; 0.60 covered). Only with a later fit: a lag replaying a burst may catch up
+          at its crest (measured once in 149 lags)."""
+        c = self.config
+        reach = [e for e in fits if e0 < e < lo + c.weak_horizon]
+        if crest is not None and crest[e0]:
+            later = [e for e in reach if not crest[e]]
+            if later:
+                return later[0]
+        if expected is None:
+            return e0
+        need = lambda e: c.fit * expected[1][e - lo]  # noqa: E731
+        if jump[e0] >= need(e0):
+            return e0
+        later = [e for e in reach if jump[e] >= max(c.fuller_end * jump[e0], need(e))]
+        return later[0] if later else e0
 
     def _end_base(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, peak: np.ndarray | None,
                   behind: np.ndarray | None) -> np.ndarray:
