@@ -1133,3 +1133,15 @@ def test_lag_replaying_bursts_of_depth_motion_ends_at_its_catch_up():
     name = "gray8-lag-in-bursts"
     spans = run_checks(_features(name), CFG, [37], motion=_motion(name))["depth_lag"].span
     assert runs_of(spans) == [(70, 126), (182, 229)]
+
+
+def test_small_lag_end_where_the_picture_has_nothing_to_track_covers_the_stretch():
+    # 486 frames of an external recording (held-out seed 9301, procedural, 16-bit PNG depth): a
+    # 7-frame lag over 265-297 and a 1-frame lag over 360-414. The picture loses its tracks at 388
+    # for about 70 frames (a turn over a featureless view). The second lag's span ended at 399, a
+    # 1.6 x jump of the depth's own motion; its catch-up at 414 shows nothing (0.76 covered, and
+    # a 60-frame clip took the rest). Such an end covers the untracked stretch now; the first
+    # lag's 8.9 x catch-up, in a stretch as untracked, still ends it.
+    name = "lag-end-in-untracked-turn"
+    spans = run_checks(_features(name), CFG, motion=_motion(name), depth_exact=True)["depth_lag"].span
+    assert runs_of(spans) == [(265, 297), (360, 457)]
