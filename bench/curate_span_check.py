@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write every check's spans per recording here")
     ap.add_argument("--diff", type=Path, help="a --json file of another run: print the spans that changed")
     ap.add_argument("--all", action="store_true", help="list every event, covered or not")
+    ap.add_argument("--overrun", type=int, metavar="N", help="also list runs of at least N clean frames a check marked "
+                                                             "next to a fault (a span running on past it)")
     args = ap.parse_args()
 
     from curate.config import CurateConfig
@@ -107,6 +109,10 @@ def main() -> None:
             for a, b in runs(m):
                 if not near[a:b].any():
                     print(f"{rid} FALSE {k} [{a},{b}) {b - a} frames")
+            if args.overrun:
+                for a, b in runs(m & clean):
+                    if b - a >= args.overrun and near[a:b].any():
+                        print(f"{rid} OVERRUN {k} [{a},{b}) {b - a} clean frames next to a fault")
     print(f"\n{len(saved)} recordings, {n_events} fault events, {short} covered under 0.9")
     print(f"clean frames marked, of {clean_total}: " + ", ".join(f"{k} {v}" for k, v in marked.most_common()))
     if args.json:
