@@ -1167,3 +1167,15 @@ def test_lag_ends_at_its_catch_up_as_the_camera_slows():
     name = "lag-end-as-camera-slows"
     spans = run_checks(_features(name), CFG, [0, 369], motion=_motion(name))["depth_lag"].span
     assert runs_of(spans) == [(89, 137), (393, 431)]
+
+
+def test_8bit_depth_toggling_back_after_standing_starts_no_lag():
+    # 446 frames of an external recording (held-out seed 9401, procedural, OBS gray8, nothing to
+    # track in the depth): at 148 the depth came back exactly to its level 4 frames before, a
+    # 1.05 x usual change, after standing still for 2 frames: a toggle between two grey levels.
+    # Read as a deep rewind, it ran a false lag of 114 frames into a freeze at 238. A lag's
+    # rewind goes back over frames the depth moved on.
+    name = "gray8-toggle-back"
+    ev = run_checks(_features(name), CFG, [0], motion=_motion(name))
+    assert not ev["depth_lag"].span.any(), runs_of(ev["depth_lag"].span)
+    assert runs_of(ev["frozen_depth"].span) == [(238, 257)]

@@ -48,6 +48,7 @@ class DepthLagConfig(CheckConfig):
     # and a featureless gray8 2-frame lag rewinding to 0.005 of a 2.1 x change, in a depth that
     # stands still by itself now and then, leaked whole as a "staircase").
     deep_rewind: float = 0.1
+    deep_moved: float = 0.25  # ... the depth changing at least this x the usual change on each frame it rewinds over
     min_frames: int = 50  # moving frames needed to measure that percentile
     # A rewind while the picture creeps (moving on under `motion_px`) counts where the depth's
     # tracks jumped at least `rewind_px` work px and `rewind_tracks` x the picture's motion: a
@@ -305,6 +306,14 @@ class DepthLag(FrameCheck):
                 weak |= (onset_k > 0) & ~tracked_near
                 deep = ((best <= c.deep_rewind) & m.moving
                         & (np.nan_to_num(d1) >= max(m.usual_depth_change, c.min_change)) & (onset_k > 0))
+                # ... where the depth moved on every frame it rewinds over: one that stood there and
+                # then came back is a toggle between two grey levels (measured on a held-out
+                # procedural seed: stood 2 frames, back 4 frames at 1.05 x usual, a false 118-frame lag)
+                for t in np.flatnonzero(deep):
+                    over = slice(max(0, t - int(onset_k[t]) + 1), t)
+                    if (m.repeat[over].any()
+                            or (np.nan_to_num(d1[over]) < c.deep_moved * np.nan_to_num(usual_here[t])).any()):
+                        deep[t] = False
                 weak &= ~deep
 
         # Short repeats while the picture moves: a lag of k = run length starts, unless the run
