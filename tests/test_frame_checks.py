@@ -1179,3 +1179,35 @@ def test_8bit_depth_toggling_back_after_standing_starts_no_lag():
     ev = run_checks(_features(name), CFG, [0], motion=_motion(name))
     assert not ev["depth_lag"].span.any(), runs_of(ev["depth_lag"].span)
     assert runs_of(ev["frozen_depth"].span) == [(238, 257)]
+
+
+def test_lag_ending_as_the_replayed_camera_eases_ends_at_its_catch_up():
+    # 238 frames of a real-game recording (seed 7901's set, ext-real-08402, float depth, cuts at
+    # 0 and 163): an 8-frame lag over 174-194 replays a camera easing off, so the frame before
+    # its catch-up changes 0.31 x the faster frames around it, though as much as the frames just
+    # before it. Taken for a staircase's stand, no end was found and the span ran 44 frames on.
+    name = "real-lag-end-after-easing"
+    ev = run_checks(_features(name), CFG, [0, 163], motion=_motion(name), depth_exact=True)
+    assert runs_of(ev["depth_lag"].span) == [(174, 194)]
+
+
+def test_lag_ending_as_the_camera_stops_takes_its_strongest_jump():
+    # 739 frames of an external recording (held-out seed 9201, procedural, 16-bit PNG depth, cut at
+    # 0): a 7-frame lag over 432-452 catches up as the camera stops (0.13-0.16 px), a 2.5 x jump
+    # short of the step a faster camera shows after it. No end showed the step and the span ran
+    # the whole 300 frames it may; the strongest jump that ends a strong start is its end now.
+    name = "png16-lag-end-camera-stopping"
+    ev = run_checks(_features(name), CFG, [0], motion=_motion(name), depth_exact=True)
+    assert runs_of(ev["depth_lag"].span) == [(432, 452)]
+
+
+def test_16bit_depth_easing_under_a_fast_pan_is_no_freeze():
+    # 538 frames of an external recording (held-out seed 9301, procedural, 16-bit PNG depth, cuts
+    # at 0, 432 and 482 around a loading screen): a 3.3 px pan over a view whose depth change eases
+    # from 0.8 to 0.17 x usual "settled" the depth over 46-78, a false 32-frame freeze. A depth that
+    # reads back bit for bit repeats its frames exactly when it freezes (every frame of 115 freezes
+    # and loading screens measured); this one never did. The loading screen is still found.
+    name = "png16-depth-easing-in-pan"
+    ev = run_checks(_features(name), CFG, [0, 432, 482], motion=_motion(name), depth_exact=True)
+    assert all(b <= 46 or a >= 300 for a, b in runs_of(ev["frozen_depth"].span)), runs_of(ev["frozen_depth"].span)
+    assert runs_of(ev["black"].span) == [(432, 482)]

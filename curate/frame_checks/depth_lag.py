@@ -420,14 +420,20 @@ class DepthLag(FrameCheck):
                     break
 
         freeze = keep_runs(m.repeat & m.moving, 3)
-        # The frame after an end moves as usual against the frames around it, or against those
-        # after it: a camera slowing as the depth catches up leaves the lag's faster replay in the
-        # frames around (measured on a held-out procedural seed: a 5-frame lag's 10.6 x catch-up,
-        # the frame after it at 0.34 x the change around but 0.73 x the frames after; no end was
-        # found and the span ran 151 frames on).
+        # The frames beside an end move as usual against the frames around them, or the frame
+        # after against those after it and the frame before against those before it: a camera
+        # slowing as the depth catches up leaves faster frames around (measured on held-out
+        # procedural seeds: a 5-frame lag's 10.6 x catch-up, the frame after it at 0.34 x the change
+        # around but 0.73 x the frames after; a 7-frame lag replaying a camera easing to 0.13 px,
+        # the frame before its catch-up at 0.31 x around but 0.54 x the frames before. No end was
+        # found for either, and their spans ran 151 and 282 frames on).
         with np.errstate(all="ignore"):
             # (against at least `min_change`: a depth frozen after the jump has nothing to compare with)
             steady_next = np.fmax(djump, np.nan_to_num(d1 / np.maximum(window_median(d1, 1, 5), c.min_change)))
+            # (the frame before only in a depth that reads back bit for bit: an 8-bit staircase
+            # stands between its steps, and the frames before a step are its own stands and steps)
+            steady_prev = (np.fmax(djump, np.nan_to_num(d1 / np.maximum(window_median(d1, -5, 5), c.min_change)))
+                           if ctx.depth_exact else djump)
         # An end is looked for while the picture moves; for a clear start, where it has too few
         # tracks to say, also while its own one-frame change stays at its level around (measured
         # on the simulator: an 8-frame lag's 5.7 x catch-up over a picture of 7-11 tracks, and the
@@ -463,7 +469,7 @@ class DepthLag(FrameCheck):
                 lim = min(lim, a + c.weak_horizon)  # (stop, when it comes before, still holds)
             series = (jump, djump, smooth, freeze, m.moving if weak[a] else goes_on)
             ends_kw = dict(stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
-                           behind=behind_for(k), steady_next=steady_next)
+                           behind=behind_for(k), steady=(steady_prev, steady_next))
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
                             crest=crest, **ends_kw)
             if weak[a] and end is not None:
@@ -600,7 +606,7 @@ class DepthLag(FrameCheck):
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
              stepped=None, peak: np.ndarray | None = None, behind: np.ndarray | None = None,
-             crest: np.ndarray | None = None, steady_next: np.ndarray | None = None) -> int | None:
+             crest: np.ndarray | None = None, steady: tuple[np.ndarray, np.ndarray] | None = None) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
@@ -609,7 +615,7 @@ class DepthLag(FrameCheck):
         if lo >= lim:
             return None
         c = self.config
-        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady_next)
+        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady)
 
         shows_step = stepped if stepped is not None else (lambda e: True)
         fixed, scene = self._fitting(jump, djump, base, lo, lim, k, expected, shows_step)
@@ -626,6 +632,9 @@ class DepthLag(FrameCheck):
                         break
                     if shows_step(int(e)):
                         return int(e)
+            ok = base & (jump[lo:lim] >= c.jump) & (djump[lo:lim] >= 0.75 * c.jump)
+            if ok.any():
+                return lo + int(np.argmax(np.where(ok, jump[lo:lim], -np.inf)))
             return None
         # A weak start takes a jump of the scene's ratio only where none of the fixed size came:
         # 8-bit noise in a slow pan jumps 1.6 x now and then as well.
@@ -659,17 +668,18 @@ class DepthLag(FrameCheck):
         return later[0] if later else e0
 
     def _end_base(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, peak: np.ndarray | None,
-                  behind: np.ndarray | None, steady_next: np.ndarray | None = None) -> np.ndarray:
+                  behind: np.ndarray | None, steady: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Frames of [lo, lim) where an end may be: the picture moves smoothly, no freeze ends there,
         the depth moved as usual beside it, a peak of its neighbourhood, not behind the picture.
-        `steady_next`: the frame after's own measure of moving as usual (default `djump`)."""
+        `steady`: the frame before's and the frame after's own measures of moving as usual
+        (default `djump` for both)."""
         c = self.config
         base = smooth[lo:lim] & ~freeze[lo - 1 : lim - 1] & moving[lo:lim] & moving[lo - 1 : lim - 1]
         # The depth moved as usual on the frames beside it: an 8-bit depth that stands for a frame or
         # two and then jumps (a staircase) does so by itself (`steady`).
-        near = np.concatenate([djump, [1.0]])
-        nxt = near if steady_next is None else np.concatenate([steady_next, [1.0]])
-        base &= (near[lo - 1 : lim - 1] >= c.steady) & (nxt[lo + 1 : lim + 1] >= c.steady)
+        prev, nxt = (djump, djump) if steady is None else steady
+        nxt = np.concatenate([nxt, [1.0]])
+        base &= (prev[lo - 1 : lim - 1] >= c.steady) & (nxt[lo + 1 : lim + 1] >= c.steady)
         if peak is not None:
             base &= peak[lo:lim]
         if behind is not None:
@@ -698,11 +708,11 @@ class DepthLag(FrameCheck):
     def _fits(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
               expected: tuple[np.ndarray, np.ndarray] | None = None, stepped=None,
               peak: np.ndarray | None = None, behind: np.ndarray | None = None,
-              steady_next: np.ndarray | None = None) -> list[int]:
+              steady: tuple[np.ndarray, np.ndarray] | None = None) -> list[int]:
         """Every frame of [lo, lim) that could end a weak start of k (see `_end`)."""
         if lo >= lim:
             return []
-        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady_next)
+        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady)
         fixed, scene = self._fitting(jump, djump, base, lo, lim, k, expected,
                                      stepped if stepped is not None else (lambda e: True))
         return sorted(set(fixed) | set(scene))
