@@ -87,7 +87,7 @@ class Overlay(FrameCheck):
         # a picture that shows nothing (a plain wall, `blank` share of flat blocks): its few
         # textured blocks change at random, and a menu opening just after must still open.
         blank = np.nan_to_num(f.flat_frac) >= c.blank
-        after_transient = self._after_gone(step & ~stays & ~blank, returned, st)
+        after_transient, after_flash = self._after_gone(step & ~stays & ~blank, returned, st)
         opens = step & depth_goes_on & stays & ~after_transient
         # ... unless the picture before had nothing to track and the step brings a standing panel
         # over a game that goes on (`_panel_over_game`, judged with the span's end below).
@@ -140,8 +140,13 @@ class Overlay(FrameCheck):
         # A menu opening with a change just under `step` (a translucent panel over a pan): the
         # frames whose change rose by `step_rise` to at least that, for `_opened_unseen`.
         faint = (st >= c.step_rise) & risen & ~step
+        # ... or with a step that stayed but opened nothing, coming just after a change that moved on
+        # (not after a flash): a menu drawing in over two frames, its full step under the partial
+        # one's + `step_rise` (measured on a held-out procedural seed: 0.64 then 0.87 over a fast,
+        # hardly tracked pan; the menu was kept whole).
+        unopened = step & depth_goes_on & stays & after_transient & ~after_flash & ~opens
         span |= self._opened_unseen(f, step & depth_goes_on, stays, returned, back_to_game, span,
-                                    faint & depth_goes_on)
+                                    (faint & depth_goes_on) | unopened)
         return Evidence(opens, span, st)
 
     def _panel_over_game(self, f, m, a: int, b: int) -> bool:
@@ -183,24 +188,26 @@ class Overlay(FrameCheck):
                 out[a:b] = True
         return out
 
-    def _after_gone(self, gone: np.ndarray, returned: np.ndarray, st: np.ndarray) -> np.ndarray:
+    def _after_gone(self, gone: np.ndarray, returned: np.ndarray, st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The `PERSIST` frames after each run of steps that were gone (`gone`), where a step ends
         what they began rather than opening a menu: all of them after a picture that came back
         (a flash), and after one that changed on (the camera starting to move) all but a step
         clearly stronger than the gone ones, by `step_rise`: a translucent menu drawing in over
         two frames (measured on fresh procedural seeds: a partial step of 0.44, gone by moving on,
         then the full step of 0.85, which was taken for a flash ending, and the menu was kept
-        whole; a camera starting to move after a still, 0.67 then 0.58)."""
+        whole; a camera starting to move after a still, 0.67 then 0.58). Also returned: the frames
+        after a picture that came back."""
         from curate.features import PERSIST
 
-        out = gone.copy()
+        out, flash = gone.copy(), np.zeros(len(gone), bool)
         for a, e in runs_of(gone):
             after = slice(e, e + PERSIST)
             if returned[a:e].any():
                 out[after] = True
+                flash[after] = True
             else:
                 out[after] |= st[after] < st[a:e].max() + self.config.step_rise
-        return out
+        return out, flash
 
     def _stays(self, f, st: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(changes that are still there `PERSIST` frames later: the picture then differs from the
