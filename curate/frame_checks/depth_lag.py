@@ -540,8 +540,6 @@ class DepthLag(FrameCheck):
             elif weak[a] or (deep[a] and not ctx.depth_exact):
                 # (a deep start in a featureless depth meets the same chance fits a weak one does)
                 end = self._stronger_end(d1, jump, peak(k), m, end, min(lim, a + c.weak_horizon))
-            # An unseen end most likely lags on: to the next stop, within the weak horizon for a
-            # clear start (a k = 1 lag whose catch-up hides in the noise).
             if end is not None and untracked[end] and djump[end] < c.staircase_jump:
                 # A small end where the picture has nothing to track may be the depth's own motion:
                 # with no picture to tell a catch-up from, the span covers the untracked stretch
@@ -550,6 +548,8 @@ class DepthLag(FrameCheck):
                 # covered. A 7-frame lag's 8.9 x catch-up in the same stretch is its end.)
                 run = np.flatnonzero(~untracked[end:lim])
                 end = end + int(run[0]) if run.size else lim
+            # An unseen end most likely lags on: to the next stop, within the weak horizon for a
+            # clear start (a k = 1 lag whose catch-up hides in the noise).
             z = end if end is not None else (lim if clear_start[a] else stop if stop is not None else hi)
             span[a:z] = True
             covered = z - 1
@@ -642,6 +642,10 @@ class DepthLag(FrameCheck):
                         break
                     if shows_step(int(e)):
                         return int(e)
+            # ... and where none shows the step, the strongest jump of at least `jump`: a camera
+            # stopping as the depth catches up leaves no step to see after it, and a strong start
+            # would otherwise run its whole `max_span` (measured on a held-out procedural seed: a
+            # 7-frame lag's 2.5 x catch-up at 0.13 px, its span 282 frames past it).
             ok = base & (jump[lo:lim] >= c.jump) & (djump[lo:lim] >= 0.75 * c.jump)
             if ok.any():
                 return lo + int(np.argmax(np.where(ok, jump[lo:lim], -np.inf)))
