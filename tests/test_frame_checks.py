@@ -1231,3 +1231,13 @@ def test_one_frame_lag_whose_many_depth_tracks_stood_is_found():
     # Missed whole; so many standing corners make it a start that needs its end, found at 337.
     name = "lag-k1-many-tracks-stood"
     assert runs_of(run_checks(_features(name), CFG, motion=_motion(name))["depth_lag"].span) == [(287, 337)]
+
+
+def test_lag_does_not_end_where_the_camera_speeds_into_a_fast_turn():
+    # 743 frames of an external recording (held-out seed 9701, procedural, 16-bit PNG depth, cut at
+    # 0): a 1-frame lag over 293-331 "ended" at 297, where the camera went from 1.8 to 8.4 px a
+    # frame into a fast turn (the depth's change jumped with it while the saturated luma change
+    # did not): 0.42 covered, a kept clip took the rest. Its catch-up at 331 ends it now.
+    name = "png16-lag-into-fast-turn"
+    ev = run_checks(_features(name), CFG, [0], motion=_motion(name), depth_exact=True)
+    assert runs_of(ev["depth_lag"].span) == [(293, 331)]
