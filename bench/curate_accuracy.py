@@ -77,6 +77,8 @@ def main() -> None:
     ap.add_argument("--train-size", type=int, default=128)
     ap.add_argument("--train-channels", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on the 2-core dev box)")
+    ap.add_argument("--save-spans", type=Path, help="pickle each curated recording here, for bench/curate_span_check.py "
+                                                    "(the first clip length's run)")
     ap.add_argument("--clip-model", default="ViT-B-32")
     ap.add_argument("--clip-pretrained", default=None)
     ap.add_argument("--clip-random", action="store_true", help="the tiny random-weight CLIP (meaningless scores)")
@@ -114,8 +116,10 @@ def main() -> None:
           + ", ".join(f"{k}: {v}" for k, v in ckpts.items())
           + f"; CLIP: {clip[0] + ' ' + str(clip[1]) if clip[1] or args.clip_random else 'none'}")
 
-    for length in [int(x) for x in args.clip_lengths.split(",")]:
-        per, results, secs = curate_and_evaluate(recs, ckpts, length, overrides, clip)
+    lengths = [int(x) for x in args.clip_lengths.split(",")]
+    for length in lengths:
+        per, results, secs = curate_and_evaluate(recs, ckpts, length, overrides, clip,
+                                                 save_to=args.save_spans if length == lengths[0] else None)
         frames = sum(a.frames for a in per.values())
         print(f"\n=== clip length {length} frames: {frames} frames curated in {secs:.0f} s "
               f"({frames / secs:.0f} frames/s) ===")
