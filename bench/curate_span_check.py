@@ -27,10 +27,10 @@ import numpy as np
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True."""
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    d = np.flatnonzero(np.diff(m.astype(np.int8)))
-    return list(zip(d[::2].tolist(), d[1::2].tolist(), strict=True))
+    """`curate.series.runs_of` as plain ints (for the --json file)."""
+    from curate.series import runs_of
+
+    return [(int(a), int(b)) for a, b in runs_of(mask)]
 
 
 def recheck(payload: dict, cfg) -> dict[str, np.ndarray]:

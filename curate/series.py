@@ -77,6 +77,21 @@ def window_median(x: np.ndarray, offset: int, length: int) -> np.ndarray:
     return out
 
 
+def outer_median(x: np.ndarray, inner: int, outer: int) -> np.ndarray:
+    """out[a] = nanmedian of x over the frames inner + 1 .. outer away from a on either side, pooled
+    (NaN outside the array, NaN if empty)."""
+    n = len(x)
+    xp = np.concatenate([np.full(outer, np.nan), x, np.full(outer, np.nan)])
+    win = np.lib.stride_tricks.sliding_window_view(xp, 2 * outer + 1)[:n]
+    keep = np.abs(np.arange(-outer, outer + 1)) > inner
+    out = np.empty(n, dtype=np.result_type(x.dtype, np.float64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows at the ends are expected
+        for a in range(0, n, _BLOCK):  # in blocks of rows, as `window_median`
+            out[a : a + _BLOCK] = np.nanmedian(win[a : a + _BLOCK][:, keep], axis=1)
+    return out
+
+
 def rolling_median(x: np.ndarray, w: int) -> np.ndarray:
     """Centred median over w frames (w // 2 each side)."""
     if w <= 1 or len(x) == 0:

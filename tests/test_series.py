@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from curate.series import _BLOCK, window_median
+from curate.series import _BLOCK, outer_median, window_median
 
 
 @pytest.mark.parametrize(("offset", "length"), [(-8, 8), (1, 8), (-3, 7), (1, 3)])
@@ -19,3 +19,16 @@ def test_window_median_over_several_blocks_equals_one_nanmedian(offset, length):
         warnings.simplefilter("ignore", RuntimeWarning)
         want = np.nanmedian(np.lib.stride_tricks.sliding_window_view(xp, length)[p + offset : p + offset + n], axis=1)
     assert np.array_equal(window_median(x, offset, length), want, equal_nan=True)
+
+
+def test_outer_median_pools_both_sides_past_the_inner_frames_over_several_blocks():
+    # A spike on the frame and its inner neighbours is left out; the frames 3-10 away on both
+    # sides are pooled into one median; outside the series counts as missing.
+    rng = np.random.default_rng(0)
+    x = rng.random(_BLOCK + 50)
+    x[100:103] = 1e6
+    got = outer_median(x, 2, 10)
+    for a in (101, 5, _BLOCK + 3, len(x) - 2):
+        idx = [i for i in range(a - 10, a + 11) if abs(i - a) > 2 and 0 <= i < len(x)]
+        assert got[a] == pytest.approx(np.median(x[idx]))
+    assert got[101] < 1.0

@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
-from curate.series import around, keep_runs, pad, runs_of, window_median
+from curate.series import around, keep_runs, outer_median, pad, runs_of, window_median
 
 
 class DepthLagConfig(CheckConfig):
@@ -170,17 +170,6 @@ class DepthLagConfig(CheckConfig):
     catch_up_max_k: int = 2
 
 
-def _outer_median(x: np.ndarray, inner: int, outer: int) -> np.ndarray:
-    """Per frame, the median of x over the frames inner + 1 .. outer away on either side."""
-    n = len(x)
-    padded = np.concatenate([np.full(outer, np.nan), x, np.full(outer, np.nan)])
-    win = np.lib.stride_tricks.sliding_window_view(padded, 2 * outer + 1)
-    keep = np.abs(np.arange(-outer, outer + 1)) > inner
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(win[:n, keep], axis=1)
-
-
 class DepthLag(FrameCheck):
     name = "depth_lag"
     meaning = "the depth shows an earlier moment than the picture (the depth buffer lags)"
@@ -262,7 +251,7 @@ class DepthLag(FrameCheck):
         # The frames 3-10 away on either side: where the neighbours change `crest` x as much, the
         # depth moves fast for a while (something passing close), and the frame is the crest of
         # that burst (see `_fuller_end`).
-        outer = _outer_median(d1, r, 10)
+        outer = outer_median(d1, r, 10)
         d1z = np.nan_to_num(d1, nan=-np.inf)
         crest = nb_med >= c.crest * np.nan_to_num(outer, nan=np.inf)
         peak = lambda k: (d1z >= nb_max) & (d1z >= min(1.0 + c.peak_share * k, c.peak_max) * nb_med)  # noqa: E731
@@ -640,22 +629,22 @@ class DepthLag(FrameCheck):
             if first:
                 e0 = min(first)
                 return self._fuller_end(jump, fixed, e0, lo, expected, crest)
+            # ... and where none shows the step, the strongest jump of at least `jump`: a camera
+            # stopping as the depth catches up leaves no step to see after it, and a strong start
+            # would otherwise run its whole `max_span` (measured on a held-out procedural seed: a
+            # 7-frame lag's 2.5 x catch-up at 0.13 px, its span 282 frames past it).
+            strongest = None
             for bar in (c.jump, c.faint_jump):
                 ok = base & (jump[lo:lim] >= bar) & (djump[lo:lim] >= 0.75 * bar)
                 cand = np.where(ok, jump[lo:lim], -np.inf)
+                if bar == c.jump and ok.any():
+                    strongest = lo + int(np.argmax(cand))
                 for e in lo + np.argsort(-cand):
                     if not np.isfinite(cand[e - lo]):
                         break
                     if shows_step(int(e)):
                         return int(e)
-            # ... and where none shows the step, the strongest jump of at least `jump`: a camera
-            # stopping as the depth catches up leaves no step to see after it, and a strong start
-            # would otherwise run its whole `max_span` (measured on a held-out procedural seed: a
-            # 7-frame lag's 2.5 x catch-up at 0.13 px, its span 282 frames past it).
-            ok = base & (jump[lo:lim] >= c.jump) & (djump[lo:lim] >= 0.75 * c.jump)
-            if ok.any():
-                return lo + int(np.argmax(np.where(ok, jump[lo:lim], -np.inf)))
-            return None
+            return strongest
         # A weak start takes a jump of the scene's ratio only where none of the fixed size came:
         # 8-bit noise in a slow pan jumps 1.6 x now and then as well.
         return fixed[0] if fixed else (scene[0] if scene else None)

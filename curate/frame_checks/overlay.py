@@ -144,7 +144,7 @@ class Overlay(FrameCheck):
         # (not after a flash): a menu drawing in over two frames, its full step under the partial
         # one's + `step_rise` (measured on a held-out procedural seed: 0.64 then 0.87 over a fast,
         # hardly tracked pan; the menu was kept whole).
-        unopened = step & depth_goes_on & stays & after_transient & ~after_flash & ~opens
+        unopened = step & depth_goes_on & stays & after_transient & ~after_flash
         span |= self._opened_unseen(f, step & depth_goes_on, stays, returned, back_to_game, span,
                                     (faint & depth_goes_on) | unopened)
         return Evidence(opens, span, st)
