@@ -263,3 +263,21 @@ def test_a_recording_says_whether_its_depth_reads_back_bit_for_bit(tmp_path, fmt
         w.add(rgb, z)
     with open_recording(w.close()) as rec:
         assert rec.depth_exact is exact
+
+
+@needs_real
+def test_a_cached_recording_is_rebuilt_when_the_encoder_settings_changed(tmp_path):
+    # Bench corpora are cached across runs; one written by another encoder setup decodes to
+    # other pixels, so every figure measured on it would silently differ.
+    src = real_footage_source(RealFootageConfig(**{**SMALL, "seconds": 2.0}, seed=7))
+    manifest = make_recording(tmp_path, src, None, "float", crf=18)
+    truth_path = manifest.parent / "truth.json"
+    t = json.loads(truth_path.read_text())
+    assert t["source"]["encoder"]
+    mtime = manifest.stat().st_mtime_ns
+    assert make_recording(tmp_path, src, None, "float", crf=18) == manifest
+    assert manifest.stat().st_mtime_ns == mtime  # same settings: reused
+    t["source"]["encoder"] = "libx264 with some other settings"
+    truth_path.write_text(json.dumps(t))
+    make_recording(tmp_path, src, None, "float", crf=18)
+    assert json.loads(truth_path.read_text())["source"]["encoder"] != t["source"]["encoder"]  # rebuilt

@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from capture.errors import InputError
-from capture.simulate.player_setup import Format, PlayerSetupWriter
+from capture.simulate.player_setup import ENCODER_SETTINGS, Format, PlayerSetupWriter
 from capture.simulate.truth import FAULT_DROP_KINDS, TRUTH, GroundTruth, labels_from_events, write_truth
 
 FAULT_LENGTHS = {"depth_lag": (20, 60), "frozen_depth": (20, 60), "menu": (30, 60), "loading": (30, 60),
@@ -239,15 +239,26 @@ def inject(frames: Iterator[tuple[np.ndarray, np.ndarray]], src_index: np.ndarra
         yield rgb, depth
 
 
+def _encoded_with(truth_path: Path) -> str | None:
+    """The encoder settings a cached recording was written with (None: none recorded, or no truth)."""
+    import json
+
+    try:
+        return json.loads(truth_path.read_text()).get("source", {}).get("encoder")
+    except (OSError, ValueError):
+        return None
+
+
 def make_recording(out_dir: str | Path, source: FootageSource, faults: FaultPlan | None = None,
                    fmt: Format = "obs_sbs_gray8", crf: int = 18, recording_id: str | None = None,
                    reuse: bool = True) -> Path:
     """Write `source` (faults injected when a plan is given) into out_dir/<id>/ with its
-    truth.json; returns the manifest. With `reuse`, a folder that already holds both is kept."""
+    truth.json; returns the manifest. With `reuse`, a folder that already holds both, written with
+    the same encoder settings, is kept."""
     rid = recording_id or source.recording_id
     folder = Path(out_dir) / rid
     manifest = folder / f"{rid}.json"
-    if reuse and manifest.exists() and (folder / TRUTH).exists():
+    if reuse and manifest.exists() and _encoded_with(folder / TRUTH) == ENCODER_SETTINGS:
         return manifest
     if faults is None:
         src_index, events = np.arange(source.n_frames), list(source.events)
@@ -263,6 +274,6 @@ def make_recording(out_dir: str | Path, source: FootageSource, faults: FaultPlan
     write_truth(folder, GroundTruth(
         recording_id=rid, n_frames=n, fps=source.fps, labels=labels, clean_events=clean, cuts=cuts, events=events,
         footage=source.footage,
-        source={**source.info, "format": fmt, "crf": crf, "faults": faults.model_dump(mode="json") if faults else None},
+        source={**source.info, "format": fmt, "crf": crf, "encoder": ENCODER_SETTINGS, "faults": faults.model_dump(mode="json") if faults else None},
     ))
     return w.close()

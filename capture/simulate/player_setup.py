@@ -34,6 +34,11 @@ def linearized(z: np.ndarray, near: float, far_plane: float) -> np.ndarray:
     return np.clip(d / (far_plane - d * (far_plane - 1.0)), 0.0, 1.0).astype(np.float32)
 
 
+# What decides the encoded bytes of a corpus recording; stored in its truth.json, so a cached
+# recording written with other settings is rebuilt instead of silently reused (bench caches).
+ENCODER_SETTINGS = "libx264 yuv420p bt709-limited g=2s threads=1 mbtree=0"
+
+
 class _H264:
     """libx264 yuv420p, bt709 limited, RGB converted by swscale (as OBS does), keyframe every 2 s."""
 
