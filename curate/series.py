@@ -63,6 +63,11 @@ _BLOCK = 8192  # rows of windows per nanmedian call
 
 def window_median(x: np.ndarray, offset: int, length: int) -> np.ndarray:
     """out[a] = nanmedian(x[a+offset : a+offset+length]) (NaN outside the array, NaN if empty)."""
+    return window_quantile(x, offset, length, 0.5)
+
+
+def window_quantile(x: np.ndarray, offset: int, length: int, q: float) -> np.ndarray:
+    """out[a] = nanquantile(x[a+offset : a+offset+length], q) (NaN outside the array, NaN if empty)."""
     n = len(x)
     p = abs(offset) + length
     xp = np.concatenate([np.full(p, np.nan), x, np.full(p, np.nan)])
@@ -73,7 +78,8 @@ def window_median(x: np.ndarray, offset: int, length: int) -> np.ndarray:
         # In blocks of rows: nanmedian copies its input into a masked array and sorts it, which
         # for an hour of frames is ~100 MB at once; row by row the result is the same.
         for a in range(0, n, _BLOCK):
-            out[a : a + _BLOCK] = np.nanmedian(win[a : a + _BLOCK], axis=1)
+            block = win[a : a + _BLOCK]
+            out[a : a + _BLOCK] = np.nanmedian(block, axis=1) if q == 0.5 else np.nanquantile(block, q, axis=1)
     return out
 
 

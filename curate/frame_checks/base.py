@@ -73,13 +73,15 @@ class MotionSummary:
         cut = {k: (v[a:b] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
         return MotionSummary(**cut)
 
-    def background_repeats(self, a: int, b: int, reach: int = 45) -> float:
+    def background_repeats(self, a: int, b: int, reach: int = 45, still: np.ndarray | None = None) -> float:
         """Share of moving frames around [a, b) (within `reach`, the run itself left out) whose depth
-        hardly changed (`nearly_still`). An 8-bit depth of slowly moving content stands still now and
-        then by itself (no pixel crosses a grey level); there a short repeat is no evidence."""
+        hardly changed (`still`, default `nearly_still`). An 8-bit depth of slowly moving content
+        stands still now and then by itself (no pixel crosses a grey level); there a short repeat
+        is no evidence."""
+        still = self.nearly_still if still is None else still
         lo, hi = max(0, a - reach), min(len(self.repeat), b + reach)
         mov = np.concatenate([self.moving[lo:a], self.moving[b:hi]])
-        rep = np.concatenate([self.nearly_still[lo:a], self.nearly_still[b:hi]])
+        rep = np.concatenate([still[lo:a], still[b:hi]])
         return float(rep[mov].mean()) if mov.sum() >= 10 else 0.0
 
 
