@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from curate.series import _BLOCK, outer_median, window_median
+from curate.series import _BLOCK, outer_median, window_median, window_quantile
 
 
 @pytest.mark.parametrize(("offset", "length"), [(-8, 8), (1, 8), (-3, 7), (1, 3)])
@@ -32,3 +32,14 @@ def test_outer_median_pools_both_sides_past_the_inner_frames_over_several_blocks
         idx = [i for i in range(a - 10, a + 11) if abs(i - a) > 2 and 0 <= i < len(x)]
         assert got[a] == pytest.approx(np.median(x[idx]))
     assert got[101] < 1.0
+
+
+def test_window_quantile_is_the_windows_max_at_one_and_its_median_at_a_half():
+    rng = np.random.default_rng(3)
+    x = rng.random(_BLOCK + 500)
+    x[rng.random(len(x)) < 0.05] = np.nan
+    top = window_quantile(x, -8, 17, 1.0)
+    for a in (0, 7, 4000, _BLOCK - 1, _BLOCK + 3, len(x) - 1):
+        w = x[max(0, a - 8) : a + 9]
+        assert top[a] == np.nanmax(w)
+    assert np.array_equal(window_quantile(x, -8, 17, 0.5), window_median(x, -8, 17), equal_nan=True)
