@@ -1271,3 +1271,21 @@ def test_a_depth_burst_after_a_light_switch_taken_for_a_cut_is_no_lagged_cut():
     ev = run_checks(_features("light-switch-then-burst"), CFG, [68, 217], motion=_motion("light-switch-then-burst"),
                     depth_exact=True)
     assert not ev["depth_lag"].span.any()
+
+
+def test_a_weak_start_does_not_take_the_catch_up_of_a_sure_lag_after_it():
+    # 180 frames of an external recording (fresh seed 10002, procedural, 16-bit PNG): a weak
+    # 9-frame rewind at 37, 48 frames before a 5-frame lag over 85-121 that starts with an exact
+    # replay; the weak start took that lag's catch-up as its own end (48 false frames).
+    ev = run_checks(_features("weak-start-before-deep-lag"), CFG, motion=_motion("weak-start-before-deep-lag"),
+                    depth_exact=True)
+    assert runs_of(ev["depth_lag"].span) == [(85, 121)]
+
+
+def test_a_menu_over_a_slow_featureless_view_is_found():
+    # 170 frames of an external recording (fresh seed 10001, procedural, OBS gray8): a menu over
+    # 60-101 drawing in over two frames over a view with nothing to track, its depth going on at
+    # 0.3-0.5 x the usual change under it (a slow pan). Its 14 standing tracks stood over a "game"
+    # that was asked to change at 0.5 x usual, and it was kept whole.
+    ev = run_checks(_features("menu-over-slow-featureless"), CFG, motion=_motion("menu-over-slow-featureless"))
+    assert runs_of(ev["overlay"].span) == [(60, 101)]
