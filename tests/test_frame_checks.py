@@ -1289,3 +1289,12 @@ def test_a_menu_over_a_slow_featureless_view_is_found():
     # that was asked to change at 0.5 x usual, and it was kept whole.
     ev = run_checks(_features("menu-over-slow-featureless"), CFG, motion=_motion("menu-over-slow-featureless"))
     assert runs_of(ev["overlay"].span) == [(60, 101)]
+
+
+def test_a_catch_up_whose_depth_tracks_leap_ends_the_lag_whatever_the_frame_before():
+    # 180 frames of an external recording (fresh seed 10201, real-game, OBS gray8): a 6-frame lag
+    # over 40-87 (a cut at 18) caught up at 87 with a 3.5 x jump that moved the depth's tracks 1.13 px under a
+    # 0.26 px pan; the frame before it changed 0.37 x the change around (the codec), under
+    # `steady`, so no end was taken and the span ran on 138 clean frames to the next fault.
+    ev = run_checks(_features("gray8-k6-catch-up-tracks-leap"), CFG, [18], motion=_motion("gray8-k6-catch-up-tracks-leap"))
+    assert runs_of(ev["depth_lag"].span) == [(40, 87)]

@@ -140,6 +140,7 @@ class DepthLagConfig(CheckConfig):
     # and jumped 2.9 x, inside a lag; true ends 0.6-1.4 x beside them, and 0.44 x after a lag that
     # replayed slow motion, whose span ran 121 frames on at 0.5; one at 0.30 x is still refused).
     steady: float = 0.4
+    leap_tracks: float = 3.0  # ... unless the depth's tracks leapt ahead (see `steady_for`)
     # Where the depth is an 8-bit staircase, a clear rewind counts when its end jumps at least this
     # x the usual change (and the change around it).
     staircase_jump: float = 4.0
@@ -483,6 +484,17 @@ class DepthLag(FrameCheck):
             # tracks moved 1.3 x their share; its true end moved them 3.4 x).
             ahead = track_jump < max(c.catch_up_motion, 0.5 * (k + 1))
             return behind | ahead | slow if k <= c.catch_up_max_k else slow
+        def steady_for(k: int) -> tuple[np.ndarray, np.ndarray]:
+            # A jump that moves the depth's own tracks `leap_tracks` x (and 0.5 x (k + 1) x) their
+            # usual share of the picture's motion is a catch-up whatever the frames beside it do: a
+            # staircase's step moves no tracks (measured on a held-out real-game seed, gray8: a
+            # 6-frame lag's 3.5 x catch-up moving the tracks 1.13 px under a 0.26 px pan, the frame
+            # before it at 0.37 x the change around; its span ran 138 frames on, to a menu).
+            leap = m.depth_tracked & np.isfinite(track_jump) & (track_jump >= max(c.leap_tracks, 0.5 * (k + 1)))
+            prev, nxt = steady_prev.copy(), steady_next.copy()
+            prev[:-1][leap[1:]] = np.inf
+            nxt[1:][leap[:-1]] = np.inf
+            return prev, nxt
         span = np.zeros(n, bool)
         covered = -1
         sure = (onset_k > 0) & ~weak
@@ -498,7 +510,7 @@ class DepthLag(FrameCheck):
                 lim = min(lim, a + c.weak_horizon)  # (stop, when it comes before, still holds)
             series = (jump, djump, smooth, freeze, m.moving if weak[a] else goes_on)
             ends_kw = dict(stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
-                           behind=behind_for(k), steady=(steady_prev, steady_next))
+                           behind=behind_for(k), steady=steady_for(k))
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
                             crest=crest, **ends_kw)
             if weak[a] and end is not None and sure[lo:end].any():
