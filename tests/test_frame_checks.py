@@ -1298,3 +1298,13 @@ def test_a_catch_up_whose_depth_tracks_leap_ends_the_lag_whatever_the_frame_befo
     # `steady`, so no end was taken and the span ran on 138 clean frames to the next fault.
     ev = run_checks(_features("gray8-k6-catch-up-tracks-leap"), CFG, [18], motion=_motion("gray8-k6-catch-up-tracks-leap"))
     assert runs_of(ev["depth_lag"].span) == [(40, 87)]
+
+
+def test_a_deep_rewind_under_a_crawling_picture_that_moves_on_starts_a_lag():
+    # 180 frames of an external recording (fresh seed 10301, real-game, OBS gray8): a 2-frame lag
+    # over 72-92 (a cut at 5) began with the depth rewinding to 0.02 of its one-frame change while the picture
+    # crawled on at 0.07 px a frame (under `motion_px`, so "not moving"), and leaked whole. A camera
+    # turning back rewinds its picture too; this one moved on (1.95 x its one-frame change over
+    # two frames).
+    ev = run_checks(_features("gray8-k2-deep-rewind-crawl"), CFG, [5], motion=_motion("gray8-k2-deep-rewind-crawl"))
+    assert runs_of(ev["depth_lag"].span) == [(72, 92)]
