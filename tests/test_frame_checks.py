@@ -1308,3 +1308,17 @@ def test_a_deep_rewind_under_a_crawling_picture_that_moves_on_starts_a_lag():
     # two frames).
     ev = run_checks(_features("gray8-k2-deep-rewind-crawl"), CFG, [5], motion=_motion("gray8-k2-deep-rewind-crawl"))
     assert runs_of(ev["depth_lag"].span) == [(72, 92)]
+
+
+def test_a_lag_may_catch_up_while_the_picture_crawls():
+    # A real-game recording (fresh seed 9801, float depth, 160 frames, a cut at 33): a 2-frame lag
+    # over 45-65 caught up at 2.6 x as the pan eased to 0.08 px a frame (under `motion_px`); its
+    # span ended at a weaker 1.9 x jump 8 frames before (0.70 covered). A procedural one (seed
+    # 9601, OBS gray8, 230 frames): a 4-frame lag over 38-83 caught up at 3.1 x at 0.06 px, and
+    # its span ran on 116 clean frames to a 1.6 x jump. Ends are looked for where the tracked
+    # picture crawls on too.
+    ev = run_checks(_features("float-k2-catch-up-in-crawl"), CFG, [33], motion=_motion("float-k2-catch-up-in-crawl"),
+                    depth_exact=True)
+    assert runs_of(ev["depth_lag"].span) == [(45, 65)]
+    ev = run_checks(_features("gray8-k4-catch-up-in-crawl"), CFG, motion=_motion("gray8-k4-catch-up-in-crawl"))
+    assert runs_of(ev["depth_lag"].span) == [(38, 83)]
