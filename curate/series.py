@@ -3,8 +3,6 @@ and medians over windows placed relative to each frame (NaN outside the series).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 
@@ -72,15 +70,22 @@ def window_quantile(x: np.ndarray, offset: int, length: int, q: float) -> np.nda
     p = abs(offset) + length
     xp = np.concatenate([np.full(p, np.nan), x, np.full(p, np.nan)])
     win = np.lib.stride_tricks.sliding_window_view(xp, length)[p + offset : p + offset + n]
-    out = np.empty(n, dtype=np.result_type(x.dtype, np.float64))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows at the ends are expected
-        # In blocks of rows: nanmedian copies its input into a masked array and sorts it, which
-        # for an hour of frames is ~100 MB at once; row by row the result is the same.
-        for a in range(0, n, _BLOCK):
-            block = win[a : a + _BLOCK]
-            out[a : a + _BLOCK] = np.nanmedian(block, axis=1) if q == 0.5 else np.nanquantile(block, q, axis=1)
+    out = np.full(n, np.nan, dtype=np.result_type(x.dtype, np.float64))
+    # In blocks of rows: nanmedian copies its input into a masked array and sorts it, which for an
+    # hour of frames is ~100 MB at once; row by row the result is the same. All-NaN windows (the
+    # ends, untracked stretches) are left NaN rather than computed: numpy warns on them, and a
+    # `catch_warnings` around it is not thread-safe (flow tasks run in threads).
+    for a in range(0, n, _BLOCK):
+        _reduce_rows(win[a : a + _BLOCK], out[a : a + _BLOCK], q)
     return out
+
+
+def _reduce_rows(block: np.ndarray, out: np.ndarray, q: float) -> None:
+    """out[i] = nanquantile(block[i], q) where block[i] holds any number; left as it is elsewhere."""
+    some = ~np.isnan(block).all(axis=1)
+    if some.any():
+        rows = block[some]
+        out[some] = np.nanmedian(rows, axis=1) if q == 0.5 else np.nanquantile(rows, q, axis=1)
 
 
 def outer_median(x: np.ndarray, inner: int, outer: int) -> np.ndarray:
@@ -90,11 +95,9 @@ def outer_median(x: np.ndarray, inner: int, outer: int) -> np.ndarray:
     xp = np.concatenate([np.full(outer, np.nan), x, np.full(outer, np.nan)])
     win = np.lib.stride_tricks.sliding_window_view(xp, 2 * outer + 1)[:n]
     keep = np.abs(np.arange(-outer, outer + 1)) > inner
-    out = np.empty(n, dtype=np.result_type(x.dtype, np.float64))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows at the ends are expected
-        for a in range(0, n, _BLOCK):  # in blocks of rows, as `window_median`
-            out[a : a + _BLOCK] = np.nanmedian(win[a : a + _BLOCK][:, keep], axis=1)
+    out = np.full(n, np.nan, dtype=np.result_type(x.dtype, np.float64))
+    for a in range(0, n, _BLOCK):  # in blocks of rows, all-NaN ones left NaN, as `window_quantile`
+        _reduce_rows(win[a : a + _BLOCK][:, keep], out[a : a + _BLOCK], 0.5)
     return out
 
 
@@ -108,9 +111,13 @@ def rolling_median(x: np.ndarray, w: int) -> np.ndarray:
 
 def side_mean(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """Mean of two series, ignoring NaN (one side is missing at the ends of a recording)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # both sides NaN at a very short recording
-        return np.nanmean(np.stack([before, after]), axis=0)
+    # (counted by hand: nanmean warns where both are NaN, and silencing it is not thread-safe)
+    both = np.stack([before, after]).astype(np.result_type(before.dtype, after.dtype, np.float64))
+    have = ~np.isnan(both)
+    count = have.sum(axis=0)
+    total = np.where(have, both, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def around(x: np.ndarray, m: int) -> np.ndarray:

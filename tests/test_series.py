@@ -43,3 +43,21 @@ def test_window_quantile_is_the_windows_max_at_one_and_its_median_at_a_half():
         w = x[max(0, a - 8) : a + 9]
         assert top[a] == np.nanmax(w)
     assert np.array_equal(window_quantile(x, -8, 17, 0.5), window_median(x, -8, 17), equal_nan=True)
+
+
+def test_windows_over_nothing_are_nan_without_a_warning():
+    # The frame checks run inside flow tasks on threads, where silencing numpy's all-NaN warning
+    # with `catch_warnings` is not safe: such windows are left NaN without asking numpy.
+    from curate.series import side_mean
+
+    x = np.full(40, np.nan)
+    x[20:25] = [1.0, 2.0, 3.0, 4.0, 5.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        med = window_median(x, -3, 7)
+        top = window_quantile(x, -3, 7, 1.0)
+        outer = outer_median(x, 1, 4)
+        mean = side_mean(x, np.full(40, np.nan))
+    assert np.isnan(med[:17]).all() and med[22] == 3.0 and top[22] == 5.0 and top[26] == 5.0
+    assert np.isnan(outer[:15]).all() and outer[22] == np.nanmedian(x[18:21].tolist() + x[24:27].tolist())
+    assert np.array_equal(mean, x, equal_nan=True)
