@@ -445,9 +445,8 @@ class DepthLag(FrameCheck):
         # picture "cut" is something passing close. Measured on a held-out procedural seed: a light
         # switching the whole picture at once, taken for a cut, and a 4-frame burst 4 frames on
         # started a false 129-frame lag.)
-        with np.errstate(all="ignore"):
-            d1n = np.nan_to_num(d1)
-            alone = d1n >= 3.0 * np.maximum(np.concatenate([[0.0], d1n[:-1]]), np.concatenate([d1n[1:], [0.0]]))
+        d1n = np.nan_to_num(d1)
+        alone = d1n >= 3.0 * np.maximum(np.concatenate([[0.0], d1n[:-1]]), np.concatenate([d1n[1:], [0.0]]))
         for cut in np.flatnonzero(cuts):
             if big[cut]:
                 # The depth cut with the picture: it shows the new scene, and a large change after
