@@ -376,7 +376,7 @@ class DepthLag(FrameCheck):
         # only `repeat_static`: measured on held-out procedural seeds, k = 1 lag starts, repeats to
         # 0.02 and 0.07 of the change around under 42 and 15 depth tracks at 0.02 px (0.83 and 0.73
         # of them static) while the picture moved 1.4 and 0.44 px, were weak and leaked whole. On
-        # 127 saved recordings such clear repeats were 12 lag starts and one clean frame, which the
+        # 133 saved recordings such clear repeats were 12 lag starts and one clean frame, which the
         # stricter rule took as well.)
         stood = tracks_stood & (exact | (np.nan_to_num(f.dep_static) >= ctx.config.still_static))
         # The depth stands by itself (the background of a repeat, and an 8-bit staircase's stands):
