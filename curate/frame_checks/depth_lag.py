@@ -49,8 +49,10 @@ class DepthLagConfig(CheckConfig):
     # stands still by itself now and then, leaked whole as a "staircase").
     deep_rewind: float = 0.1
     deep_moved: float = 0.25  # ... the depth changing at least this x the usual change on each frame it rewinds over
-    crawl_rewind_px: float = 0.03  # a deep rewind under a picture crawling at least this (work px a frame) ...
-    crawl_picture_on: float = 1.3  # ... that moves on by this x its one-frame change (see `evidence`)
+    # A picture crawling at least this (work px a frame, tracked): a deep rewind under it counts when
+    # it moves on (`crawl_picture_on` x its one-frame change), and an end may come there.
+    crawl_rewind_px: float = 0.03
+    crawl_picture_on: float = 1.3
     min_frames: int = 50  # moving frames needed to measure that percentile
     # A rewind while the picture creeps (moving on under `motion_px`) counts where the depth's
     # tracks jumped at least `rewind_px` work px and `rewind_tracks` x the picture's motion: a
@@ -189,7 +191,8 @@ class DepthLag(FrameCheck):
         with np.errstate(all="ignore"):
             d1_around, r1_around = around(d1, 8), around(r1, 8)  # the frames around each (itself left out)
             rewind = D[:, 1:] / D[:, :1]
-            picture_on = R[:, 1:] / R[:, :1] >= 1.0
+            pic_ratio = R[:, 1:] / R[:, :1]  # the picture's change k frames back over its one-frame change
+            picture_on = pic_ratio >= 1.0
             # The onset frame jumps back k-1 frames of motion: at least half a usual frame's change.
             # "Usual" here is the smaller of the recording's and the frames' around it: a lag that
             # starts in a slow zoom rewinds less than half a frame of the whole recording's motion
@@ -230,10 +233,10 @@ class DepthLag(FrameCheck):
             # picture too (measured on 115 saved recordings, 154k clean frames with the false-alarm
             # footage: none such, and 2 of 100 lag starts of k >= 2; a 2-frame real-game lag
             # rewinding to 0.02 under a 0.07 px pan leaked whole).
-            crawl_on = (~m.moving & pic_tracked & (np.nan_to_num(m.picture) >= c.crawl_rewind_px)
-                        & (np.nan_to_num(d1) >= c.deep_moved * m.usual_depth_change))
+            crawls = pic_tracked & (np.nan_to_num(m.picture) >= c.crawl_rewind_px)
+            crawl_on = ~m.moving & crawls & (np.nan_to_num(d1) >= c.deep_moved * m.usual_depth_change)
             on |= (crawl_on[:, None] & (np.nan_to_num(rewind, nan=np.inf) <= c.deep_rewind)
-                   & (np.nan_to_num(R[:, 1:] / R[:, :1]) >= c.crawl_picture_on))
+                   & (np.nan_to_num(pic_ratio) >= c.crawl_picture_on))
             score = np.where(picture_on & on, rewind, np.inf)
             score = np.where(np.isnan(score), np.inf, score)
             q = d1 / np.maximum(r1, 0.002)
@@ -486,7 +489,7 @@ class DepthLag(FrameCheck):
         # ... and where the tracked picture crawls on (at least `crawl_rewind_px`, not standing): a
         # lag may catch up as the camera eases (measured on a held-out real-game seed, float depth:
         # a 2-frame lag's 2.6 x catch-up at 0.08 px; its span ended at a weaker jump 8 frames before)
-        goes_on |= pic_tracked & ~m.still & (np.nan_to_num(m.picture) >= c.crawl_rewind_px)
+        goes_on |= crawls & ~m.still
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
         def behind_for(k: int) -> np.ndarray:
