@@ -166,16 +166,18 @@ def curate_flow(recordings: str | list[str], config: PipelineConfig, keep_result
             todo.append(item)
         log.info("%d recordings: %d to curate, %d already done", len(plan), len(todo), skipped)
 
-        parts: dict = {}  # part future -> (recording index in todo, part index)
-        waiting: list[list] = []  # per recording: its parts' results, None until done
+        parts: dict = {}  # part future -> recording index in todo
+        pending: list[list] = []  # per recording: its part futures
+        left: list[int] = []  # per recording: parts not yet completed
         for r, item in enumerate(todo):
             futures = submit_recording(item, config)
-            waiting.append([None] * len(futures))
-            for i, f in enumerate(futures):
-                parts[f] = (r, i)
+            pending.append(futures)
+            left.append(len(futures))
+            for f in futures:
+                parts[f] = r
         publishing, results, given_up = [], [], set()
         for f in as_completed(list(parts)):
-            r, i = parts[f]
+            r = parts.pop(f)
             item = todo[r]
             f.wait()  # the final state (as_completed only says the run ended)
             st = f.state
@@ -183,20 +185,21 @@ def curate_flow(recordings: str | list[str], config: PipelineConfig, keep_result
                 continue
             if not st.is_completed():  # one part lost: the recording is not published this time
                 given_up.add(r)
+                pending[r] = []
                 exc = task_error(st)
                 status = _not_processed_or_failed(exc)
                 row = _problem(item, status, error_record(exc, "curate") if exc else st.message)
                 (failed if status == "failed" else not_processed).append(row)
                 _register_problem(row, config, item["key"] if status == "failed" else None)
                 continue
-            waiting[r][i] = f.result()
-            if any(x is None for x in waiting[r]):
+            left[r] -= 1
+            if left[r]:
                 continue
-            done = waiting[r]
-            waiting[r] = []  # the flow need not hold the parts once they are handed to publish
-            for part in done:
-                part.info.recording_id = item["recording_id"]  # an unreadable manifest is named by its path
-            publishing.append((item, _opts(publish_recording_task, config).submit(item, config, done, keep_results)))
+            # The part futures, not their results: a Dask runner then hands the parts from worker to
+            # worker instead of shipping every chunk's frame table inside the task graph (its
+            # "large graph" warning on long recordings).
+            publishing.append((item, _opts(publish_recording_task, config).submit(item, config, pending[r], keep_results)))
+            pending[r] = []
         curated, kept, dropped = 0, 0, 0
         for item, f in publishing:
             f.wait()

@@ -236,9 +236,11 @@ def publish_recording_task(item: dict, config: PipelineConfig, parts: list[PartR
     one). `keep_result`: the RecordingResult comes back too, under "result" (for a report)."""
     from curate.pipeline import write_results
 
-    result = _finish(item, config, parts)
     rid = item["recording_id"]
-    result.info.recording_id = rid  # a recording that could not be read is named by its path
+    for part in parts:
+        part.info.recording_id = rid  # a recording that could not be read is named by its path
+    result = _finish(item, config, parts)
+    result.info.recording_id = rid
     final = config.layout.curated_dir(rid)
     tmp = fresh_tmp(final)
     notes = list(result.notes)

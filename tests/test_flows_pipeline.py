@@ -191,6 +191,16 @@ def test_same_flow_on_a_dask_local_cluster(prefect_harness, recordings, tmp_path
     markers = [json.loads(f.read_text()) for f in cfg.layout.curated.glob("*/_DONE.json")]
     tasks = sum(mk.get("parts", 0) for mk in markers)
     assert 1 <= sum(mk.get("models_loaded", 0) for mk in markers) <= 2 and tasks >= 7, markers
+    # each publish task took its parts as upstream task results (futures handed worker to worker),
+    # not as values the flow fetched and put into the graph (Dask's "large graph" on long recordings)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    with get_client(sync_client=True) as client:
+        pubs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="publish-recording")))
+    inputs = [len([x for x in t.task_inputs.get("parts", []) if getattr(x, "input_type", "") == "task_run"])
+              for t in pubs]
+    assert sum(n >= 2 for n in inputs) >= 3, inputs  # this run's 3 chunked recordings (at least)
 
 
 @pytest.mark.slow
