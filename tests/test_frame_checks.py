@@ -1355,3 +1355,20 @@ def test_walkers_in_a_still_view_whose_depth_tracks_all_move_are_no_frozen_pictu
                     motion=_motion("walkers-in-still-view-depth-tracked"))
     assert not ev["frozen_rgb"].span.any()
     assert not any(e.span.any() for e in ev.values())
+
+
+def test_checks_over_unreadable_depth_raise_no_numpy_warning():
+    # Frames whose depth could not be read have no depth change (NaN). The checks run inside flow
+    # tasks on threads, where `catch_warnings` is not safe, so no check may leave numpy to warn of
+    # an all-NaN window. (depth_lag's neighbourhood peak did, silenced by a `catch_warnings` of its
+    # own, which this test cannot see in one thread; it guards the rest.)
+    import warnings
+
+    rgb, depth = F.pan(150, src=12)
+    f = compute_features(rgb, depth, CFG)
+    f.depth_dist[40:60] = np.nan
+    f.depth_top[40:60] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ev = run_checks(f, CFG)
+    assert {"depth_lag", "frozen_depth", "frozen_rgb"} <= set(ev)

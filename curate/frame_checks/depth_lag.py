@@ -26,7 +26,6 @@ and discarding clean frames costs less than keeping lagged ones."""
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 
@@ -265,10 +264,11 @@ class DepthLag(FrameCheck):
         padded = np.concatenate([np.full(r, np.nan), d1, np.full(r, np.nan)])
         win = np.lib.stride_tricks.sliding_window_view(padded, 2 * r + 1).copy()
         win[:, r] = np.nan  # the frame itself left out
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: no neighbours to beat
-            nb_max = np.nan_to_num(np.nanmax(win, axis=1), nan=0.0)
-            nb_med = np.nan_to_num(np.nanmedian(win, axis=1), nan=0.0)
+        # A window with no neighbours has none to beat (0), set before numpy would warn of it: the
+        # `catch_warnings` that silenced it is not thread-safe (flow tasks run in threads).
+        win[~np.isfinite(win).any(axis=1)] = 0.0
+        nb_max = np.nanmax(win, axis=1)
+        nb_med = np.nanmedian(win, axis=1)
         # The frames 3-10 away on either side: where the neighbours change `crest` x as much, the
         # depth moves fast for a while (something passing close), and the frame is the crest of
         # that burst (see `_fuller_end`).
