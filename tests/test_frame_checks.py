@@ -1372,3 +1372,19 @@ def test_checks_over_unreadable_depth_raise_no_numpy_warning():
         warnings.simplefilter("error")
         ev = run_checks(f, CFG)
     assert {"depth_lag", "frozen_depth", "frozen_rgb"} <= set(ev)
+
+
+def test_a_catch_up_in_smoothly_changing_exact_depth_is_judged_against_the_frames_beside_it():
+    # Two external recordings (held-out procedural seeds, 16-bit PNG depth), the depth's change
+    # easing or speeding up 3 x within 8 frames while the picture moved steadily, so the median of
+    # the 8 frames around hid the catch-up:
+    # - seed 9601, 180 frames (a loading screen up to 22): a 2-frame lag over 51-100 caught up at
+    #   2.4 x the frames beside it, 1.2 x the 8 around; its span ran 253 frames on;
+    # - seed 10701, 180 frames: a 1-frame lag over 48-100, starting with an exact repeat, caught up
+    #   at 2.1 x the frames beside it, 1.6 x the 8 around, and leaked whole (a freeze at 156-177).
+    ev = run_checks(_features("png16-k2-catch-up-as-depth-eases"), CFG, [7, 22],
+                    motion=_motion("png16-k2-catch-up-as-depth-eases"), depth_exact=True)
+    assert runs_of(ev["depth_lag"].span) == [(51, 100)]
+    ev = run_checks(_features("png16-k1-catch-up-as-depth-speeds-up"), CFG,
+                    motion=_motion("png16-k1-catch-up-as-depth-speeds-up"), depth_exact=True)
+    assert runs_of(ev["depth_lag"].span) == [(48, 100)]

@@ -62,6 +62,10 @@ class DepthLagConfig(CheckConfig):
     rewind_tracks: float = 3.0
     min_change: float = 0.002  # the onset frame's pooled depth change (log), at least (and 8x the noise)
     jump: float = 1.8  # end: one-frame depth change per picture change, x its usual, at least ...
+    # (In a depth that reads back bit for bit, "usual" is also the two frames beside it where the
+    # depth's one-frame change varies smoothly: consecutive changes within this in log, median
+    # over the 8 frames around. See `DepthLag.evidence`.)
+    smooth_change: float = 0.25
     # ... or, for the end a weak start needs, where the scene's depth change over k + 1 frames is
     # less than k + 1 one-frame changes (pooled changes saturate), this share of its own ratio
     # (measured on a real-game recording: 1.78 for 2 frames, where a k = 1 catch-up jumped 1.65 x)
@@ -255,6 +259,18 @@ class DepthLag(FrameCheck):
             # The depth's own change against the frames around it: a catch-up is a jump of the depth
             # itself, not a picture that slows down while a lagging depth is still moving on.
             djump = np.nan_to_num(d1 / np.maximum(d1_around, 1e-6))
+            if ctx.depth_exact:
+                # With no noise, where the depth's change varies smoothly, the two frames beside a
+                # jump are its yardstick too: a lag replaying a camera easing or speeding up changes
+                # 3 x within 8 frames, and their median hides a catch-up (measured on held-out
+                # procedural seeds, 16-bit PNG: a 2-frame lag's catch-up at 2.4 x the frames beside
+                # it, 1.2 x the 8 around, its span ran 253 frames on; a 1-frame lag's 2.1 x, 1.6 x,
+                # leaked whole). Not where it swings from frame to frame: a real game's walking
+                # bob "ended" a 4-frame lag 19 frames early at 3 x (at `smooth_change` 0.4).
+                swing = np.abs(np.diff(np.log(np.maximum(np.nan_to_num(d1, nan=0.0), 1e-9)), prepend=np.nan))
+                steady_change = np.nan_to_num(around(swing, 8), nan=np.inf) <= c.smooth_change
+                jump = np.where(steady_change, np.fmax(jump, np.nan_to_num(q / np.maximum(around(q, 1), 1e-6))), jump)
+                djump = np.where(steady_change, np.fmax(djump, np.nan_to_num(d1 / np.maximum(around(d1, 1), 1e-6))), djump)
         # A catch-up is one frame's jump: the largest one-frame depth change among the frames
         # around it, and (1 + `peak_share` x k) times their median. A lag replaying a burst of
         # depth motion shows a ramp of growing changes instead, which is no end (measured on fresh
