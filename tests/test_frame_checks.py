@@ -1388,3 +1388,14 @@ def test_a_catch_up_in_smoothly_changing_exact_depth_is_judged_against_the_frame
     ev = run_checks(_features("png16-k1-catch-up-as-depth-speeds-up"), CFG,
                     motion=_motion("png16-k1-catch-up-as-depth-speeds-up"), depth_exact=True)
     assert runs_of(ev["depth_lag"].span) == [(48, 100)]
+
+
+def test_a_keyframe_inside_a_freeze_does_not_end_it():
+    # 180 frames of an external recording (fresh seed 10801, procedural, OBS gray8): a freeze over
+    # 39-62 whose frame 58 was re-encoded by a keyframe (1.05 x the usual change, equally far from
+    # each of the 4 stuck frames before it), the depth repeating again until its catch-up at 62.
+    # The span ended at the keyframe; a clip took in the freeze's last 4 frames.
+    ev = run_checks(_features("gray8-freeze-keyframe-before-catch-up"), CFG,
+                    motion=_motion("gray8-freeze-keyframe-before-catch-up"))
+    assert runs_of(ev["frozen_depth"].span) == [(39, 62)]
+    assert not any(e.span.any() for k, e in ev.items() if k != "frozen_depth")

@@ -43,6 +43,14 @@ class FrozenDepthConfig(CheckConfig):
     # ... changing at most this x usual: an 8-bit staircase stands between steps of 1.3-1.9 x usual;
     # glitches inside freezes measured 0.34-0.66 x.
     glitch_change: float = 1.0
+    # A lossy codec's keyframe inside a freeze re-encodes the stuck frame: one frame changes about
+    # as much as a moving one (at most `reencode_change` x usual) and is equally far (within
+    # `reencode_spread`) from each of the 4 frames before it, which are one picture; the depth then
+    # repeats again. It does not end the freeze (measured on held-out seeds, OBS gray8: such a
+    # frame 4 frames before a freeze's catch-up, at 1.05 and 0.6 x usual; one freeze's last 4
+    # frames went uncovered and a clip took them in).
+    reencode_change: float = 1.5
+    reencode_spread: float = 0.1
     # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run
     # of (nearly) repeated depth counts as a freeze while the picture's own one-frame change inside
     # it stays at least this share of its level over the `untracked_window` frames before the run,
@@ -150,6 +158,7 @@ class FrozenDepth(FrameCheck):
                 ev[a:b] = False
         span = ev.copy()
         stuck = repeat | drift
+        reencoded = self.reencoded(ctx)
         for a, b in runs_of(ev):
             # The first settled frame is `settle_frames` after the freeze began: look back over the
             # frames whose own change was already small, and past a codec glitch of up to `glitch`
@@ -169,7 +178,9 @@ class FrozenDepth(FrameCheck):
             # ... on past a codec glitch too (`whole_repeat`; measured on a real-game recording: one
             # frame at 0.38 x usual, its tracks standing, split a 50-frame freeze; its last 19
             # frames, the camera slowing to 0.05 px, went uncovered).
-            while b < n and (whole_repeat[b] or (untracked_on[b] and small[b])):
+            # ... and past a keyframe re-encoding the stuck frame, the depth repeating after it.
+            while b < n and (whole_repeat[b] or (untracked_on[b] and small[b])
+                             or (b + 1 < n and reencoded[b] and m.repeat[b + 1])):
                 b += 1
             # ... and the frames still at its noise after it, up to `settle_frames` (the picture
             # slowing lets `settled` lapse while the depth stays stuck: a freeze's last 2 frames).
@@ -268,6 +279,18 @@ class FrozenDepth(FrameCheck):
             if e - start >= c.settled_run:
                 out[start:e] = True
         return out
+
+    def reencoded(self, ctx: CheckContext) -> np.ndarray:
+        """Frames that change about as much as a moving one (at most `reencode_change` x usual)
+        and are equally far from each of the 4 frames before them (within `reencode_spread`): those
+        frames were one picture, which this one re-encodes (see `reencode_change`)."""
+        c, D = self.config, ctx.features.depth_dist
+        if D.ndim != 2 or D.shape[1] < 5:
+            return np.zeros(ctx.n, bool)
+        with np.errstate(all="ignore"):
+            spread = np.abs(D[:, 1:5] / D[:, :1] - 1.0)
+        return (np.all(np.nan_to_num(spread, nan=np.inf) <= c.reencode_spread, axis=1)
+                & (np.nan_to_num(D[:, 0], nan=np.inf) <= c.reencode_change * ctx.motion.usual_depth_change))
 
     @staticmethod
     def near_cut(ctx: CheckContext, i: int) -> bool:
