@@ -1399,3 +1399,25 @@ def test_a_keyframe_inside_a_freeze_does_not_end_it():
                     motion=_motion("gray8-freeze-keyframe-before-catch-up"))
     assert runs_of(ev["frozen_depth"].span) == [(39, 62)]
     assert not any(e.span.any() for k, e in ev.items() if k != "frozen_depth")
+
+
+def test_a_deep_rewind_under_an_untracked_picture_starts_a_lag():
+    # 180 frames of an external recording (fresh seed 11001, procedural, OBS gray8): the picture had
+    # no corners to track (its own change going on as usual), and a 4-frame lag over 57-111 began
+    # with the depth rewinding to 0.04 of a 3 x usual change; no start counted where the picture
+    # was not seen to move, and the lag leaked whole.
+    ev = run_checks(_features("gray8-k4-rewind-untracked-picture"), CFG,
+                    motion=_motion("gray8-k4-rewind-untracked-picture"))
+    assert runs_of(ev["depth_lag"].span) == [(57, 111)]
+
+
+def test_a_flash_on_a_depth_repeat_makes_no_clear_start():
+    # 180 frames of an external recording (fresh seed 11001, real-game, OBS gray8, a cut at 46):
+    # as the camera eased to 0.08 px a frame the depth repeated once (its tracks standing), on the
+    # very frame a flash changed the picture 20 x as much as the frames around; the flash threw
+    # the picture's tracks, which "moved" 0.19 px, and a clear one-frame lag started there and held
+    # 90 clean frames.
+    ev = run_checks(_features("gray8-flash-on-a-repeat-as-camera-eases"), CFG, [46],
+                    motion=_motion("gray8-flash-on-a-repeat-as-camera-eases"))
+    assert not any(e.span.any() for e in ev.values())
+

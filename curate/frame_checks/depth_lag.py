@@ -245,6 +245,16 @@ class DepthLag(FrameCheck):
             crawl_on = ~m.moving & crawls & (np.nan_to_num(d1) >= c.deep_moved * m.usual_depth_change)
             on |= (crawl_on[:, None] & (np.nan_to_num(rewind, nan=np.inf) <= c.deep_rewind)
                    & (np.nan_to_num(pic_ratio) >= c.crawl_picture_on))
+            # ... and where the picture has too few corners to track (dark, blurred, busy) while its
+            # own change goes on at its level around, a deep rewind (`deep_rewind`) of a depth that
+            # changed at least its usual change (measured on a held-out procedural seed: a 4-frame
+            # lag rewinding to 0.04 at 3 x usual under an untracked picture leaked whole; on 163
+            # saved recordings nothing else changed).
+            untracked = np.nan_to_num(f.pic_inliers) < ctx.config.min_tracks
+            pic_changes = np.nan_to_num(r1) >= 0.5 * np.nan_to_num(r1_around, nan=np.inf)
+            untracked_on = (untracked & pic_changes & ~m.still & big_enough
+                            & (np.nan_to_num(d1) >= m.usual_depth_change))
+            on |= untracked_on[:, None] & (np.nan_to_num(rewind, nan=np.inf) <= c.deep_rewind)
             score = np.where(picture_on & on, rewind, np.inf)
             score = np.where(np.isnan(score), np.inf, score)
             q = d1 / np.maximum(r1, 0.002)
@@ -426,6 +436,13 @@ class DepthLag(FrameCheck):
             # 0.12 px, paired with a jump 67 frames on: a false 67-frame lag).
             if not (a > 0 and m.moving[a - 1]) and not (b < n and m.moving[b]):
                 continue
+            # Nor one whose picture flashed on the repeat (its own change over twice the frames
+            # around): a flash throws the tracks that said the picture moved (measured on a
+            # held-out real-game seed: a camera easing to 0.08 px, a flash at 20 x the picture's
+            # change "moved" it 0.19 px on the depth's repeat, a false 94-frame clear start; on 163
+            # saved recordings nothing else changed).
+            if (np.nan_to_num(r1[a:b]) > 2.0 * np.fmax(np.nan_to_num(r1_around[a:b], nan=np.inf), 0.002)).any():
+                continue
             clear = (b - a == 1 and a >= 2 and b < n and not ctx.depth_exact and stood[a] and m.moving[a - 2:b].all()
                      and background <= c.clear_background
                      and np.nan_to_num(d1[a], nan=np.inf) <= c.clear_share * np.nan_to_num(local[a]))
@@ -503,10 +520,7 @@ class DepthLag(FrameCheck):
         # tracks to say, also while its own one-frame change stays at its level around (measured
         # on the simulator: an 8-frame lag's 5.7 x catch-up over a picture of 7-11 tracks, and the
         # span ran on 150 frames).
-        untracked = np.nan_to_num(f.pic_inliers) < ctx.config.min_tracks
-        with np.errstate(all="ignore"):
-            pic_changes = np.nan_to_num(r1) >= 0.5 * np.nan_to_num(r1_around, nan=np.inf)
-        goes_on = m.moving | (untracked & pic_changes & ~m.still)
+        goes_on = m.moving | (untracked & pic_changes & ~m.still)  # (`untracked`, `pic_changes`: see the starts)
         # ... and where the tracked picture crawls on (at least `crawl_rewind_px`, not standing): a
         # lag may catch up as the camera eases (measured on a held-out real-game seed, float depth:
         # a 2-frame lag's 2.6 x catch-up at 0.08 px; its span ended at a weaker jump 8 frames before)
