@@ -1430,3 +1430,13 @@ def test_a_menu_closing_into_a_featureless_view_is_found():
     ev = run_checks(_features("menu-closing-into-featureless-view"), CFG,
                     motion=_motion("menu-closing-into-featureless-view"))
     assert runs_of(ev["overlay"].span) == [(52, 102)]
+
+
+def test_a_catch_up_at_a_fast_turns_peak_ends_the_lag():
+    # 180 frames of an external recording (fresh seed 11101, procedural, 16-bit PNG): a 7-frame
+    # lag over 46-82 caught up at 10 x the depth's change around, on the frame where a fast turn
+    # changed the picture most (2.4 x the frames around). Taken for a cut or a flash, it was no
+    # end, and the span ran 264 frames on.
+    ev = run_checks(_features("png16-k7-catch-up-at-a-turns-peak"), CFG,
+                    motion=_motion("png16-k7-catch-up-at-a-turns-peak"), depth_exact=True)
+    assert runs_of(ev["depth_lag"].span) == [(46, 82)]
