@@ -1440,3 +1440,13 @@ def test_a_catch_up_at_a_fast_turns_peak_ends_the_lag():
     ev = run_checks(_features("png16-k7-catch-up-at-a-turns-peak"), CFG,
                     motion=_motion("png16-k7-catch-up-at-a-turns-peak"), depth_exact=True)
     assert runs_of(ev["depth_lag"].span) == [(46, 82)]
+
+
+def test_a_translucent_menu_closing_with_a_faint_change_closes_its_span():
+    # 180 frames of an external recording (fresh seed 11101, real-game, OBS gray8, a loading screen
+    # from 143 on): a translucent menu over 36-88 closed with a change of 0.37 of the picture
+    # (under `step`) that stayed, the game's depth going on; the span held on 55 clean frames to
+    # the loading screen's cut.
+    ev = run_checks(_features("translucent-menu-closing-faintly"), CFG, [143],
+                    motion=_motion("translucent-menu-closing-faintly"))
+    assert runs_of(ev["overlay"].span) == [(36, 88)]
