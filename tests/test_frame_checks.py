@@ -1399,6 +1399,11 @@ def test_a_keyframe_inside_a_freeze_does_not_end_it():
                     motion=_motion("gray8-freeze-keyframe-before-catch-up"))
     assert runs_of(ev["frozen_depth"].span) == [(39, 62)]
     assert not any(e.span.any() for k, e in ev.items() if k != "frozen_depth")
+    # ... nor one that comes after the freeze's last frames at its noise (seed 11201: a freeze over
+    # 40-87, its keyframe at 80, 7 frames before its catch-up; a clip took them in)
+    ev = run_checks(_features("gray8-freeze-keyframe-after-its-noise"), CFG,
+                    motion=_motion("gray8-freeze-keyframe-after-its-noise"))
+    assert runs_of(ev["frozen_depth"].span) == [(40, 87)]
 
 
 def test_a_deep_rewind_under_an_untracked_picture_starts_a_lag():

@@ -178,16 +178,20 @@ class FrozenDepth(FrameCheck):
             # ... on past a codec glitch too (`whole_repeat`; measured on a real-game recording: one
             # frame at 0.38 x usual, its tracks standing, split a 50-frame freeze; its last 19
             # frames, the camera slowing to 0.05 px, went uncovered).
-            # ... and past a keyframe re-encoding the stuck frame, the depth repeating after it.
-            while b < n and (whole_repeat[b] or (untracked_on[b] and small[b])
-                             or (b + 1 < n and reencoded[b] and m.repeat[b + 1])):
-                b += 1
-            # ... and the frames still at its noise after it, up to `settle_frames` (the picture
-            # slowing lets `settled` lapse while the depth stays stuck: a freeze's last 2 frames).
             more = 0
-            while b < n and small[b] and more < ctx.config.settle_frames:
-                b += 1
-                more += 1
+            while True:
+                while b < n and (whole_repeat[b] or (untracked_on[b] and small[b])):
+                    b += 1
+                # ... and the frames still at its noise after it, up to `settle_frames` (the picture
+                # slowing lets `settled` lapse while the depth stays stuck: a freeze's last 2 frames).
+                while b < n and small[b] and more < ctx.config.settle_frames:
+                    b += 1
+                    more += 1
+                # ... and past a keyframe re-encoding the stuck frame, the depth repeating after it.
+                if b + 1 < n and reencoded[b] and m.repeat[b + 1]:
+                    b += 1
+                    continue
+                break
             span[max(0, a - 1) : b] = True
         return Evidence(ev, span)
 
