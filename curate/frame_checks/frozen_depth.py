@@ -46,9 +46,9 @@ class FrozenDepthConfig(CheckConfig):
     # A lossy codec's keyframe inside a freeze re-encodes the stuck frame: one frame changes about
     # as much as a moving one (at most `reencode_change` x usual) and is equally far (within
     # `reencode_spread`) from each of the 4 frames before it, which are one picture; the depth then
-    # repeats again. It does not end the freeze (measured on held-out seeds, OBS gray8: such a
-    # frame 4 frames before a freeze's catch-up, at 1.05 and 0.6 x usual; one freeze's last 4
-    # frames went uncovered and a clip took them in).
+    # repeats again. It does not end the freeze (measured on held-out seeds, OBS gray8: such
+    # frames at about 1.0 x usual 4 and 7 frames before two freezes' catch-ups, whose last frames
+    # went uncovered and clips took them in; another at 0.3 x on a real-game seed).
     reencode_change: float = 1.5
     reencode_spread: float = 0.1
     # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run

@@ -109,8 +109,8 @@ class Overlay(FrameCheck):
         # A menu opening or closing with a change just under `step` (a translucent panel): the
         # frames whose change rose by `step_rise` to at least that. One that stays, with the depth
         # going on, closes an open span (measured on held-out real-game seeds: translucent menus
-        # closing at 0.37 and under, their spans held 55 and 14 clean frames on to the next
-        # change; on 169 saved recordings nothing else changed).
+        # closing with such a change, 0.37 on one, held their spans 55 and 14 clean frames on to
+        # the next change; on 169 saved recordings nothing else changed).
         faint = (st >= c.step_rise) & risen & ~step
         closes |= faint & depth_goes_on & stays
         flat = np.nan_to_num(f.flat_frac) >= 0.6
