@@ -1455,3 +1455,12 @@ def test_a_translucent_menu_closing_with_a_faint_change_closes_its_span():
     ev = run_checks(_features("translucent-menu-closing-faintly"), CFG, [143],
                     motion=_motion("translucent-menu-closing-faintly"))
     assert runs_of(ev["overlay"].span) == [(36, 88)]
+
+
+def test_a_menu_whose_opening_and_closing_both_move_on_is_found():
+    # 180 frames of an external recording (a seed run first on the final code, 11501, procedural,
+    # OBS gray8): a menu over 47-87 in front of a fast game; six frames after its opening (0.74)
+    # and its closing (0.96) the game had moved on, so neither step "stayed". A quarter of the
+    # picture's tracks stood between them and none either side; it was kept whole.
+    ev = run_checks(_features("menu-both-steps-moved-on"), CFG, motion=_motion("menu-both-steps-moved-on"))
+    assert runs_of(ev["overlay"].span) == [(47, 87)]
