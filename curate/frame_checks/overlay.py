@@ -184,8 +184,8 @@ class Overlay(FrameCheck):
                        back_to_game: np.ndarray, span: np.ndarray, faint: np.ndarray) -> np.ndarray:
         """Menus whose opening step did not stay: a translucent panel over a pan, six frames on,
         differs from the frame of its opening about as much as from the frame before it (the game
-        moved on behind it). Such a menu shows at its closing step, which stays and after which the
-        game moves as a whole: paired back with the last gone step before it (not a flash that came
+        moved on behind it). Such a menu shows at its closing step, which stays (or leaves no panel
+        standing) and after which the game moves as a whole: paired back with the last gone step before it (not a flash that came
         back), with a panel standing from that step on and none in the moving game before it
         (measured on a fresh procedural seed: 0.27 of the tracks standing inside, 0.00 before and
         after; the menu was kept whole). Or with a `faint` step, just under `step` (measured on a
@@ -198,8 +198,8 @@ class Overlay(FrameCheck):
         gone = np.flatnonzero((step & ~stays & ~returned) | faint)
         for b in np.flatnonzero(step & back_to_game & ~span):
             # (a closing step need not stay where no panel stands after it: a fast game behind a
-            # menu moves on from its closing frame too; measured on a seed run first on this
-            # code, a menu whose two steps, 0.74 and 0.96, both moved on, 0.25 of the tracks
+            # menu moves on from its closing frame too; measured on a held-out procedural seed: a
+            # menu whose two steps, 0.74 and 0.96, both moved on, 0.25 of the tracks
             # standing between and none either side, was kept whole; on 193 saved recordings
             # nothing else changed)
             if not stays[b] and not _standing(f, b + 1, b + 1 + c.first_frames) < c.min_static:
