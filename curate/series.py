@@ -98,13 +98,18 @@ def _reduce_rows(block: np.ndarray, out: np.ndarray, q: float) -> None:
 def outer_median(x: np.ndarray, inner: int, outer: int) -> np.ndarray:
     """out[a] = nanmedian of x over the frames inner + 1 .. outer away from a on either side, pooled
     (NaN outside the array, NaN if empty)."""
+    return outer_quantile(x, inner, outer, 0.5)
+
+
+def outer_quantile(x: np.ndarray, inner: int, outer: int, q: float) -> np.ndarray:
+    """`outer_median` for any quantile q (1.0: the largest)."""
     n = len(x)
     xp = np.concatenate([np.full(outer, np.nan), x, np.full(outer, np.nan)])
     win = np.lib.stride_tricks.sliding_window_view(xp, 2 * outer + 1)[:n]
     keep = np.abs(np.arange(-outer, outer + 1)) > inner
     out = np.full(n, np.nan, dtype=np.result_type(x.dtype, np.float64))
     for a in range(0, n, _BLOCK):  # in blocks of rows, all-NaN ones left NaN, as `window_quantile`
-        _reduce_rows(win[a : a + _BLOCK][:, keep], out[a : a + _BLOCK], 0.5)
+        _reduce_rows(win[a : a + _BLOCK][:, keep], out[a : a + _BLOCK], q)
     return out
 
 

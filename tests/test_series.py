@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from curate.series import _BLOCK, outer_median, window_median, window_quantile
+from curate.series import _BLOCK, outer_median, outer_quantile, window_median, window_quantile
 
 
 @pytest.mark.parametrize(("offset", "length"), [(-8, 8), (1, 8), (-3, 7), (1, 3)])
@@ -32,6 +32,12 @@ def test_outer_median_pools_both_sides_past_the_inner_frames_over_several_blocks
         idx = [i for i in range(a - 10, a + 11) if abs(i - a) > 2 and 0 <= i < len(x)]
         assert got[a] == pytest.approx(np.median(x[idx]))
     assert got[101] < 1.0
+    # ... and its largest (depth_lag's neighbourhood peak: the frame itself left out)
+    top = outer_quantile(x, 0, 2, 1.0)
+    for a in (101, 0, _BLOCK + 1, len(x) - 1):
+        idx = [i for i in range(a - 2, a + 3) if i != a and 0 <= i < len(x)]
+        assert top[a] == np.max(x[idx])
+    assert top[97] < 1.0 and top[98] == 1e6
 
 
 def test_window_quantile_is_the_windows_max_at_one_and_its_median_at_a_half():

@@ -30,7 +30,16 @@ import functools
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
-from curate.series import around, keep_runs, outer_median, pad, runs_of, window_median, window_quantile
+from curate.series import (
+    around,
+    keep_runs,
+    outer_median,
+    outer_quantile,
+    pad,
+    runs_of,
+    window_median,
+    window_quantile,
+)
 
 
 class DepthLagConfig(CheckConfig):
@@ -297,14 +306,9 @@ class DepthLag(FrameCheck):
         # procedural seeds: an 8-frame lag "ended" on such a ramp, 1.9 x, half-way through; its
         # catch-up, 29 frames later, jumped 6.8 x and 7 x its neighbours; k = 1 ends 1.5-1.7 x).
         r = c.peak_reach
-        padded = np.concatenate([np.full(r, np.nan), d1, np.full(r, np.nan)])
-        win = np.lib.stride_tricks.sliding_window_view(padded, 2 * r + 1).copy()
-        win[:, r] = np.nan  # the frame itself left out
-        # A window with no neighbours has none to beat (0), set before numpy would warn of it: the
-        # `catch_warnings` that silenced it is not thread-safe (flow tasks run in threads).
-        win[~np.isfinite(win).any(axis=1)] = 0.0
-        nb_max = np.nanmax(win, axis=1)
-        nb_med = np.nanmedian(win, axis=1)
+        # (the frame itself left out; no neighbours, none to beat: 0)
+        nb_max = np.nan_to_num(outer_quantile(d1, 0, r, 1.0), nan=0.0)
+        nb_med = np.nan_to_num(outer_median(d1, 0, r), nan=0.0)
         # The frames 3-10 away on either side: where the neighbours change `crest` x as much, the
         # depth moves fast for a while (something passing close), and the frame is the crest of
         # that burst (see `_fuller_end`).
