@@ -271,7 +271,10 @@ class DepthLag(FrameCheck):
             score = np.where(np.isnan(score), np.inf, score)
             q = d1 / np.maximum(r1, 0.002)
             jump = np.nan_to_num(q / np.maximum(around(q, 8), 1e-6))
-            smooth = np.nan_to_num(r1) <= 2.0 * np.fmax(r1_around, 0.002)
+            # The picture's own change over the frames around it (0 where it is not known): a cut
+            # or a flash changes it more than twice, which no end (and no repeat's start) survives.
+            pic_jump = np.nan_to_num(r1) / np.fmax(r1_around, 0.002)
+            smooth = pic_jump <= 2.0
             # ... nor the camera speeding up at once (its tracked motion 3 x the frames before): the
             # pooled luma change saturates in a fast turn, the depth's change does not (measured on a
             # held-out procedural seed: a 1-frame lag "ended" where a turn went from 1.8 to 8.4 px a
@@ -286,7 +289,6 @@ class DepthLag(FrameCheck):
             # `outjump` x): a fast turn's peak (measured on a held-out procedural seed, 16-bit: a
             # 7-frame lag's 10 x catch-up at a turn's 2.4 x peak was no end, and its span ran 264
             # frames on; on 169 saved recordings nothing else changed, at 3 or 4 either way).
-            pic_jump = np.nan_to_num(r1 / np.fmax(r1_around, 0.002), nan=np.inf)
             smooth |= (pic_jump <= c.outjump) & (djump >= c.outjump * pic_jump) & ~speeds_up
             if ctx.depth_exact:
                 # With no noise, where the depth's change varies smoothly, the two frames beside a
@@ -455,7 +457,7 @@ class DepthLag(FrameCheck):
             # held-out real-game seed: a camera easing to 0.08 px, a flash at 20 x the picture's
             # change "moved" it 0.19 px on the depth's repeat, a false 94-frame clear start; on 163
             # saved recordings nothing else changed).
-            if (np.nan_to_num(r1[a:b]) > 2.0 * np.fmax(np.nan_to_num(r1_around[a:b], nan=np.inf), 0.002)).any():
+            if ((pic_jump[a:b] > 2.0) & np.isfinite(r1_around[a:b])).any():
                 continue
             clear = (b - a == 1 and a >= 2 and b < n and not ctx.depth_exact and stood[a] and m.moving[a - 2:b].all()
                      and background <= c.clear_background
