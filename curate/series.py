@@ -13,11 +13,12 @@ def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
 
-def pad(mask: np.ndarray, n: int) -> np.ndarray:
-    """Every run grown by n frames on both sides."""
+def pad(mask: np.ndarray, n: int, after: int | None = None) -> np.ndarray:
+    """Every run grown by n frames before it and `after` (default n) after it."""
+    after = n if after is None else after
     out = mask.astype(bool).copy()
     for s, e in runs_of(mask):
-        out[max(0, s - n) : e + n] = True
+        out[max(0, s - n) : e + after] = True
     return out
 
 

@@ -10,6 +10,7 @@ import footage as F
 import numpy as np
 import pytest
 
+from capture.simulate.faults import apply_fade, fade_gain
 from curate.config import CurateConfig
 from curate.features import compute_features
 from curate.frame_checks.base import CheckConfig
@@ -107,6 +108,34 @@ def test_fade_found_over_its_ramp():
     got = fired(rgb, depth)
     assert covers(got["fade"], 50, 80)
     assert set(got) <= {"fade", "black"}
+
+
+def _corpus_fade(rgb: np.ndarray, a: int, b: int) -> None:
+    # As bench/curate_external.py's recordings fade (capture/simulate/faults.py): every frame of
+    # [a, b) is dimmed, the first and last by 1 / (b - a).
+    for i in range(a, b):
+        rgb[i] = apply_fade(rgb[i], fade_gain(i - a, b - a))
+
+
+@pytest.mark.parametrize("src", [3, 16])
+def test_fade_span_is_its_dimmed_frames_exactly(src):
+    # A frame's gain is its change from the one before, so the frame of the last brightening step
+    # is the first one back at full brightness: the span ends before it (it ran 2 frames past the
+    # fade, and began 1 frame early, on 260 of 272 fades in the external recordings).
+    rgb, depth = F.pan(150, src=src, seed=1)
+    _corpus_fade(rgb, 50, 80)
+    assert runs_of(run_checks(compute_features(rgb, depth, CFG), CFG)["fade"].span) == [(50, 80)]
+
+
+@pytest.mark.parametrize("src", [3, 16])
+def test_eased_fade_is_discarded_to_its_faintest_frames(src):
+    # A fade that eases in and out (smoothstep over 50 frames) dims its first and last frames by
+    # less than a camera's own flicker: its span misses them, and the padding must not.
+    rgb, depth = F.pan(150, src=src, seed=1)
+    for i in range(40, 90):
+        x = abs(2 * (i - 40 + 0.5) / 50 - 1)
+        rgb[i] = apply_fade(rgb[i], x * x * (3 - 2 * x))
+    assert covers(fired(rgb, depth)["fade"], 40, 90)
 
 
 def test_fade_whose_darkening_half_disagrees_is_one_event():
@@ -835,6 +864,10 @@ def test_each_check_pads_its_spans_by_its_own_measured_margin():
     cfg = CurateConfig.load(None, ["frame_checks.overlay.pad_frames=5", "frame_checks.pad_frames=0"]).frame_checks
     assert runs_of(shape(span, cfg, "overlay")) == [(45, 65)]
     assert runs_of(shape(span, cfg, "frozen_rgb")) == [(50, 60)]
+    # A freeze's end (the depth moving again) is surer than its start: fewer frames after it.
+    assert runs_of(shape(span, CFG, "frozen_depth")) == [(47, 62)]
+    cfg = CurateConfig.load(None, ["frame_checks.frozen_depth.pad_after=0"]).frame_checks
+    assert runs_of(shape(span, cfg, "frozen_depth")) == [(47, 60)]
 
 
 def test_a_near_rewind_of_a_16_bit_depth_is_no_lag_and_an_exact_one_is():

@@ -36,6 +36,9 @@ class CheckConfig(BaseModel):
     # Frames discarded on each side of this check's spans; None: `frame_checks.pad_frames`. Set
     # per check from how far its span's edges fell from the true ones (bench/curate_span_edges.py).
     pad_frames: int | None = Field(None, ge=0)
+    # Frames discarded after its spans, where the check finds a fault's end more surely than its
+    # start; None: pad_frames.
+    pad_after: int | None = Field(None, ge=0)
 
 
 @dataclass

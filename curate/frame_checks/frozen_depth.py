@@ -20,8 +20,11 @@ from curate.series import close_gaps, keep_runs, runs_of
 
 class FrozenDepthConfig(CheckConfig):
     # Measured on the edges of 105 faults in 16 recordings (bench/curate_span_edges.py): its span
-    # fell at most 2 frames inside the true edge; one more for footage not seen.
+    # fell at most 2 frames inside the true edge; one more for footage not seen. Its end (the depth
+    # moving again) fell inside by 1 frame on 1 of 397 freezes and loading screens, by none on the
+    # rest (bench/curate_span_edges.py --external, 193 recordings): 2 after it.
     pad_frames: int | None = 3
+    pad_after: int | None = 2
     min_run: int = 3  # shorter repeats are how a depth lag starts (curate/frame_checks/depth_lag.py)
     # Where the depth repeats by itself now and then (8-bit depth of slow, far content) a run counts
     # only when it is this long, or when at most `max_background` of the frames around it repeat.

@@ -111,9 +111,10 @@ def run_checks(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False
 def shape(span: np.ndarray, cfg, check: str | None = None) -> np.ndarray:
     """A check's span as discarded: short runs dropped, close runs merged, padded both sides (by
     the check's own `pad_frames` where it sets one, else the shared one)."""
-    own = getattr(getattr(cfg, check), "pad_frames", None) if check else None
-    return pad(close_gaps(keep_runs(span, cfg.min_fault_frames), cfg.merge_gap),
-               cfg.pad_frames if own is None else own)
+    own = getattr(cfg, check) if check else None
+    before = cfg.pad_frames if own is None or own.pad_frames is None else own.pad_frames
+    after = before if own is None or own.pad_after is None else own.pad_after
+    return pad(close_gaps(keep_runs(span, cfg.min_fault_frames), cfg.merge_gap), before, after)
 
 
 def fault_labels(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False,
