@@ -150,6 +150,22 @@ def test_fade_whose_darkening_half_disagrees_is_one_event():
     assert covers(got["fade"], 51, 80)  # frame 50 is the fade's unchanged first
 
 
+@pytest.mark.parametrize(("a", "b", "dropped"), [(30, 34, False), (30, 35, False), (20, 32, True), (20, 40, True)])
+def test_clip_frozen_share_drops_a_long_freeze_not_a_few_repeats(a, b, dropped):
+    # The clip score (curate/checks.py) sees a clip alone: a 60-frame clip of real footage whose
+    # depth repeats over 3-4 frames (an 8-bit staircase's stand, which the frame check judges
+    # against the frames around) is kept; one with an 11-19 frame freeze is dropped. At 0.05 such
+    # short runs dropped 14 clean clips on the saved recordings and caught no fault.
+    from common.records import Clip
+    from curate.checks import FrozenDepthFilter, cheap_scores
+
+    rgb, depth = F.pan(60, src=3, seed=2)
+    F.freeze(depth, a, b)
+    clip = Clip("rec", 0, 60, scores=cheap_scores(compute_features(rgb, depth, CFG), 0, 60, CFG))
+    verdict = FrozenDepthFilter(CurateConfig().decision.frozen_depth_max).filter(clip)
+    assert (verdict is not True) == dropped
+
+
 def test_eight_bit_staircase_of_far_slow_depth_is_no_lag_or_freeze():
     # With a far plane of 20,000 the whole view sits in a few grey levels: a slow pan repeats the
     # depth now and then by itself. A repeat there is no evidence.
@@ -853,6 +869,23 @@ def test_bit_identical_depth_repeat_as_the_camera_slows_starts_a_lag():
     # depth around changing at 0.67 x usual, where an 8-bit staircase repeats by itself; but this
     # recording's depth never repeats exactly in motion. Missed whole before; found exactly now.
     assert runs_of(_run_saved("lag-identical-repeat")["depth_lag"].span) == [(19, 65)]
+
+
+def test_bit_identical_repeat_as_the_camera_slows_to_a_stand_starts_a_lag_that_ends():
+    # 160 frames of a real-game external recording (held-out seed 11402, float depth): a 1-frame
+    # lag over frames 101-125 starts with a bit-identical depth as the camera slows from 0.2 px to
+    # a stand; its next frame moves 0.5 x the change before it and 2.4 x the change after, which
+    # read as a 1-frame freeze catching up. It leaked whole; found exactly now (its catch-up at
+    # 2.2 x ends it).
+    got = run_checks(_features("float-k1-identical-repeat-camera-slowing"), CFG,
+                     motion=_motion("float-k1-identical-repeat-camera-slowing"), depth_exact=True)
+    assert runs_of(got["depth_lag"].span) == [(101, 125)]
+    # The clean twin (false-alarm footage, 16-bit PNG of a real capture): a virtual camera slowing
+    # to a stand repeats the depth bit for bit at frame 20 just so, and no catch-up follows. It
+    # starts nothing (a span that held without its end ran 135 frames on).
+    clean = run_checks(_features("png16-identical-repeat-camera-slowing"), CFG,
+                       motion=_motion("png16-identical-repeat-camera-slowing"), depth_exact=True)
+    assert not any(e.span.any() for e in clean.values())
 
 
 def test_each_check_pads_its_spans_by_its_own_measured_margin():

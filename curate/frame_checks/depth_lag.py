@@ -467,8 +467,16 @@ class DepthLag(FrameCheck):
             # A repeat whose next frame jumps twice the change after it is a short freeze that caught
             # up, not a lag; for a clear start also twice the change before it (the camera slowing
             # down after a lag's start makes the lag's next frames look like a jump).
+            # So too for a bit-identical repeat in a depth that has none by itself, which then
+            # holds only with its end found: a virtual camera slowing to a stand over a real
+            # capture repeated its 16-bit depth exactly by itself just so (measured on a held-out
+            # real-game seed, float depth: a k = 1 lag's start as the camera slowed from 0.2 px to
+            # a stand, its next frame 0.5 x the change before it and 2.4 x the change after,
+            # leaked whole; on the false-alarm footage such a clean repeat ran 137 frames on).
             catch_up = b < n and np.isfinite(after[b]) and d1[b] >= 2.0 * (max(after[b], before[a]) if clear else after[b])
-            if catch_up:
+            slowing = (catch_up and not clear and ctx.depth_exact and identical_rare and bool(identical[a:b].all())
+                       and d1[b] < 2.0 * before[a])
+            if catch_up and not slowing:
                 continue
             beside = np.concatenate([dstat[max(0, a - 3):a], dstat[b:b + 3]])
             beside = beside[np.isfinite(beside)]
@@ -493,7 +501,7 @@ class DepthLag(FrameCheck):
                 # no weak start takes; a virtual camera crawling at 0.1 px over a real capture
                 # repeats its float depth exactly by itself).
                 strong |= ctx.depth_exact and identical_rare and bool(identical[a:b].all()) and not crawl[a:b].any()
-                weak[a] = not (was_still[a] or strong)
+                weak[a] = not (was_still[a] or strong) or slowing
                 # A clear start otherwise weak looks for its end as a weak start does, and holds
                 # without one (see `clear_share`).
                 clear_start[a] = clear and weak[a]
