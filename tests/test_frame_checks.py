@@ -888,6 +888,20 @@ def test_bit_identical_repeat_as_the_camera_slows_to_a_stand_starts_a_lag_that_e
     assert not any(e.span.any() for e in clean.values())
 
 
+def test_catch_up_with_no_start_in_an_untracked_depth_ends_a_lag_found_from_it():
+    # 180 frames of an external recording (held-out seed 11303, procedural, OBS gray8): a 7-frame lag
+    # over frames 83-117 starts while the 8-bit depth of a featureless view stands between its
+    # steps, so no start shows; its catch-up at 117 jumps 9 x usual and 7 x the frames beside it,
+    # the picture changing as around. Missed whole before; now the span reaches back from the
+    # catch-up to the scene cut at 63.
+    got = run_checks(_features("gray8-k7-catch-up-alone"), CFG, [63], motion=_motion("gray8-k7-catch-up-alone"))
+    assert runs_of(got["depth_lag"].span) == [(63, 117)]
+    # A clean spike of the same size in such a depth (false-alarm footage, 60 fps) comes back
+    # towards the frame before the previous one (a toggle, not a step): no lag.
+    clean = run_checks(_features("gray8-toggle-spike-fps60"), CFG, motion=_motion("gray8-toggle-spike-fps60"))
+    assert not any(e.span.any() for e in clean.values())
+
+
 def test_each_check_pads_its_spans_by_its_own_measured_margin():
     # A check's own `pad_frames` wins over the shared one; a check without one takes the shared.
     span = np.zeros(100, bool)
