@@ -9,9 +9,12 @@ kind, the span hard negatives, simulated and made from the real captures) with n
 no frames taken around cuts (`--external`: the external bench's --full recordings too: faults
 injected from outside, bench/curate_external.py), then for each true fault event measures how many of its frames
 the unpadded spans leave out at its start and at its end before the first / after the last
-frame they cover (the "leak" a padding of that many frames closes), and for each true cut the
-distance to the nearest found cut. Printed per fault kind and per footage: the distribution of
-the leaks, and the padding that closes every leak seen (the default should be at least that).
+frame they cover (the "leak" a padding of that many frames closes), how many clean frames the
+span of the check that came closest reaches past each edge (what padding adds to), and for each
+true cut the distance to the nearest found cut. Printed per fault kind and per footage: the
+distribution of the leaks, and the padding that closes every leak seen (the default should be at
+least that); per check and side (`pad_frames` before a span, `pad_after` after it): its leaks
+and how far it reaches past.
 An event no span touches at all is a miss, not an edge: it is counted apart (curate_accuracy
 reports the misses). No bootstrap: the model-free checks decide the spans (as they do whenever
 calibration does not trust the bootstrap).
@@ -36,6 +39,14 @@ def event_leaks(discarded: np.ndarray, start: int, end: int) -> tuple[int, int] 
     if inside.size == 0:
         return None
     return int(inside[0]), int(end - start - 1 - inside[-1])
+
+
+def reach_past(mask: np.ndarray, faulty: np.ndarray, start: int, end: int, side: str) -> int:
+    """Clean frames `mask` covers in one run from the fault [start, end) outwards on `side`."""
+    t, step, k = (start - 1, -1, 0) if side == "start" else (end, 1, 0)
+    while 0 <= t < len(mask) and mask[t] and not faulty[t]:
+        t, k = t + step, k + 1
+    return k
 
 
 def main() -> None:
@@ -63,16 +74,18 @@ def main() -> None:
 
     # No padding at all: the shared one and every check's own.
     overrides = ["frame_checks.pad_frames=0", "scenes.transition_frames=0",
-                 *[f"frame_checks.{c.name}.pad_frames=0" for c in REGISTRY]]
+                 *[f"frame_checks.{c.name}.{p}=0" for c in REGISTRY for p in ("pad_frames", "pad_after")]]
     _, results, _ = curate_and_evaluate(recs, {k: None for k in recs}, 150, overrides, ("ViT-B-32", None))
 
     leaks: dict[tuple[str, str], list[int]] = defaultdict(list)  # (footage, kind) -> leak per edge
     misses: dict[tuple[str, str], int] = defaultdict(int)
     cut_offsets: dict[str, list[int]] = defaultdict(list)
     worst: dict[tuple[str, str], tuple[int, str]] = {}
-    by_check: dict[str, list[int]] = defaultdict(list)  # check -> leak at each edge it comes closest to
+    by_check: dict[tuple[str, str], list[int]] = defaultdict(list)  # (check, side) -> leak at each edge it comes closest to
+    past: dict[tuple[str, str], list[int]] = defaultdict(list)  # (check, side) -> clean frames its span reaches past the edge
     for footage, r, truth in results:
         n = truth.n_frames
+        faulty = truth.fault_mask()
         discarded = np.zeros(n, bool)
         for s in r.spans:
             if s.reason.startswith("fault:"):
@@ -85,12 +98,13 @@ def main() -> None:
                 continue
             per = {name: event_leaks(np.asarray(mk[:n], bool), a, b) for name, mk in r.check_masks.items()}
             per = {k: v for k, v in per.items() if v is not None}
-            for i in (0, 1):  # start, end
+            for i, side in enumerate(("start", "end")):
                 if per:
                     best = min(v[i] for v in per.values())
                     for name, v in per.items():
                         if v[i] == best:
-                            by_check[name].append(best)
+                            by_check[(name, side)].append(best)
+                            past[(name, side)].append(reach_past(np.asarray(r.check_masks[name][:n], bool), faulty, a, b, side))
             for side, v in zip(("start", "end"), got, strict=True):
                 leaks[(footage, kind)].append(v)
                 if v > worst.get((footage, kind), (-1, ""))[0]:
@@ -113,13 +127,15 @@ def main() -> None:
         overall[kind] = max(overall.get(kind, 0), int(a.max()))
     print("RESULT fault edge leak max per kind:", dict(sorted(overall.items())),
           "-> padding that closes them all:", max(overall.values(), default=0))
-    print("\nper check: the edges it comes closest to (of every check covering the fault), and its leak "
-          "there (its own padding must close it)")
-    for name, v in sorted(by_check.items()):
-        a = np.asarray(v)
-        print(f"  {name:<14} edges {a.size:>4}  leak 0: {(a == 0).sum():>4}  1: {(a == 1).sum():>3}  2: {(a == 2).sum():>3}  "
-              f">2: {(a > 2).sum():>3}  max {a.max()}")
-    print("RESULT leak max per check:", {k: int(max(v)) for k, v in sorted(by_check.items())})
+    print("\nper check and side: the edges it comes closest to (of every check covering the fault), its leak "
+          "there (its own padding on that side must close it: pad_frames before, pad_after after), and the "
+          "clean frames its span reaches past the edge (what the padding adds to)")
+    for (name, side), v in sorted(by_check.items()):
+        a, o = np.asarray(v), np.asarray(past[(name, side)])
+        print(f"  {name:<14} {side:<5} edges {a.size:>4}  leak 0: {(a == 0).sum():>4}  1: {(a == 1).sum():>3}  "
+              f"2: {(a == 2).sum():>3}  >2: {(a > 2).sum():>3}  max {a.max()}   past the edge: 0: {(o == 0).sum():>4}  "
+              f"1: {(o == 1).sum():>3}  2: {(o == 2).sum():>3}  >2: {(o > 2).sum():>3}")
+    print("RESULT leak max per check and side:", {f"{k[0]}.{k[1]}": int(max(v)) for k, v in sorted(by_check.items())})
     print("\ncuts: found cut minus true cut (frames; the nearest found cut to each true one)")
     for footage, v in sorted(cut_offsets.items()):
         a = np.asarray(v)

@@ -902,6 +902,32 @@ def test_catch_up_with_no_start_in_an_untracked_depth_ends_a_lag_found_from_it()
     assert not any(e.span.any() for e in clean.values())
 
 
+def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
+    # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
+    # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the
+    # picture loses its tracks, its change going on, and the depth catches up at 135 by 38 x usual.
+    # The untracked part was judged against the 10 frames before it, where the depth already stood,
+    # so nothing said the depth had moved: missed whole. Now judged from before the depth stood.
+    got = run_checks(_features("gray8-freeze-loses-its-tracks"), CFG, motion=_motion("gray8-freeze-loses-its-tracks"))
+    assert {k: runs_of(e.span) for k, e in got.items() if e.span.any()} == {"frozen_depth": [(81, 135)]}
+
+
+@pytest.mark.parametrize(("name", "cuts", "lag"), [
+    # held-out seed 11903, gray8 with 21 depth tracks: an 8-frame lag's 11 x catch-up as the camera
+    # sped up from 0.5 to 1.3 px a frame; its span ran 203 frames on, to a fade
+    ("gray8-k8-catch-up-as-camera-speeds-up", [6], (37, 59)),
+    # seed 9901, gray8: a 7-frame lag caught up in a burst of depth motion; 149 frames on
+    ("gray8-k7-catch-up-in-burst", [], (31, 52)),
+])
+def test_catch_up_whose_frame_before_is_slow_against_faster_frames_after_ends_the_lag(name, cuts, lag):
+    # The frame before a catch-up must have moved as usual (an 8-bit staircase stands, then steps),
+    # judged against the frames around it: the faster frames after the catch-up made the lag's
+    # last frame "stand" (0.38 x). Where the depth has structure tracked around it (no featureless
+    # staircase), it is judged against the frames before it too, as in exact depth.
+    got = run_checks(_features(name), CFG, cuts, motion=_motion(name))
+    assert runs_of(got["depth_lag"].span) == [lag]
+
+
 def test_each_check_pads_its_spans_by_its_own_measured_margin():
     # A check's own `pad_frames` wins over the shared one; a check without one takes the shared.
     span = np.zeros(100, bool)

@@ -158,6 +158,7 @@ class DepthLagConfig(CheckConfig):
     # and jumped 2.9 x, inside a lag; true ends 0.6-1.4 x beside them, and 0.44 x after a lag that
     # replayed slow motion, whose span ran 121 frames on at 0.5; one at 0.30 x is still refused).
     steady: float = 0.4
+    steady_spread: float = 2.0  # ... or the frames before it where they move steadily (see `steady_prev`)
     leap_tracks: float = 3.0  # ... unless the depth's tracks leapt ahead (see `steady_for`)
     # A picture changing up to this x the frames around (a turn's peak; a cut or a flash changes it
     # more) still lets an end be seen where the depth jumped this x as far again (see `evidence`).
@@ -549,10 +550,18 @@ class DepthLag(FrameCheck):
         with np.errstate(all="ignore"):
             # (against at least `min_change`: a depth frozen after the jump has nothing to compare with)
             steady_next = np.fmax(djump, np.nan_to_num(d1 / np.maximum(window_median(d1, 1, 5), c.min_change)))
-            # (the frame before only in a depth that reads back bit for bit: an 8-bit staircase
-            # stands between its steps, and the frames before a step are its own stands and steps)
-            steady_prev = (np.fmax(djump, np.nan_to_num(d1 / np.maximum(window_median(d1, -5, 5), c.min_change)))
-                           if ctx.depth_exact else djump)
+            # (the frame before only in a depth that reads back bit for bit, or one that moved
+            # steadily over the 5 frames before it (their largest change at most `steady_spread` x
+            # their smallest): an 8-bit staircase stands between its steps, and the frames before a
+            # step are its own stands and steps. Measured on a held-out procedural seed, gray8: an
+            # 8-frame lag's 11 x catch-up as the camera sped up from 0.5 to 1.3 px, the frame before
+            # it at 0.38 x the change around and 1.1 x the 5 frames before, which spread 1.3 x; its
+            # span ran 203 frames on, to a fade.)
+            spread = window_quantile(d1, -5, 5, 1.0) / np.maximum(window_quantile(d1, -5, 5, 0.0), 1e-9)
+            steadily = ctx.depth_exact | (np.nan_to_num(spread, nan=np.inf) <= c.steady_spread)
+            steady_prev = np.where(steadily,
+                                   np.fmax(djump, np.nan_to_num(d1 / np.maximum(window_median(d1, -5, 5), c.min_change))),
+                                   djump)
         # An end is looked for while the picture moves; for a clear start, where it has too few
         # tracks to say, also while its own one-frame change stays at its level around (measured
         # on the simulator: an 8-frame lag's 5.7 x catch-up over a picture of 7-11 tracks, and the
