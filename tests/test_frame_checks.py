@@ -928,6 +928,21 @@ def test_catch_up_whose_frame_before_is_slow_against_faster_frames_after_ends_th
     assert runs_of(got["depth_lag"].span) == [lag]
 
 
+def test_a_codec_keyframe_inside_a_menu_does_not_close_it():
+    # 140 frames of an external recording (held-out seed 12003, procedural, OBS gray8): a menu over
+    # frames 45-92 of a slow pan; at 66 a keyframe re-encodes the picture's fine structure (0.42 of
+    # its blocks) without changing the picture (its change 1.0 x the frames around). It closed
+    # the span there and a clip took the menu's other 26 frames. A menu's own steps change the
+    # picture 5 x or more.
+    got = run_checks(_features("menu-keyframe-inside"), CFG, motion=_motion("menu-keyframe-inside"))
+    assert runs_of(got["overlay"].span) == [(45, 92)]
+    # A walker filling a still view changes much of the picture's structure at 17 over frames, not
+    # at once (seed 10402, 16-bit depth): it opened a false 162-frame "menu" that a still camera
+    # held open; no span now.
+    walker = run_checks(_features("walker-step-then-still"), CFG, motion=_motion("walker-step-then-still"), depth_exact=True)
+    assert not any(e.span.any() for e in walker.values())
+
+
 def test_each_check_pads_its_spans_by_its_own_measured_margin():
     # A check's own `pad_frames` wins over the shared one; a check without one takes the shared.
     span = np.zeros(100, bool)

@@ -33,6 +33,7 @@ class OverlayConfig(CheckConfig):
     still_share: float = 0.5  # share of still or flat frames inside a span opened by a complete change
     max_span: int = 600  # longest overlay looked for (frames)
     window: int = 6  # frames each side that give the usual structure change
+    step_change: float = 2.0  # see `changed` in `Overlay.evidence`
     stay: float = 0.5  # a change stays when, a few frames later, at least this share of it still differs
     # ... and gone when, by then, it differs from the frame of the change by this x as much as from
     # the frame before it. With the camera moving, the frame of the change moved with the world
@@ -92,7 +93,17 @@ class Overlay(FrameCheck):
         # textured blocks change at random, and a menu opening just after must still open.
         blank = np.nan_to_num(f.flat_frac) >= c.blank
         after_transient, after_flash = self._after_gone(step & ~stays & ~blank, returned, st)
-        opens = step & depth_goes_on & stays & ~after_transient
+        # ... and the picture itself changed: its pooled one-frame change at least `step_change` x
+        # the frames around. A lossy codec's keyframe re-encodes the fine structure of a slow
+        # picture without changing it (measured on a held-out procedural seed: a keyframe 21 frames
+        # into a menu, structure 0.42, picture change 1.0 x around, closed the menu's span there and
+        # a clip took its other 26 frames; on 229 saved recordings every menu's and loading screen's
+        # steps changed the picture 5.3 x or more, the structure steps elsewhere 1.35 x at the
+        # median).
+        with np.errstate(all="ignore"):
+            r1 = f.rgb_dist[:, 0]
+            changed = np.nan_to_num(r1 / np.maximum(around(r1, 8), 1e-6), nan=np.inf) >= c.step_change
+        opens = step & depth_goes_on & stays & ~after_transient & changed
         # ... unless the picture before had nothing to track and the step brings a standing panel
         # over a game that goes on (`_panel_over_game`, judged with the span's end below).
         inliers = np.nan_to_num(f.pic_inliers)
@@ -105,14 +116,14 @@ class Overlay(FrameCheck):
         # the picture 6 frames later no longer matches the frame of the step. A menu is still, or
         # keeps a panel standing, so a change inside it does not close it.
         back_to_game = window_median(m.moving.astype(float), 1, PERSIST) > 0.5
-        closes = opens | ((step | ctx.cut_mask) & (st >= c.complete)) | (step & depth_goes_on & back_to_game)
+        closes = opens | ((step | ctx.cut_mask) & (st >= c.complete)) | (step & depth_goes_on & back_to_game & changed)
         # A menu opening or closing with a change just under `step` (a translucent panel): the
         # frames whose change rose by `step_rise` to at least that. One that stays, with the depth
         # going on, closes an open span (measured on held-out real-game seeds: translucent menus
         # closing with such a change, 0.37 on one, held their spans 55 and 14 clean frames on to
         # the next change; on 169 saved recordings nothing else changed).
         faint = (st >= c.step_rise) & risen & ~step
-        closes |= faint & depth_goes_on & stays
+        closes |= faint & depth_goes_on & stays & changed
         flat = np.nan_to_num(f.flat_frac) >= 0.6
         quiet = m.still | flat | ctx.spans_of(("black",))
         span = np.zeros(n, bool)
