@@ -109,8 +109,9 @@ def run_checks(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False
 
 
 def shape(span: np.ndarray, cfg, check: str | None = None) -> np.ndarray:
-    """A check's span as discarded: short runs dropped, close runs merged, padded both sides (by
-    the check's own `pad_frames` where it sets one, else the shared one)."""
+    """A check's span as discarded: short runs dropped, close runs merged, padded before (by the
+    check's own `pad_frames` where it sets one, else the shared one) and after (its `pad_after`,
+    else as before)."""
     own = getattr(cfg, check) if check else None
     before = cfg.pad_frames if own is None or own.pad_frames is None else own.pad_frames
     after = before if own is None or own.pad_after is None else own.pad_after
