@@ -703,14 +703,15 @@ class DepthLag(FrameCheck):
         near_cut = pad(ctx.cut_mask, 3)
         others = ctx.spans_of([k for k in ctx.spans if k != self.name])
         out = np.zeros(n, bool)
-        for e in range(2, n - 1):
-            if not (d1[e] >= c.alone_jump * m.usual_depth_change and m.moving[e] and m.moving[e - 1] and smooth[e]
-                    and d1[e] >= c.alone_isolated * max(d1[e - 1], d1[e + 1])):
-                continue
-            if near_cut[e] or tracked_near[e] or span[e - 1] or others[e - 1]:
-                continue
-            if not np.nan_to_num(D[e, 1]) >= d1[e]:
-                continue
+        if n < 4:
+            return out
+        # Candidates at once (frames 2 .. n - 2): a Python test per frame was a hot loop over hours.
+        e_ = np.arange(2, n - 1)
+        ok = ((d1[e_] >= c.alone_jump * m.usual_depth_change) & m.moving[e_] & m.moving[e_ - 1] & smooth[e_]
+              & (d1[e_] >= c.alone_isolated * np.maximum(d1[e_ - 1], d1[e_ + 1]))
+              & ~near_cut[e_] & ~tracked_near[e_] & ~span[e_ - 1] & ~others[e_ - 1]
+              & (np.nan_to_num(D[e_, 1]) >= d1[e_]))
+        for e in e_[ok]:
             s = e - 1
             while s > max(0, e - c.alone_reach) and not (ctx.cut_mask[s] or others[s - 1] or span[s - 1]):
                 s -= 1
