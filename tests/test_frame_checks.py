@@ -943,6 +943,20 @@ def test_a_codec_keyframe_inside_a_menu_does_not_close_it():
     assert not any(e.span.any() for e in walker.values())
 
 
+def test_menu_opening_as_something_passes_close_to_the_camera_is_found():
+    # 150 frames of an external recording (fresh seed 12301, procedural, 16-bit depth): a menu
+    # opens at 46 (frame 416) just as something close to the camera fills the depth, which changes
+    # 4.7 x the frames around on that frame and 2-4 x more on each of the 3 after it; the menu
+    # closes at 100. The opening was taken for a cut (the depth jumping with the picture) and
+    # the menu was kept whole. A cut's depth jumps for one frame; this one went on moving.
+    got = _run_saved("menu-opening-over-depth-burst")
+    assert runs_of(got["overlay"].span) == [(46, 100)]
+    # The same rule for a closing step would pair a still camera's first step with a fast, near
+    # turn 91 frames later (seed 10402); its opening keeps its old test.
+    walker = run_checks(_features("walker-step-then-still"), CFG, motion=_motion("walker-step-then-still"), depth_exact=True)
+    assert not any(e.span.any() for e in walker.values())
+
+
 def test_each_check_pads_its_spans_by_its_own_measured_margin():
     # A check's own `pad_frames` wins over the shared one; a check without one takes the shared.
     span = np.zeros(100, bool)
