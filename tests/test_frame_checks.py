@@ -902,6 +902,17 @@ def test_catch_up_with_no_start_in_an_untracked_depth_ends_a_lag_found_from_it()
     assert not any(e.span.any() for e in clean.values())
 
 
+def test_weak_start_refuted_as_a_staircase_holds_with_a_catch_up_no_staircase_makes():
+    # 150 frames of an external recording (held-out seed 12301, procedural, OBS gray8, a featureless
+    # view with no depth tracks): a 3-frame lag over frames 49-98 rewinds to 0.15 at its start, a
+    # weak start in such a depth, whose first fit (a noise jump 13 frames in) was refuted as an
+    # 8-bit staircase's; its catch-up at 98 jumps 6.9 x usual and 3.9 x each frame beside it. The
+    # lag leaked whole. A scene cut at 125.
+    got = run_checks(_features("gray8-k3-catch-up-after-staircase-fit"), CFG, [125],
+                     motion=_motion("gray8-k3-catch-up-after-staircase-fit"))
+    assert runs_of(got["depth_lag"].span) == [(49, 98)]
+
+
 def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
     # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
     # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the
