@@ -92,6 +92,9 @@ class _FrameCheckShared(_Part):
     # percentile of its changes while the picture moves, or `repeat_static` of its tracks static.
     repeat_floor: float = 0.1
     repeat_static: float = 0.9
+    # A pooled change at most this is a bit-identical repeat (a depth that reads back exactly:
+    # 16-bit or float; a lagging or frozen buffer replays its frame to the bit).
+    exact_floor: float = 1e-7
     # ... or settled: its change over `settle_frames` is under `settle_fraction` x the usual change
     # over as many frames while the picture moves.
     settle_frames: int = Field(6, ge=2)

@@ -15,6 +15,7 @@ still, where the depth repeats itself) and the spans of the checks before it.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+from curate.series import around, pad
 
 if TYPE_CHECKING:
     from curate.config import FrameCheckConfig
@@ -100,6 +103,7 @@ class CheckContext:
     # The depth reads back bit for bit as stored (16-bit or float, not through a lossy codec): a
     # lagging buffer then replays its earlier frames exactly (see `RecordingInfo.depth_exact`).
     depth_exact: bool = False
+    _near_cut: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -110,6 +114,20 @@ class CheckContext:
         m = np.zeros(self.n, bool)
         m[[c for c in self.cuts if 0 <= c < self.n]] = True
         return m
+
+    def near_cut(self, width: int) -> np.ndarray:
+        """Frames within `width` of a scene cut: a depth jump there is the cut's (each check
+        measured its own width). One mask per width and recording."""
+        if width not in self._near_cut:
+            self._near_cut[width] = pad(self.cut_mask, width)
+        return self._near_cut[width]
+
+    @functools.cached_property
+    def picture_change_around(self) -> np.ndarray:
+        """The picture's usual pooled one-frame change around each frame (`series.around` over 8
+        frames, the frame itself left out): a cut, a flash or a menu changes one frame several
+        times as much. Computed once per recording for every check that reads it."""
+        return around(self.features.rgb_dist[:, 0], 8)
 
     def spans_of(self, names: Sequence[str]) -> np.ndarray:
         out = np.zeros(self.n, bool)

@@ -174,9 +174,8 @@ class DepthLagConfig(CheckConfig):
     # A strong start's first end short of the scene's (k + 1)-frame change gives way to a later one
     # that meets it and is this much stronger (see `DepthLag._fuller_end`).
     fuller_end: float = 1.5
-    # A pooled depth change at most this is a bit-identical repeat; where short runs of them are at
-    # most `exact_rare` of the moving frames, the depth does not repeat by itself.
-    exact_floor: float = 1e-7
+    # Where short runs of bit-identical repeats (the shared `exact_floor`) are at most this share of
+    # the moving frames, the depth does not repeat by itself.
     exact_rare: float = 0.01
     # An end is the largest one-frame depth change within `peak_reach` frames on each side, and
     # at least (1 + `peak_share` x k) times their median.
@@ -223,7 +222,7 @@ class DepthLag(FrameCheck):
         weak = np.zeros(n, bool)  # starts that count only with their end found
         deep = np.zeros(n, bool)  # rewinds no staircase makes (see `deep_rewind`, and exact replays)
         with np.errstate(all="ignore"):
-            d1_around, r1_around = around(d1, 8), around(r1, 8)  # the frames around each (itself left out)
+            d1_around, r1_around = around(d1, 8), ctx.picture_change_around  # the frames around each (itself left out)
             rewind = D[:, 1:] / D[:, :1]
             pic_ratio = R[:, 1:] / R[:, :1]  # the picture's change k frames back over its one-frame change
             picture_on = pic_ratio >= 1.0
@@ -256,7 +255,7 @@ class DepthLag(FrameCheck):
             # (measured on a held-out real-game seed, float depth: a 2-frame lag starting in a
             # 0.058 px crawl, exact to the bit, leaked whole).
             tracked_on = pic_tracked & ~m.still
-            exact_back = ctx.depth_exact & (np.nan_to_num(D[:, 1:], nan=1.0) <= c.exact_floor) & tracked_on[:, None]
+            exact_back = ctx.depth_exact & (np.nan_to_num(D[:, 1:], nan=1.0) <= ctx.config.exact_floor) & tracked_on[:, None]
             # (Its onset need not be half the change around: exactness is no noise. That lag's camera
             # slowed into it, its onset changing 0.4 x the frames before.)
             floor = np.nan_to_num(d1) >= max(8 * m.depth_noise, c.min_change)
@@ -370,12 +369,12 @@ class DepthLag(FrameCheck):
                 # 16-bit clean footage: rewinds to 0.17-0.21 of a frame's change, 6-10 frames back,
                 # ran 154 and 300 frames; true lag starts in 16-bit and float depth, 0 exactly).
                 back = D[np.arange(n), np.clip(onset_k - 1, 0, J - 1)]
-                weak |= (onset_k > 0) & ~(np.nan_to_num(back, nan=1.0) <= c.exact_floor)
+                weak |= (onset_k > 0) & ~(np.nan_to_num(back, nan=1.0) <= ctx.config.exact_floor)
                 # ... and such a replay is no staircase either: measured, 50 of 57 lag starts in
                 # 16-bit and float depth, none of 48,475 clean frames where the camera did not stand
                 # (a 6-frame lag in a depth changing 0.07 x usual a frame, its repeats "a
                 # staircase", leaked whole).
-                deep |= (onset_k > 0) & ~weak & (np.nan_to_num(d1) > c.exact_floor)
+                deep |= (onset_k > 0) & ~weak & (np.nan_to_num(d1) > ctx.config.exact_floor)
             else:
                 weak |= (onset_k > 0) & ~tracked_near
                 deep = ((best <= c.deep_rewind) & m.moving
@@ -433,7 +432,7 @@ class DepthLag(FrameCheck):
         # no crawl exempts it (measured on fresh real-game seeds: a k = 1 lag starting with an exact
         # repeat as the camera slowed, the depth around at 0.67 x usual, leaked whole; the clean
         # footage of 16 recordings, gray8 H.264 included, had no such repeat).
-        identical = np.nan_to_num(d1, nan=1.0) <= c.exact_floor
+        identical = np.nan_to_num(d1, nan=1.0) <= ctx.config.exact_floor
         short_identical = [(x, y) for x, y in runs_of(identical & m.moving) if y - x <= 2]
         identical_rare = len(short_identical) <= c.exact_rare * max(int(m.moving.sum()), 1)
         # (The depth's tracks stood with the picture's own `still_static` share of them static, not
@@ -709,7 +708,7 @@ class DepthLag(FrameCheck):
         c, m, n = self.config, ctx.motion, ctx.n
         D = ctx.features.depth_dist
         d1 = np.nan_to_num(D[:, 0])
-        near_cut = pad(ctx.cut_mask, 3)
+        near_cut = ctx.near_cut(3)
         others = ctx.spans_of([k for k in ctx.spans if k != self.name])
         out = np.zeros(n, bool)
         if n < 4:

@@ -89,7 +89,6 @@ class FrozenDepthConfig(CheckConfig):
     tracks_px: float = 0.3
     spike: float = 2.0
     stand_px: float = 0.05
-    exact_floor: float = 1e-7  # a pooled change at most this is a bit-identical repeat
 
 
 class FrozenDepth(FrameCheck):
@@ -109,7 +108,7 @@ class FrozenDepth(FrameCheck):
         low = m.settled & (np.nan_to_num(ctx.features.depth_dist[:, 0], nan=0.0) <= c.settled_change * m.usual_depth_change)
         settled = m.settled & close_gaps(low, c.glitch)
         repeat = rep | settled
-        identical = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=1.0) <= c.exact_floor
+        identical = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=1.0) <= ctx.config.exact_floor
         untracked_on = self.untracked_moving(ctx, rep, small)
         goes_on = m.moving | untracked_on
         ev = keep_runs(rep & goes_on, c.min_run) | keep_runs(settled & m.moving, c.settled_run)
@@ -302,7 +301,7 @@ class FrozenDepth(FrameCheck):
     @staticmethod
     def near_cut(ctx: CheckContext, i: int) -> bool:
         """A scene cut within 2 frames of `i`: a depth jump there is the cut's, not a catch-up."""
-        return any(abs(i - k) <= 2 for k in ctx.cuts)
+        return bool(0 <= i < ctx.n and ctx.near_cut(2)[i])
 
     @staticmethod
     def goes_on_past(repeat: np.ndarray, end: int, gap: int) -> int:

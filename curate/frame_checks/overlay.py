@@ -102,7 +102,7 @@ class Overlay(FrameCheck):
         # median).
         with np.errstate(all="ignore"):
             r1 = f.rgb_dist[:, 0]
-            changed = np.nan_to_num(r1 / np.maximum(around(r1, 8), 1e-6), nan=np.inf) >= c.step_change
+            changed = np.nan_to_num(r1 / np.maximum(ctx.picture_change_around, 1e-6), nan=np.inf) >= c.step_change
         # A menu may open as something passes close to the camera: the depth then changes at least
         # as much on the next frame (a burst of depth motion), where a cut jumps for one frame. The
         # span still needs its panel standing (below). Not for a closing step: a game coming back
