@@ -913,6 +913,20 @@ def test_weak_start_refuted_as_a_staircase_holds_with_a_catch_up_no_staircase_ma
     assert runs_of(got["depth_lag"].span) == [(49, 98)]
 
 
+def test_a_repeats_background_is_judged_within_its_own_scene():
+    # 150 frames of an external recording (held-out seed 13003, real game, OBS gray8): a scene cut at
+    # 34, then a 1-frame lag from 56 whose start is a clear repeat (38 depth tracks standing under
+    # a 0.23 px pan, the change 0.04 x the frames around). The depth of the scene before the cut
+    # stood still for five frames, which counted as this depth standing by itself, and the lag
+    # leaked whole. Within its own scene nothing stands by itself: the start holds, to the first
+    # end that fits (at 73; its catch-up, as the camera slowed, never shows).
+    name = "gray8-k1-clear-start-after-cut"
+    got = run_checks(_features(name), CFG, [34], motion=_motion(name))
+    assert runs_of(got["depth_lag"].span) == [(56, 73)]
+    # The same frames with no cut known judge the repeat against the other scene too: no lag.
+    assert not run_checks(_features(name), CFG, [], motion=_motion(name))["depth_lag"].span.any()
+
+
 def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
     # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
     # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the

@@ -452,7 +452,7 @@ class DepthLag(FrameCheck):
         # whole). The upper quartile instead of the largest let a clean staircase's rewind through.
         level = np.fmin(m.usual_depth_change, np.nan_to_num(window_quantile(d1, -8, 17, 1.0), nan=np.inf))
         by_itself = np.nan_to_num(d1, nan=np.inf) <= ctx.config.nearly_still * level
-        background_of = functools.partial(m.background_repeats, still=by_itself)
+        background_of = functools.partial(m.background_repeats, still=by_itself, cuts=ctx.cuts)
         before = window_median(d1, -3, 3)
         clear_start = np.zeros(n, bool)
         for a, b in runs_of((m.repeat | held) & m.moving):
