@@ -4,6 +4,7 @@
     python bench/curate_external.py                               # 3 x 90 s procedural + 3 x 60 s real
     python bench/curate_external.py --quick                       # 2 procedural + 2 real x 30 s
     python bench/curate_external.py --footage real --recordings 4 --clip-lengths 60
+    python bench/curate_external.py --fps 60 --seed 12901            # as many players capture
 
 Two kinds of clean footage, on held-out seeds (bench/recipes.py, capture/simulate/corpus.py):
 - procedural: the simulator's scenes, two per recording with a cut between them, walkers, and
@@ -43,6 +44,8 @@ def main() -> None:
     ap.add_argument("--recordings", type=int, help="recordings per footage kind (default 3; --quick 2)")
     ap.add_argument("--seconds", type=float, help="seconds per recording (default 90 procedural, 60 real; --quick 30)")
     ap.add_argument("--per-kind", type=int, help="events of each fault kind per recording (default 2; --quick 1)")
+    ap.add_argument("--fps", type=float, default=30.0, help="frames a second of every recording (60: as many players "
+                                                             "capture; motion, events and fault lengths in seconds as at 30)")
     ap.add_argument("--seed", type=int, default=7001, help="first evaluation seed (held out: training uses 9001+)")
     ap.add_argument("--clip-lengths", default="150,60")
     ap.add_argument("--clip-length", type=int, help="one clip length (the old option; overrides --clip-lengths)")
@@ -73,8 +76,9 @@ def main() -> None:
     for f in footages:
         secs = args.seconds or ((90.0 if f == "procedural" else 60.0) if full else 30.0)
         seed = args.seed + (0 if f == "procedural" else 500)
-        recs[f] = external_corpus(args.cache, f, n, secs, seed, per_kind=per_kind)
-        print(f"{f}: {n} recordings x {secs:g} s, seeds {seed}..{seed + n - 1}, {per_kind} event(s) per fault kind")
+        recs[f] = external_corpus(args.cache, f, n, secs, seed, per_kind=per_kind, fps=args.fps)
+        print(f"{f}: {n} recordings x {secs:g} s at {args.fps:g} fps, seeds {seed}..{seed + n - 1}, "
+              f"{per_kind} event(s) per fault kind")
     ckpts = bootstraps_for(args.cache, footages, args.bootstrap, args.no_bootstrap)
     print("bootstraps:", ", ".join(f"{k}: {v}" for k, v in ckpts.items()),
           "; CLIP:", f"{args.clip_model} {args.clip_pretrained}" if args.clip_pretrained else "none")

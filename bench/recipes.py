@@ -143,11 +143,12 @@ def false_alarm_corpus(cache: Path, kinds: list[str], per_kind: int, seconds: fl
 
 
 def external_corpus(cache: Path, footage: str, n: int, seconds: float, seed: int, per_kind: int = 1,
-                    teleports: int = 1, progress: bool = True) -> list[Path]:
+                    teleports: int = 1, progress: bool = True, fps: float = 30.0) -> list[Path]:
     """`n` recordings of `footage` with every fault kind injected from outside, `per_kind` events
     each, plus teleports (procedural only: real-capture scenes already cut every few seconds).
     Formats alternate OBS side-by-side gray8 and separate RGB + depth (png16 procedural, float
-    real). Procedural ones carry every span hard negative and walkers. Cached."""
+    real). Procedural ones carry every span hard negative and walkers. At `fps` frames a second
+    (the camera's motion, the events and the faults' lengths in seconds as at 30). Cached."""
     from tqdm import tqdm
 
     from capture.simulate import SCENE_KINDS
@@ -159,14 +160,15 @@ def external_corpus(cache: Path, footage: str, n: int, seconds: float, seed: int
         if footage == "procedural":
             src = corpus_source("procedural", s, seconds, kinds=[SCENE_KINDS[i % 3], SCENE_KINDS[(i + 1) % 3]],
                                 faults="cut", cuts=1, clean_events="still,flash,light_switch,fast_turn",
-                                clean_event_rate=3.0, characters=2)
+                                clean_event_rate=3.0, characters=2, fps=fps)
             tp = teleports
         else:
-            src = corpus_source("real", s, seconds)
+            src = corpus_source("real", s, seconds, fps=fps)
             tp = 0
         fmt = "obs_sbs_gray8" if i % 2 == 0 else ("png16" if footage == "procedural" else "float")
         plan = FaultPlan(per_kind=per_kind, teleports=tp, seed=s)
-        out.append(make_recording(cache / f"external-{footage}-{seconds:g}s-k{per_kind}-t{tp}", src, plan, fmt, 18,
+        rate = "" if fps == 30.0 else f"-fps{fps:g}"
+        out.append(make_recording(cache / f"external-{footage}-{seconds:g}s-k{per_kind}-t{tp}{rate}", src, plan, fmt, 18,
                                   recording_id=f"ext-{footage[:4]}-{s:05d}"))
     return out
 
