@@ -927,6 +927,18 @@ def test_a_repeats_background_is_judged_within_its_own_scene():
     assert not run_checks(_features(name), CFG, [], motion=_motion(name))["depth_lag"].span.any()
 
 
+def test_a_weak_starts_end_is_looked_for_where_the_picture_changes_untracked():
+    # 150 frames of an external recording (held-out seed 12703, procedural, OBS gray8): an 8-frame
+    # lag over frames 48-84 whose start is weak (a blurred rewind: its end must be found); it
+    # catches up at 84, where the picture had 9 tracks, too few to call it moving. A sure start
+    # looked for its end there already (the picture changing as around), a weak one only where the
+    # picture was tracked moving, and the lag leaked whole (and so did a 7-frame one in the same
+    # recording). Now both kinds of start look on the same frames: found exactly.
+    name = "gray8-k8-catch-up-untracked-picture"
+    got = run_checks(_features(name), CFG, [], motion=_motion(name))
+    assert runs_of(got["depth_lag"].span) == [(48, 84)]
+
+
 def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
     # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
     # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the

@@ -565,11 +565,14 @@ class DepthLag(FrameCheck):
         # tracks to say, also while its own one-frame change stays at its level around (measured
         # on the simulator: an 8-frame lag's 5.7 x catch-up over a picture of 7-11 tracks, and the
         # span ran on 150 frames).
-        goes_on = m.moving | (untracked & pic_changes & ~m.still)  # (`untracked`, `pic_changes`: see the starts)
+        # (Weak starts look for their end on the same frames: measured on a held-out procedural
+        # seed, gray8: an 8-frame and a 7-frame lag whose catch-ups came over a picture of 9 tracks
+        # leaked whole.)
+        moves_on = m.moving | (untracked & pic_changes & ~m.still)  # (`untracked`, `pic_changes`: see the starts)
         # ... and where the tracked picture crawls on (at least `crawl_rewind_px`, not standing): a
         # lag may catch up as the camera eases (measured on a held-out real-game seed, float depth:
         # a 2-frame lag's 2.6 x catch-up at 0.08 px; its span ended at a weaker jump 8 frames before)
-        goes_on |= crawls & ~m.still
+        goes_on = moves_on | (crawls & ~m.still)
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
         def behind_for(k: int) -> np.ndarray:
@@ -607,15 +610,16 @@ class DepthLag(FrameCheck):
             lim = hi if stop is None else stop + 1
             if weak[a]:
                 lim = min(lim, a + c.weak_horizon)  # (stop, when it comes before, still holds)
-            series = (jump, djump, smooth, freeze, m.moving if weak[a] else goes_on)
+            series = (jump, djump, smooth, freeze, moves_on if weak[a] else goes_on)
             ends_kw = dict(stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
                            behind=behind_for(k), steady=steady_for(k))
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
                             crest=crest, **ends_kw)
-            if weak[a] and end is not None and sure[lo:end].any():
+            if weak[a] and end is not None and sure[lo:end + 1].any():
                 # A sure start between a weak one and its end: the end is that lag's catch-up
                 # (measured on a held-out procedural seed: a weak 9-frame rewind 48 frames before a
-                # deep 5-frame lag's start took that lag's catch-up, 48 false frames).
+                # deep 5-frame lag's start took that lag's catch-up, 48 false frames). Nor is a sure
+                # start's own rewind (a jump back) the end of one before it.
                 end = None
             if weak[a] and end is not None:
                 # ... and one it is unlikely to have met by chance: where jumps that fit a lag of k come
@@ -627,7 +631,8 @@ class DepthLag(FrameCheck):
                 own = (a, end + c.peak_reach + 1)
                 chance = [x for x in self._fits(*series, w0, w1, k, expected=self._expected(D, k, w0, w1), **ends_kw)
                           if not own[0] <= x < own[1]]
-                frames = int(m.moving[w0:w1].sum()) - int(m.moving[max(w0, own[0]):min(w1, own[1])].sum())
+                may_end = series[4]  # the frames where an end may come, as the fits were looked for
+                frames = int(may_end[w0:w1].sum()) - int(may_end[max(w0, own[0]):min(w1, own[1])].sum())
                 rate = len(chance) / max(frames, 1)
                 if len(chance) >= c.chance_min_fits and rate * (end - a) > c.chance_ends:
                     end = None  # no end that says more than chance (a clear start still holds)
