@@ -939,6 +939,17 @@ def test_a_weak_starts_end_is_looked_for_where_the_picture_changes_untracked():
     assert runs_of(got["depth_lag"].span) == [(48, 84)]
 
 
+def test_a_menu_closing_onto_a_slow_camera_at_60_fps_turns_no_page():
+    # 550 frames of an external recording at 60 fps (held-out seed 13401, real game, OBS gray8): a
+    # translucent menu over frames 23-93, 0.6-1.0 of the picture's tracks standing inside it; it
+    # closes onto a camera panning 0.03-0.08 px a frame (half its motion at 30 fps: not "moving"),
+    # 0.0-0.5 of the tracks standing after. The closing step was taken for a page turn and reopened
+    # a span that ran 445 clean frames on, to the cut at 538. A page turn keeps its panel standing.
+    name = "fps60-menu-closing-into-slow-pan"
+    got = run_checks(_features(name), CFG, [538], motion=_motion(name))
+    assert runs_of(got["overlay"].span) == [(23, 93)]
+
+
 def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
     # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
     # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the

@@ -66,6 +66,7 @@ class OverlayConfig(CheckConfig):
     # it, was kept whole on a held-out procedural seed; at 0.3 and 0.2 nothing else changed on 81
     # saved recordings, the full false-alarm footage with its fast turns among them.)
     game_on: float = 0.3
+    page_stands: float = 0.5  # see `Overlay.evidence`: a page turn keeps its panel standing
 
 
 class Overlay(FrameCheck):
@@ -174,7 +175,17 @@ class Overlay(FrameCheck):
                 # turning a page (measured on the simulator: two menus split in two at such a
                 # step, and a clip took in their second part), not a menu closing on the game
                 # (a real-capture menu closing into a pan, then a still camera: 113 frames).
-                t = b if opens[b] and st[b] < c.complete and not back_to_game[b] else b + 1
+                # Nor where the panel that stood inside stands no more after the step (at most
+                # `page_stands` x its share inside, over the first frames): a menu closing onto a
+                # camera too slow to count as moving (measured on a held-out real-game seed at 60
+                # fps, half the motion a frame: tracks standing 0.45-0.7 inside two menus, 0.08-0.15
+                # after their closing steps, which reopened spans running 445 and 53 clean frames on
+                # to the next cut).
+                turns_page = opens[b] and st[b] < c.complete and not back_to_game[b]
+                after = _standing(f, b + 1, b + 1 + c.first_frames)
+                if turns_page and after < c.page_stands * standing:
+                    turns_page = False
+                t = b if turns_page else b + 1
         # A menu opening with a faint change (see above; a translucent panel over a pan), for
         # `_opened_unseen` ...
         # ... or with a step that stayed but opened nothing, coming just after a change that moved on
