@@ -1020,6 +1020,27 @@ def test_each_check_pads_its_spans_by_its_own_measured_margin():
     assert runs_of(shape(span, cfg, "frozen_depth")) == [(47, 60)]
 
 
+def test_padding_stops_at_a_scene_cut():
+    # An edge at a cut is the cut's, seen exactly: no padding into the other scene.
+    span = np.zeros(100, bool)
+    span[50:60] = True
+    assert runs_of(shape(span, CFG, "frozen_depth", cuts=[50, 60])) == [(50, 60)]
+    assert runs_of(shape(span, CFG, "frozen_depth", cuts=[49, 61])) == [(49, 61)]
+    assert runs_of(shape(span, CFG, "frozen_depth", cuts=[55])) == [(47, 62)]  # a cut inside: both edges padded
+    assert runs_of(shape(span, CFG, "frozen_depth", cuts=[30, 80])) == [(47, 62)]  # far cuts change nothing
+
+
+def test_a_loading_screen_between_two_cuts_takes_no_frame_of_the_scenes_beside_it():
+    # 160 frames of an external recording (held-out seed 13602, real game, float depth): a loading
+    # screen over 70-118, opening and closing at a cut, its depth held from the frame before. The
+    # freeze's span took that frame (the depth that stuck) and both checks' padding went on into
+    # the scenes beside it: frames 66-120, and the clean run of 152 frames before it lost its
+    # 150-frame clip.
+    name = "float-loading-screen-between-cuts"
+    _, shaped = fault_labels(_features(name), CFG, [70, 118], motion=_motion(name), depth_exact=True)
+    assert {k: runs_of(v) for k, v in shaped.items() if v.any()} == {"black": [(70, 118)], "frozen_depth": [(70, 118)]}
+
+
 def test_a_near_rewind_of_a_16_bit_depth_is_no_lag_and_an_exact_one_is():
     # The false-alarm bench's clean real-game footage with 16-bit PNG depth (--full,
     # real_png16-06317, frames 0-500, cuts at 182 and 357): as the camera nearly stood, the depth

@@ -194,7 +194,9 @@ class FrozenDepth(FrameCheck):
                     b += 1
                     continue
                 break
-            span[max(0, a - 1) : b] = True
+            # (the frame before holds the depth that stuck, unless the picture cut there: then
+            # it is the last frame of another scene, its depth right)
+            span[a if ctx.cut_mask[a] else max(0, a - 1) : b] = True
         return Evidence(ev, span)
 
     def tracks_move(self, ctx: CheckContext, a: int, b: int, goes_on: np.ndarray) -> bool:
