@@ -38,7 +38,7 @@ def recheck(payload: dict, cfg) -> dict[str, np.ndarray]:
     from curate.frame_checks.run import fault_labels
 
     _, shaped = fault_labels(payload["features"], cfg, payload["cuts"], payload["trusted"], None,
-                             payload["depth_exact"])
+                             payload["depth_exact"], payload.get("fps"))
     return shaped
 
 

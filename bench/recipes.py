@@ -261,7 +261,7 @@ def save_curated(folder: Path, footage: str, result, truth) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{result.info.recording_id}.pkl"
     payload = {"footage": footage, "rid": result.info.recording_id, "features": result.features,
-               "cuts": list(result.cuts), "depth_exact": bool(result.info.depth_exact),
+               "cuts": list(result.cuts), "depth_exact": bool(result.info.depth_exact), "fps": float(result.info.fps),
                "trusted": bool(result.info.bootstrap_trusted), "events": truth.fault_events(),
                "labels": list(truth.labels)}
     tmp = out.with_suffix(".tmp")

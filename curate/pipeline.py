@@ -165,7 +165,7 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
     # One motion summary for the frame checks and the clip checks.
     motion = summarise(features, fc, cuts) if len(features) else None
     labels, shaped = fault_labels(features, fc, cuts, bootstrap_trusted=info.bootstrap_trusted, motion=motion,
-                                  depth_exact=info.depth_exact)
+                                  depth_exact=info.depth_exact, fps=info.fps)
     labels = list(labels) if labels else [""] * n
     unreadable = ~table.readable
     trans = transition_frames(cuts, n, config.scenes.transition_frames,

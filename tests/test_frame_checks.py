@@ -1020,6 +1020,19 @@ def test_each_check_pads_its_spans_by_its_own_measured_margin():
     assert runs_of(shape(span, cfg, "frozen_depth")) == [(47, 60)]
 
 
+def test_a_lags_reach_is_in_seconds_at_60_fps():
+    # 250 frames of an external recording at 60 fps (held-out seed 13701, real game, OBS gray8; a
+    # cut at 203): a one-frame lag over 56-152 starts clearly and catches up unseen. Its span holds
+    # to the weak horizon, 90 frames: 3 s at 30 fps, where the checks were measured, but 1.5 s at
+    # 60 fps, and the lag leaked its last 6 frames. Given the recording's rate, the horizon is 3 s
+    # (here the span runs on to the cut).
+    name = "fps60-gray8-k1-lag-past-30fps-horizon"
+    at_30 = run_checks(_features(name), CFG, [203], motion=_motion(name))
+    assert runs_of(at_30["depth_lag"].span) == [(56, 146)]
+    at_60 = run_checks(_features(name), CFG, [203], motion=_motion(name), fps=60.0)
+    assert runs_of(at_60["depth_lag"].span) == [(56, 204)]
+
+
 def test_padding_stops_at_a_scene_cut():
     # An edge at a cut is the cut's, seen exactly: no padding into the other scene.
     span = np.zeros(100, bool)

@@ -109,6 +109,7 @@ class CheckContext:
     # The depth reads back bit for bit as stored (16-bit or float, not through a lossy codec): a
     # lagging buffer then replays its earlier frames exactly (see `RecordingInfo.depth_exact`).
     depth_exact: bool = False
+    fps: float | None = None  # the recording's frame rate (None: `config.reference_fps`)
     _near_cut: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -120,6 +121,13 @@ class CheckContext:
         m = np.zeros(self.n, bool)
         m[[c for c in self.cuts if 0 <= c < self.n]] = True
         return m
+
+    def frames(self, n: int) -> int:
+        """A count of frames measured at `config.reference_fps`, as many at this recording's rate
+        (the same time)."""
+        if not self.fps or self.fps <= 0:
+            return n
+        return max(1, round(n * self.fps / self.config.reference_fps))
 
     def near_cut(self, width: int) -> np.ndarray:
         """Frames within `width` of a scene cut: a depth jump there is the cut's (each check

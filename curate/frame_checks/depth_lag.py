@@ -600,21 +600,23 @@ class DepthLag(FrameCheck):
         span = np.zeros(n, bool)
         covered = -1
         sure = (onset_k > 0) & ~weak
+        # (reaches in time: as many seconds at any frame rate, see `FrameCheckConfig.reference_fps`)
+        horizon, max_span, chance_reach = (ctx.frames(x) for x in (c.weak_horizon, c.max_span, c.chance_reach))
         for a in np.flatnonzero(onset_k):
             if a <= covered:
                 continue
             k = int(onset_k[a])
-            lo, hi = a + k + 1, min(n, a + c.max_span)
+            lo, hi = a + k + 1, min(n, a + max_span)
             hits = np.flatnonzero(stops[lo:hi])
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
             if weak[a]:
-                lim = min(lim, a + c.weak_horizon)  # (stop, when it comes before, still holds)
+                lim = min(lim, a + horizon)  # (stop, when it comes before, still holds)
             series = (jump, djump, smooth, freeze, moves_on if weak[a] else goes_on)
             ends_kw = dict(stepped=lambda e: self._stepped(D, usual_of, e), peak=peak(k),
                            behind=behind_for(k), steady=steady_for(k))
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
-                            crest=crest, **ends_kw)
+                            crest=crest, horizon=horizon, **ends_kw)
             if weak[a] and end is not None and sure[lo:end + 1].any():
                 # A sure start between a weak one and its end: the end is that lag's catch-up
                 # (measured on a held-out procedural seed: a weak 9-frame rewind 48 frames before a
@@ -627,7 +629,7 @@ class DepthLag(FrameCheck):
                 # fit found 60-80 frames on says nothing (see `chance_ends`).
                 # (The rate is counted outside the span and the frames just after its end, where the
                 # catch-up's own echoes fit too.)
-                w0, w1 = max(1, a - c.chance_reach), min(n - 1, a + c.chance_reach)
+                w0, w1 = max(1, a - chance_reach), min(n - 1, a + chance_reach)
                 own = (a, end + c.peak_reach + 1)
                 chance = [x for x in self._fits(*series, w0, w1, k, expected=self._expected(D, k, w0, w1), **ends_kw)
                           if not own[0] <= x < own[1]]
@@ -661,7 +663,7 @@ class DepthLag(FrameCheck):
                 # seed: a 3-frame lag in a featureless gray8 depth, its rewind to 0.15 weak, fitted at
                 # a 1.2 x noise jump 13 frames in and refuted; its catch-up 36 frames later jumped 6.9
                 # x usual and 3.9 x each frame beside it, and the lag leaked whole).
-                later = self._stronger_end(d1, jump, peak(k), m, end, min(lim, a + c.weak_horizon))
+                later = self._stronger_end(d1, jump, peak(k), m, end, min(lim, a + horizon))
                 if later != end and d1[later] >= c.staircase_jump * max(m.usual_depth_change, np.nan_to_num(d1_around[later])):
                     end, staircase = later, False
             refuted = (weak[a] or staircase) and (end is None or (end > lo and m.repeat[lo:end].mean() > c.max_background)
@@ -688,7 +690,7 @@ class DepthLag(FrameCheck):
                 end = self._after_still(m, lo, lim, k, still_picture)
             elif weak[a] or (deep[a] and not ctx.depth_exact):
                 # (a deep start in a featureless depth meets the same chance fits a weak one does)
-                end = self._stronger_end(d1, jump, peak(k), m, end, min(lim, a + c.weak_horizon))
+                end = self._stronger_end(d1, jump, peak(k), m, end, min(lim, a + horizon))
             if end is not None and untracked[end] and djump[end] < c.staircase_jump:
                 # A small end where the picture has nothing to track may be the depth's own motion:
                 # with no picture to tell a catch-up from, the span covers the untracked stretch
@@ -724,9 +726,10 @@ class DepthLag(FrameCheck):
               & (d1[e_] >= c.alone_isolated * np.maximum(d1[e_ - 1], d1[e_ + 1]))
               & ~near_cut[e_] & ~tracked_near[e_] & ~span[e_ - 1] & ~others[e_ - 1]
               & (np.nan_to_num(D[e_, 1]) >= d1[e_]))
+        reach = ctx.frames(c.alone_reach)
         for e in e_[ok]:
             s = e - 1
-            while s > max(0, e - c.alone_reach) and not (ctx.cut_mask[s] or others[s - 1] or span[s - 1]):
+            while s > max(0, e - reach) and not (ctx.cut_mask[s] or others[s - 1] or span[s - 1]):
                 s -= 1
             out[s:e] = True
         return out
@@ -791,7 +794,8 @@ class DepthLag(FrameCheck):
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
              stepped=None, peak: np.ndarray | None = None, behind: np.ndarray | None = None,
-             crest: np.ndarray | None = None, steady: tuple[np.ndarray, np.ndarray] | None = None) -> int | None:
+             crest: np.ndarray | None = None, steady: tuple[np.ndarray, np.ndarray] | None = None,
+             horizon: int | None = None) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
@@ -808,7 +812,8 @@ class DepthLag(FrameCheck):
             first = [e for e in (fixed[:1] + scene[:1])]
             if first:
                 e0 = min(first)
-                return self._fuller_end(jump, fixed, e0, lo, expected, crest)
+                return self._fuller_end(jump, fixed, e0, lo, expected, crest,
+                                        c.weak_horizon if horizon is None else horizon)
             # ... and where none shows the step, the strongest jump of at least `jump`: a camera
             # stopping as the depth catches up leaves no step to see after it, and a strong start
             # would otherwise run its whole `max_span` (measured on a held-out procedural seed: a
@@ -830,7 +835,7 @@ class DepthLag(FrameCheck):
         return fixed[0] if fixed else (scene[0] if scene else None)
 
     def _fuller_end(self, jump: np.ndarray, fits: list[int], e0: int, lo: int,
-                    expected: tuple[np.ndarray, np.ndarray] | None, crest: np.ndarray | None) -> int:
+                    expected: tuple[np.ndarray, np.ndarray] | None, crest: np.ndarray | None, horizon: int) -> int:
         """A strong start's first fitting end `e0`, or a later fit within `weak_horizon` of `lo`
         where `e0` is likely something else:
         - `e0` falls short of the scene's own change over k + 1 frames (`fit` x `expected`) and the
@@ -843,7 +848,7 @@ class DepthLag(FrameCheck):
           catch-up; 0.60 covered). Only with a later fit: a lag replaying a burst may catch up
           at its crest (measured once in 149 lags)."""
         c = self.config
-        reach = [e for e in fits if e0 < e < lo + c.weak_horizon]
+        reach = [e for e in fits if e0 < e < lo + horizon]
         if crest is not None and crest[e0]:
             later = [e for e in reach if not crest[e]]
             if later:

@@ -31,7 +31,7 @@ class OverlayConfig(CheckConfig):
     depth_step: float = 3.0  # the depth's one-frame change stays below this x its usual change
     complete: float = 0.9  # a change of this share of the picture is a cut (or a full-screen overlay)
     still_share: float = 0.5  # share of still or flat frames inside a span opened by a complete change
-    max_span: int = 600  # longest overlay looked for (frames)
+    max_span: int = 600  # longest overlay looked for (frames at `reference_fps`: 20 s)
     window: int = 6  # frames each side that give the usual structure change
     step_change: float = 2.0  # see `changed` in `Overlay.evidence`
     stay: float = 0.5  # a change stays when, a few frames later, at least this share of it still differs
@@ -77,6 +77,7 @@ class Overlay(FrameCheck):
 
     def evidence(self, ctx: CheckContext) -> Evidence:
         c, f, m, n = self.config, ctx.features, ctx.motion, ctx.n
+        max_span = ctx.frames(c.max_span)  # (as many seconds at any frame rate)
         st = np.nan_to_num(f.struct)
         d1 = f.depth_dist[:, 0]
         with np.errstate(all="ignore"):
@@ -142,8 +143,8 @@ class Overlay(FrameCheck):
         for a in np.flatnonzero(opens | panel_after_gone):
             if a < t:
                 continue  # inside a span already (or its closing step)
-            later = ends[(ends > a) & (ends - a <= c.max_span)]
-            gone_at = a + 1 + np.flatnonzero(panel_gone[a + 1 : a + 1 + c.max_span])
+            later = ends[(ends > a) & (ends - a <= max_span)]
+            gone_at = a + 1 + np.flatnonzero(panel_gone[a + 1 : a + 1 + max_span])
             if not opens[a]:
                 later = np.union1d(later, gone_at).astype(int)
             elif gone_at.size and self._game_goes_on(f, m, a, int(gone_at[0])):
@@ -193,7 +194,7 @@ class Overlay(FrameCheck):
         # one's + `step_rise` (measured on a held-out procedural seed: 0.64 then 0.87 over a fast,
         # hardly tracked pan; the menu was kept whole).
         unopened = step & depth_goes_on & stays & after_transient & ~after_flash
-        span |= self._opened_unseen(f, step & depth_goes_on, stays, returned, back_to_game, span,
+        span |= self._opened_unseen(f, step & depth_goes_on, stays, returned, back_to_game, span, max_span,
                                     (faint & depth_goes_on) | unopened)
         return Evidence(opens, span, st)
 
@@ -212,7 +213,7 @@ class Overlay(FrameCheck):
         return bool(b - a > 1 and np.isfinite(d1).any() and float(np.nanmedian(d1)) >= self.config.game_on * m.usual_depth_change)
 
     def _opened_unseen(self, f, step: np.ndarray, stays: np.ndarray, returned: np.ndarray,
-                       back_to_game: np.ndarray, span: np.ndarray, faint: np.ndarray) -> np.ndarray:
+                       back_to_game: np.ndarray, span: np.ndarray, max_span: int, faint: np.ndarray) -> np.ndarray:
         """Menus whose opening step did not stay: a translucent panel over a pan, six frames on,
         differs from the frame of its opening about as much as from the frame before it (the game
         moved on behind it). Such a menu shows at its closing step, which stays (or leaves no panel
@@ -235,7 +236,7 @@ class Overlay(FrameCheck):
             # nothing else changed)
             if not stays[b] and not _standing(f, b + 1, b + 1 + c.first_frames) < c.min_static:
                 continue
-            before = gone[(gone < b - PERSIST) & (gone >= b - c.max_span)]
+            before = gone[(gone < b - PERSIST) & (gone >= b - max_span)]
             if not before.size:
                 continue
             a = int(before[-1])

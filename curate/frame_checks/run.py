@@ -97,14 +97,16 @@ def enabled_checks(cfg, bootstrap_trusted: bool = False) -> list:
 
 
 def run_checks(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False,
-               motion: MotionSummary | None = None, depth_exact: bool = False) -> dict[str, Evidence]:
+               motion: MotionSummary | None = None, depth_exact: bool = False,
+               fps: float | None = None) -> dict[str, Evidence]:
     """Evidence of every enabled check, in registry order (each sees the spans before it).
     `motion`: `summarise(f, cfg, cuts)` when the caller has it already; `depth_exact`: the
-    recording's depth reads back bit for bit (`RecordingInfo.depth_exact`)."""
+    recording's depth reads back bit for bit (`RecordingInfo.depth_exact`); `fps`: its frame
+    rate (None: `cfg.reference_fps`)."""
     motion = motion if motion is not None else summarise(f, cfg, cuts)
     ctx = CheckContext(f, cfg, list(cuts), motion, bootstrap_trusted=bootstrap_trusted,
                        picture_fault_checks=tuple(c.name for c in REGISTRY if c.picture_fault),
-                       depth_exact=depth_exact)
+                       depth_exact=depth_exact, fps=fps)
     out: dict[str, Evidence] = {}
     for check in enabled_checks(cfg, bootstrap_trusted):
         ev = check.evidence(ctx)
@@ -131,14 +133,15 @@ def shape(span: np.ndarray, cfg, check: str | None = None, cuts: Sequence[int] =
 
 
 def fault_labels(f, cfg, cuts: Sequence[int] = (), bootstrap_trusted: bool = False,
-                 motion: MotionSummary | None = None, depth_exact: bool = False) -> tuple[list[str], dict[str, np.ndarray]]:
+                 motion: MotionSummary | None = None, depth_exact: bool = False,
+                 fps: float | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
     """Per-frame label ("" or "fault:<check>", the first check in registry order wins) and the
     shaped span of every check that ran."""
     n = len(f)
     labels = [""] * n
     if not cfg.enabled or n == 0:
         return labels, {}
-    shaped = {k: shape(ev.span, cfg, k, cuts) for k, ev in run_checks(f, cfg, cuts, bootstrap_trusted, motion, depth_exact).items()}
+    shaped = {k: shape(ev.span, cfg, k, cuts) for k, ev in run_checks(f, cfg, cuts, bootstrap_trusted, motion, depth_exact, fps).items()}
     for name, m in shaped.items():
         for i in np.flatnonzero(m):
             if not labels[i]:
