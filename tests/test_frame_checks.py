@@ -1033,6 +1033,17 @@ def test_a_lags_reach_is_in_seconds_at_60_fps():
     assert runs_of(at_60["depth_lag"].span) == [(56, 204)]
 
 
+def test_an_end_under_a_crawling_picture_must_move_the_depths_tracks_ahead():
+    # 240 frames of an external recording at 60 fps (held-out seed 13703, real game, OBS gray8): a
+    # 2-frame lag over 53-163 in a pan slowing to 0.05 px a frame (a crawl: under `motion_px`,
+    # which counts a frame's motion at 30 fps). Its span ended at 143, a 2.3 x jump of the pooled
+    # change whose depth tracks moved 0.7 x the picture; the tracks were asked only where the
+    # picture "moved". Its catch-up at 163 moves them 2.3 x; the lag must be covered whole.
+    name = "fps60-gray8-k2-crawl-end-tracks-behind"
+    got = run_checks(_features(name), CFG, motion=_motion(name), fps=60.0)
+    assert runs_of(got["depth_lag"].span) == [(53, 163)]
+
+
 def test_padding_stops_at_a_scene_cut():
     # An edge at a cut is the cut's, seen exactly: no padding into the other scene.
     span = np.zeros(100, bool)
