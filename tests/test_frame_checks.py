@@ -1044,6 +1044,18 @@ def test_an_end_under_a_crawling_picture_must_move_the_depths_tracks_ahead():
     assert runs_of(got["depth_lag"].span) == [(53, 163)]
 
 
+def test_a_catch_up_whose_tracks_leap_ends_a_lag_without_a_pooled_step():
+    # 180 frames of an external recording at 60 fps (held-out seed 13203, procedural, OBS gray8): a
+    # 3-frame lag over 48-112 starts with a weak rewind (0.32 of a frame's change, 3 back) in a pan
+    # easing from 0.2 to 0.1 px a frame. Its catch-up at 112 jumps 3 x the change around and moves
+    # the depth's tracks 5 x their share of the picture's motion, but the pooled depth after it
+    # stood only 0.44 of a frame further on (0.6 asked): no end, and the lag leaked whole. A leap of
+    # the tracks shows the step by itself.
+    name = "fps60-gray8-k3-catch-up-leaps-without-a-pooled-step"
+    got = run_checks(_features(name), CFG, motion=_motion(name), fps=60.0)
+    assert runs_of(got["depth_lag"].span) == [(48, 112)]
+
+
 def test_padding_stops_at_a_scene_cut():
     # An edge at a cut is the cut's, seen exactly: no padding into the other scene.
     span = np.zeros(100, bool)
