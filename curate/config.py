@@ -103,7 +103,8 @@ class _FrameCheckShared(_Part):
     # depth often is nearly still (8-bit depth of slow or far content), short repeats are no evidence.
     nearly_still: float = 0.15
     # The frame rate the checks' frame counts were measured at (30 fps). At another rate, how far a
-    # span may reach (`depth_lag.weak_horizon`, `max_span`, `chance_reach`, `alone_reach`) stays
+    # span may reach (`depth_lag.weak_horizon`, `max_span`, `chance_reach`, `alone_reach`;
+    # `overlay.max_span`) stays
     # the same in seconds: a lag lasts as long in time, twice the frames at 60 fps. (Per-frame
     # pixel thresholds stay: halving `motion_px` and `still_px` at 60 fps made false freezes and
     # found nothing more.)
