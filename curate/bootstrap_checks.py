@@ -33,7 +33,7 @@ import numpy as np
 
 from common.frames import model_input
 from curate.config import FrameCheckConfig
-from curate.series import runs_of
+from curate.series import runs_of, scenes
 from model.predictor import fit_scale_shift
 
 _MAD_TO_SIGMA = 1.4826
@@ -274,9 +274,8 @@ def misaligned_mask(track: BootstrapTrack, cfg, every: int, cuts: Sequence[int] 
     if not np.isfinite(ar).any():
         return out
     whole = robust_threshold(ar, cfg.k, cfg.floor, cfg.mad_floor)
-    bounds = [0, *sorted(c for c in cuts if 0 < c < n), n]
     bad = np.zeros(n, bool)
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in scenes(cuts, n):
         seg = ar[a:b]
         thr = whole
         if np.isfinite(seg).sum() >= cfg.min_samples:

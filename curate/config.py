@@ -104,10 +104,9 @@ class _FrameCheckShared(_Part):
     nearly_still: float = 0.15
     # The frame rate the checks' frame counts were measured at (30 fps). At another rate, how far a
     # span may reach (`depth_lag.weak_horizon`, `max_span`, `chance_reach`, `alone_reach`;
-    # `overlay.max_span`) stays
-    # the same in seconds: a lag lasts as long in time, twice the frames at 60 fps. (Per-frame
-    # pixel thresholds stay: halving `motion_px` and `still_px` at 60 fps made false freezes and
-    # found nothing more.)
+    # `overlay.max_span`) stays the same in seconds: a lag lasts as long in time, twice the frames
+    # at 60 fps. (Per-frame pixel thresholds stay: halving `motion_px` and `still_px` at 60 fps
+    # made false freezes and found nothing more.)
     reference_fps: float = Field(30.0, gt=0)
     # span shaping
     pad_frames: int = Field(3, ge=0)  # discarded on each side of a fault, for checks that set no pad_frames of their own

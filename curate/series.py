@@ -3,6 +3,8 @@ and medians over windows placed relative to each frame (NaN outside the series).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 
@@ -11,6 +13,12 @@ def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
     m = np.concatenate([[False], np.asarray(mask, bool), [False]])
     d = np.diff(m.astype(np.int8))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+def scenes(cuts: Iterable[int], n: int) -> list[tuple[int, int]]:
+    """[start, end) of each scene of n frames between `cuts` (a cut starts a scene)."""
+    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n}), n]
+    return list(zip(bounds, bounds[1:], strict=False))
 
 
 def pad(mask: np.ndarray, n: int, after: int | None = None) -> np.ndarray:

@@ -596,13 +596,12 @@ class DepthLag(FrameCheck):
             # The depth's tracks moved `leap_tracks` x (and 0.5 x (k + 1) x) their usual share of the
             # picture's motion: a catch-up (a staircase's step moves no tracks).
             return m.depth_tracked & np.isfinite(track_jump) & (track_jump >= max(c.leap_tracks, 0.5 * (k + 1)))
-        def steady_for(k: int) -> tuple[np.ndarray, np.ndarray]:
+        def steady_for(leap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             # A jump that moves the depth's own tracks `leap_tracks` x (and 0.5 x (k + 1) x) their
             # usual share of the picture's motion is a catch-up whatever the frames beside it do: a
             # staircase's step moves no tracks (measured on a held-out real-game seed, gray8: a
             # 6-frame lag's 3.5 x catch-up moving the tracks 1.13 px under a 0.26 px pan, the frame
             # before it at 0.37 x the change around; its span ran 138 frames on, to a menu).
-            leap = leaps(k)
             prev, nxt = steady_prev.copy(), steady_next.copy()
             prev[:-1][leap[1:]] = np.inf
             nxt[1:][leap[:-1]] = np.inf
@@ -629,7 +628,7 @@ class DepthLag(FrameCheck):
             # tracks moved 5 x showed 0.44 of a frame's step in an easing pan, and it leaked whole.)
             leap_k = leaps(k)
             ends_kw = dict(stepped=lambda e, _l=leap_k: bool(_l[e]) or self._stepped(D, usual_of, e), peak=peak(k),
-                           behind=behind_for(k), steady=steady_for(k))
+                           behind=behind_for(k), steady=steady_for(leap_k))
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
                             crest=crest, horizon=horizon, **ends_kw)
             if weak[a] and end is not None and sure[lo:end + 1].any():
@@ -810,7 +809,7 @@ class DepthLag(FrameCheck):
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
              stepped=None, peak: np.ndarray | None = None, behind: np.ndarray | None = None,
              crest: np.ndarray | None = None, steady: tuple[np.ndarray, np.ndarray] | None = None,
-             horizon: int | None = None) -> int | None:
+             *, horizon: int) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
@@ -827,8 +826,7 @@ class DepthLag(FrameCheck):
             first = [e for e in (fixed[:1] + scene[:1])]
             if first:
                 e0 = min(first)
-                return self._fuller_end(jump, fixed, e0, lo, expected, crest,
-                                        c.weak_horizon if horizon is None else horizon)
+                return self._fuller_end(jump, fixed, e0, lo, expected, crest, horizon)
             # ... and where none shows the step, the strongest jump of at least `jump`: a camera
             # stopping as the depth catches up leaves no step to see after it, and a strong start
             # would otherwise run its whole `max_span` (measured on a held-out procedural seed: a

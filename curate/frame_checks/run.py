@@ -9,13 +9,7 @@ import numpy as np
 
 from curate.frame_checks.base import CheckContext, Evidence, MotionSummary
 from curate.frame_checks.registry import REGISTRY
-from curate.series import close_gaps, keep_runs, pad, window_median
-
-
-def _scenes(cuts: Sequence[int], n: int) -> list[tuple[int, int]]:
-    """[start, end) of each scene of n frames between `cuts` (a cut starts a scene)."""
-    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n}), n]
-    return list(zip(bounds, bounds[1:], strict=False))
+from curate.series import close_gaps, keep_runs, pad, scenes, window_median
 
 
 def _per_scene_median(x: np.ndarray, use: np.ndarray, cuts: Sequence[int], min_count: int = 20) -> np.ndarray:
@@ -25,7 +19,7 @@ def _per_scene_median(x: np.ndarray, use: np.ndarray, cuts: Sequence[int], min_c
     ok = use & np.isfinite(x)
     whole = float(np.median(x[ok])) if ok.sum() >= min_count else np.nan
     out = np.full(n, whole)
-    for a, b in _scenes(cuts, n):
+    for a, b in scenes(cuts, n):
         if ok[a:b].sum() >= min_count:
             out[a:b] = np.median(x[a:b][ok[a:b]])
     return out
@@ -127,7 +121,7 @@ def shape(span: np.ndarray, cfg, check: str | None = None, cuts: Sequence[int] =
     after = before if own is None or own.pad_after is None else own.pad_after
     core = close_gaps(keep_runs(span, cfg.min_fault_frames), cfg.merge_gap)
     out = np.zeros(len(core), bool)
-    for a, b in _scenes(cuts, len(core)):
+    for a, b in scenes(cuts, len(core)):
         out[a:b] = pad(core[a:b], before, after)
     return out
 
