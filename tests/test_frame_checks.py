@@ -1725,3 +1725,24 @@ def test_a_picture_change_is_measured_under_a_motion_that_explains_it(name, fram
     else:
         assert f.struct[t] < 0.1
         assert np.nanmax(f.after_before) < 0.1  # nor does it stay changed
+
+
+@pytest.mark.parametrize("name, lag", [("fps60-gray8-k8-catch-up-alone-tracks-leap", (53, 153)),
+                                       ("fps60-gray8-k3-catch-up-alone-tracks-leap", (94, 154))])
+def test_a_lag_that_started_unseen_under_a_crawl_is_found_back_from_a_catch_up_whose_tracks_leap(name, lag):
+    # 200 frames of external recordings at 60 fps (held-out seed 13601: procedural 13603, k = 8;
+    # real-game 14103, k = 3; both gray8): each lag started while the picture crawled at 0.05 px a
+    # frame, so its start showed nothing, and it leaked whole. Its catch-up moved the depth's
+    # tracks 12.7 x and 4.5 x their usual share of the picture's motion, where they follow it.
+    got = runs_of(run_checks(_features(name), CFG, motion=_motion(name), fps=60.0)["depth_lag"].span)
+    assert any(a <= lag[0] and lag[1] <= b for a, b in got), got
+
+
+def test_a_near_depth_jumping_where_its_tracks_do_not_follow_the_picture_is_no_catch_up():
+    # 120 frames of an external recording at 60 fps (held-out seed 13601, procedural 13602, float
+    # depth): a clean stretch whose depth changes in bursts (4-9 x the frame before) while its few
+    # tracks move 0.2-0.4 x the picture; they do not follow it here, so how far they move says
+    # nothing of a catch-up (a fade from frame 104 on).
+    name = "fps60-float-near-depth-jumps-its-tracks-do-not-follow"
+    got = run_checks(_features(name), CFG, motion=_motion(name), fps=60.0, depth_exact=True)["depth_lag"].span
+    assert not got[:100].any(), runs_of(got)
