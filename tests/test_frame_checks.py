@@ -1746,3 +1746,14 @@ def test_a_near_depth_jumping_where_its_tracks_do_not_follow_the_picture_is_no_c
     name = "fps60-float-near-depth-jumps-its-tracks-do-not-follow"
     got = run_checks(_features(name), CFG, motion=_motion(name), fps=60.0, depth_exact=True)["depth_lag"].span
     assert not got[:100].any(), runs_of(got)
+
+
+@pytest.mark.parametrize("name, freeze", [("fps60-gray8-freeze-reencoded-then-toggling", (28, 140)),
+                                          ("fps60-gray8-freeze-toggling-reencoded-twice", (28, 144))])
+def test_a_freeze_goes_on_past_a_keyframe_into_a_depth_toggling_at_its_noise(name, freeze):
+    # 160 frames of an external recording at 60 fps (held-out seed 13601, procedural 13603, OBS
+    # gray8): the stuck depth toggles between two grey levels (0-0.1 x usual), a keyframe re-encodes
+    # it 10-15 frames before the catch-up, and it toggles on. The span ended at the re-encode, or
+    # 6 frames after it, and the freeze's last frames went uncovered.
+    _, shaped = fault_labels(_features(name), CFG, [], motion=_motion(name), fps=60.0)
+    assert covers(runs_of(shaped["frozen_depth"]), *freeze), runs_of(shaped["frozen_depth"])
