@@ -1706,22 +1706,25 @@ def test_a_menu_whose_opening_and_closing_both_move_on_is_found():
     assert runs_of(ev["overlay"].span) == [(47, 87)]
 
 
-@pytest.mark.parametrize("name, frame, step", [("light-switching-off", 1707, False), ("menu-opening", 246, True)])
+@pytest.mark.parametrize("name, frame, step", [("real-light-switching-off", 1707, False),
+                                               ("real-menu-opening", 246, True),
+                                               ("procedural-translucent-menu-over-a-pan", 2148, True)])
 def test_a_picture_change_is_measured_under_a_motion_that_explains_it(name, frame, step):
-    """Frames of a recording made from the real captures (ext-real-13901, seed 13401 of
-    bench/curate_external.py), at work size. A light switching off left 4 tracks, whose motion
-    estimate (13 px against 0.1 px on the frames around) misaligned the frames: 0.88 of the fine
-    structure "changed", a menu's step, and a false menu span ran to a flash 12 frames later. With
-    the motion of the frame before (or none) it did not change at all. A menu opening, tracked as
-    poorly (9 tracks), still changes the structure under its panel."""
+    """Frames of recordings made for bench/curate_external.py, at work size. A light switching off
+    (real-game 13901, seed 13401) left 4 tracks, whose motion estimate (13 px against 0.1 px on
+    the frames around) misaligned the frames: 0.88 of the fine structure "changed", a menu's step,
+    and a false menu span ran to a flash 12 frames later. Under the motion of the frame before (or
+    none) it did not change at all. A menu opening, tracked as poorly (9 and 11 tracks), still
+    changes the structure under its panel: over a 1.5 px pan (procedural 13003, seed 13001) the
+    frame before's motion leaves 0.40 of its 0.48, and the menu must still open."""
     from curate.frame_checks.overlay import OverlayConfig
 
-    d = np.load(Path(__file__).parent / "data" / f"frames-real-{name}.npz")
+    d = np.load(Path(__file__).parent / "data" / f"frames-{name}.npz")
     f = compute_features(d["rgb"], d["depth"].astype(np.float32), CFG)
     t = frame - int(d["first"])
     assert f.pic_inliers[t] < CFG.min_tracks
     if step:
-        assert f.struct[t] >= OverlayConfig().step
+        assert f.struct[t] >= OverlayConfig().step + 0.05
     else:
         assert f.struct[t] < 0.1
         assert np.nanmax(f.after_before) < 0.1  # nor does it stay changed
