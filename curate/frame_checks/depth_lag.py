@@ -601,10 +601,13 @@ class DepthLag(FrameCheck):
             # tracks moved 1.3 x their share; its true end moved them 3.4 x).
             ahead = track_jump < max(c.catch_up_motion, 0.5 * (k + 1))
             return behind | ahead | slow if k <= c.catch_up_max_k else slow
+        def leaps_by(times: float) -> np.ndarray:
+            # The depth's tracks moved at least `times` x their usual share of the picture's motion,
+            # where they follow it (`track_jump` is infinite where they do not: that says nothing).
+            return m.depth_tracked & np.isfinite(track_jump) & (track_jump >= times)
         def leaps(k: int) -> np.ndarray:
-            # The depth's tracks moved `leap_tracks` x (and 0.5 x (k + 1) x) their usual share of the
-            # picture's motion: a catch-up (a staircase's step moves no tracks).
-            return m.depth_tracked & np.isfinite(track_jump) & (track_jump >= max(c.leap_tracks, 0.5 * (k + 1)))
+            # ... `leap_tracks` x (and 0.5 x (k + 1) x): a catch-up (a staircase's step moves no tracks).
+            return leaps_by(max(c.leap_tracks, 0.5 * (k + 1)))
         def steady_for(leap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             # A jump that moves the depth's own tracks `leap_tracks` x (and 0.5 x (k + 1) x) their
             # usual share of the picture's motion is a catch-up whatever the frames beside it do: a
@@ -729,8 +732,7 @@ class DepthLag(FrameCheck):
             covered = z - 1
         ev = onset_k > 0
         if n and J > 1:
-            leapt = m.depth_tracked & np.isfinite(track_jump) & (track_jump >= c.alone_tracks)
-            span |= self._behind_before_catch_up(ctx, smooth, tracked_near, span, leapt)
+            span |= self._behind_before_catch_up(ctx, smooth, tracked_near, span, leaps_by(c.alone_tracks))
         return Evidence(ev, span | ev, onset_k.astype(float))
 
     def _behind_before_catch_up(self, ctx: CheckContext, smooth: np.ndarray, tracked_near: np.ndarray,
