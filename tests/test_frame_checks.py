@@ -1741,6 +1741,17 @@ def test_a_lag_that_started_unseen_under_a_crawl_is_found_back_from_a_catch_up_w
     assert any(a <= lag[0] and lag[1] <= b for a, b in got), got
 
 
+def test_a_lag_s_first_short_end_gives_way_to_a_later_one_whose_tracks_leap():
+    # 140 frames of an external recording at 60 fps (held-out seed 14401, real-game 14901, gray8):
+    # a 3-frame lag (frames 78-117) starts with a rewind under a 0.08 px pan. Its span took a 2.4 x
+    # jump 5 frames on for its end, short of the scene's own change over 4 frames (2.6 x), while the
+    # catch-up, 34 frames later at 3.0 x, moved the depth's tracks 6 x their usual share of the
+    # picture's motion (the first jump's 2.6 x) but was not 1.5 x the first jump: 0.17 covered.
+    name = "fps60-gray8-k3-late-catch-up-tracks-leap"
+    got = runs_of(run_checks(_features(name), CFG, motion=_motion(name), fps=60.0)["depth_lag"].span)
+    assert any(a <= 79 and 118 <= b <= 120 for a, b in got), got
+
+
 def test_a_near_depth_jumping_where_its_tracks_do_not_follow_the_picture_is_no_catch_up():
     # 120 frames of an external recording at 60 fps (held-out seed 13601, procedural 13602, float
     # depth): a clean stretch whose depth changes in bursts (4-9 x the frame before) while its few
