@@ -1752,6 +1752,18 @@ def test_a_lag_s_first_short_end_gives_way_to_a_later_one_whose_tracks_leap():
     assert any(a <= 79 and 118 <= b <= 120 for a, b in got), got
 
 
+def test_a_rewind_the_next_frames_replay_is_a_start_where_the_depth_has_nothing_to_track():
+    # 230 frames of an external recording at 60 fps (held-out seed 14401, procedural 14403, gray8,
+    # no depth tracks): an 8-frame lag (frames 45-159) starts with a rewind to 0.23 of a 3 x change,
+    # and each of the 4 frames after it stays as near its frame 8 back (0.31-0.43 of its change to
+    # the frame before the start). With nothing to track, that rewind needed its end, and its
+    # catch-up (1.7 x its neighbours in the codec's noise) fitted none: missed whole, only a false
+    # 8-frame span after it. Now a start, its end looked for within the weak horizon.
+    name = "fps60-gray8-k8-replayed-rewind-untracked"
+    got = runs_of(run_checks(_features(name), CFG, motion=_motion(name), fps=60.0)["depth_lag"].span)
+    assert any(a <= 45 and 159 <= b <= 175 for a, b in got), got
+
+
 def test_a_near_depth_jumping_where_its_tracks_do_not_follow_the_picture_is_no_catch_up():
     # 120 frames of an external recording at 60 fps (held-out seed 13601, procedural 13602, float
     # depth): a clean stretch whose depth changes in bursts (4-9 x the frame before) while its few
