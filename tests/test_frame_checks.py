@@ -950,6 +950,15 @@ def test_a_menu_closing_onto_a_slow_camera_at_60_fps_turns_no_page():
     assert runs_of(got["overlay"].span) == [(23, 93)]
 
 
+def test_menu_whose_steps_change_under_0_4_of_the_picture_is_kept_out():
+    # 140 frames of an external recording (held-out seed 15203, real game, 30 fps) just after a
+    # cut: a menu of 0.73 x 0.55 of the picture over frames 26-74, opening and closing with
+    # structure changes of 0.37 and 0.38 (under the old `step` of 0.4): missed whole.
+    name = "real-menu-steps-0.37-0.38"
+    got = run_checks(_features(name), CFG, motion=_motion(name))
+    assert {k: runs_of(e.span) for k, e in got.items() if e.span.any()} == {"overlay": [(26, 74)]}
+
+
 def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
     # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
     # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the
