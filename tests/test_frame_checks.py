@@ -959,6 +959,17 @@ def test_menu_whose_steps_change_under_0_4_of_the_picture_is_kept_out():
     assert {k: runs_of(e.span) for k, e in got.items() if e.span.any()} == {"overlay": [(26, 74)]}
 
 
+def test_menu_closing_into_an_untracked_picture_as_the_game_under_it_slows_is_kept_out():
+    # 160 frames of an external recording (held-out seed 14701, procedural, gray8): a menu over
+    # frames 60-91 opening over a 5 px/frame turn that slowed under it (the depth changing 0.06-0.7
+    # x usual, 0.295 x at the median), closing into a picture with nothing to track. Its panel
+    # stood (0.5-0.8 of the tracks static); missed whole while the game had to go on at 0.3 x.
+    name = "gray8-menu-closing-into-untracked-picture-as-game-slows"
+    got = run_checks(_features(name), CFG, motion=_motion(name))
+    assert runs_of(got["overlay"].span) == [(60, 91)]
+    assert {k for k, e in got.items() if e.span[:59].any() or e.span[92:].any()} == set()
+
+
 def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
     # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
     # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the
