@@ -970,6 +970,16 @@ def test_menu_closing_into_an_untracked_picture_as_the_game_under_it_slows_is_ke
     assert {k for k, e in got.items() if e.span[:59].any() or e.span[92:].any()} == set()
 
 
+def test_translucent_menu_whose_game_changes_inside_it_is_paired_with_its_opening():
+    # 160 frames of an external recording (held-out seed 14801, procedural): a translucent menu
+    # over frames 51-110 of a 1-1.5 px/frame pan. Its opening and closing steps (0.92, 0.91) both
+    # moved on with the game behind it, and a 0.56 step 6 frames in (the game changing under the
+    # panel) was taken for its opening, with a panel already standing before it: missed whole.
+    name = "translucent-menu-changing-inside-over-a-pan"
+    got = run_checks(_features(name), CFG, motion=_motion(name))
+    assert {k: runs_of(e.span) for k, e in got.items() if e.span.any()} == {"overlay": [(51, 110)]}
+
+
 def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
     # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
     # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the
