@@ -980,6 +980,16 @@ def test_translucent_menu_whose_game_changes_inside_it_is_paired_with_its_openin
     assert {k: runs_of(e.span) for k, e in got.items() if e.span.any()} == {"overlay": [(51, 110)]}
 
 
+def test_catch_up_small_against_usual_but_leaping_against_its_own_frames_ends_a_lag():
+    # 190 frames of an external recording (held-out seed 15302 at 60 fps, real game, float depth):
+    # a 4-frame lag over frames 67-165, starting as the camera nearly stood (0.01-0.03 px a frame);
+    # its catch-up, 1.74 x the recording's usual change but 3.1 x each frame beside it, moved the
+    # depth's tracks 4 x their share. Against the usual change alone it was missed whole.
+    name = "fps60-float-k4-catch-up-as-camera-eases-off"
+    got = run_checks(_features(name), CFG, motion=_motion(name), fps=60.0, depth_exact=True)
+    assert {k: runs_of(e.span) for k, e in got.items() if e.span.any()} == {"depth_lag": [(45, 165)]}
+
+
 def test_freeze_whose_picture_loses_its_tracks_is_judged_from_before_it_froze():
     # 180 frames of an external recording (held-out seed 11803, procedural, OBS gray8): the depth
     # freezes at 81 under a low-texture picture tracked at 0.2-0.8 px a frame; at about 105 the

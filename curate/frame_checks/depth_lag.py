@@ -217,6 +217,17 @@ class DepthLagConfig(CheckConfig):
     # 4.5 x their share, pooled 8.3 x and 3.2 x usual. On 118 saved recordings, 194,291 clean
     # frames, nothing else changed.)
     alone_tracks: float = 4.0
+    # ... and such a leap counts against the change around it where that is less than usual (the
+    # camera slow), if no frame within `alone_quiet` either side stood under `alone_smooth` x that
+    # change: a camera easing off leaves a lag's catch-up small against the recording's usual change
+    # but not against its own frames (measured on a held-out seed at 60 fps, real game, float
+    # depth: a 4-frame lag started as the camera nearly stood; its catch-up, 1.74 x usual but 3.1 x
+    # each frame beside it and 3.8 x the frames around, moved the depth's tracks 4 x their share;
+    # missed whole). A nearest-neighbour staircase over a real capture, slowing to a stand, leaps
+    # between its stands (a false 60-frame span on another seed without this guard). On 223 saved
+    # recordings nothing else moved but 20 frames between a cut and a true lag, too few for a clip.
+    alone_smooth: float = 0.3
+    alone_quiet: int = 4
     # A rewind the next frames replay too is a start where the depth has nothing to track (see
     # `DepthLag._replayed`). Measured first on 30 saved recordings of held-out seeds (14201-14601):
     # on clean frames 3 rewinds replayed, all of k = 3 (one frame to confirm), none of k >= 4. Then on
@@ -762,7 +773,14 @@ class DepthLag(FrameCheck):
             return out
         # Candidates at once (frames 2 .. n - 2): a Python test per frame was a hot loop over hours.
         e_ = np.arange(2, n - 1)
-        ok = ((d1[e_] >= np.where(leapt[e_], c.alone_isolated, c.alone_jump) * m.usual_depth_change)
+        local = np.nan_to_num(around(d1, 8))
+        quiet = np.full(n, np.inf)  # the smallest change within `alone_quiet` frames either side
+        for s in range(1, c.alone_quiet + 1):
+            quiet[s:] = np.fmin(quiet[s:], d1[:-s])
+            quiet[:-s] = np.fmin(quiet[:-s], d1[s:])
+        smooth_here = quiet >= c.alone_smooth * local
+        leap_base = np.where(smooth_here, np.fmin(local, m.usual_depth_change), m.usual_depth_change)
+        ok = ((d1[e_] >= np.where(leapt[e_], c.alone_isolated * leap_base[e_], c.alone_jump * m.usual_depth_change))
               & m.moving[e_] & m.moving[e_ - 1] & smooth[e_]
               & (d1[e_] >= c.alone_isolated * np.maximum(d1[e_ - 1], d1[e_ + 1]))
               & (~tracked_near[e_] | leapt[e_]) & ~near_cut[e_] & ~span[e_ - 1] & ~others[e_ - 1]
