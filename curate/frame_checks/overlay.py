@@ -77,6 +77,14 @@ class OverlayConfig(CheckConfig):
     # judged so had 0.295-0.59 under menus and loading screens, 0.00-0.064 on clean frames, and
     # at 0.15 nothing else moved.)
     game_on: float = 0.15
+    # A translucent menu whose opening went unseen (`Overlay._opened_unseen`) stands over a game that
+    # moves: on the frames inside where the picture moves at least `game_moves_px` work pixels (and
+    # there must be some), its tracks still stand. A camera that nearly stops after a step and
+    # turns later stands its tracks only while it stands (measured on a held-out procedural seed:
+    # 0.2-0.67 of them static under a 0.03-0.15 px crawl, 0.00 once it turned at 0.5-9 px: a false
+    # 163-frame menu). On 259 saved recordings the 10 menus this path finds stood at 0.14-0.29 on
+    # such frames, and nothing else moved.
+    game_moves_px: float = 0.3
     page_stands: float = 0.5  # see `Overlay.evidence`: a page turn keeps its panel standing
 
 
@@ -196,7 +204,9 @@ class Overlay(FrameCheck):
         # one's + `step_rise` (measured on a held-out procedural seed: 0.64 then 0.87 over a fast,
         # hardly tracked pan; the menu was kept whole).
         unopened = step & depth_goes_on & stays & after_transient & ~after_flash
-        span |= self._opened_unseen(f, step & depth_goes_on, stays, returned, back_to_game, span, max_span, unopened)
+        game_moves = np.nan_to_num(m.picture) >= c.game_moves_px
+        span |= self._opened_unseen(f, step & depth_goes_on, stays, returned, back_to_game, span, max_span, unopened,
+                                    game_moves)
         return Evidence(opens, span, st)
 
     def _panel_over_game(self, f, m, a: int, b: int) -> bool:
@@ -214,7 +224,8 @@ class Overlay(FrameCheck):
         return bool(b - a > 1 and np.isfinite(d1).any() and float(np.nanmedian(d1)) >= self.config.game_on * m.usual_depth_change)
 
     def _opened_unseen(self, f, step: np.ndarray, stays: np.ndarray, returned: np.ndarray,
-                       back_to_game: np.ndarray, span: np.ndarray, max_span: int, unopened: np.ndarray) -> np.ndarray:
+                       back_to_game: np.ndarray, span: np.ndarray, max_span: int, unopened: np.ndarray,
+                       game_moves: np.ndarray) -> np.ndarray:
         """Menus whose opening step did not stay: a translucent panel over a pan, six frames on,
         differs from the frame of its opening about as much as from the frame before it (the game
         moved on behind it). Such a menu shows at its closing step, which stays (or leaves no panel
@@ -246,7 +257,8 @@ class Overlay(FrameCheck):
                 if span[a:b].any() or (step & stays)[a + 1 : b].any():
                     break  # another menu, or a change that stayed between: not one menu
                 if (_standing(f, a + 1, b) >= c.min_static and _standing(f, a + 1, a + 1 + c.first_frames) >= c.min_static
-                        and _standing(f, a - c.first_frames, a) < c.min_static):
+                        and _standing(f, a - c.first_frames, a) < c.min_static
+                        and not _standing(f, a + 1, b, game_moves) < c.min_static):
                     out[a:b] = True
                     break
         return out
@@ -291,8 +303,12 @@ class Overlay(FrameCheck):
         return out, back
 
 
-def _standing(f, a: int, b: int) -> float:
-    """Median share of the picture's static tracks over frames [a, b) (NaN where none was tracked:
-    a flat panel says nothing)."""
+def _standing(f, a: int, b: int, where: np.ndarray | None = None) -> float:
+    """Median share of the picture's static tracks over frames [a, b), or over those of them in
+    `where` (NaN where none was tracked: a flat panel says nothing; -1 where `where` holds on none)."""
     x = f.pic_static[max(0, a) : b]
+    if where is not None:
+        x = x[where[max(0, a) : b]]
+        if not x.size:
+            return -1.0
     return float(np.nanmedian(x)) if np.isfinite(x).any() else np.nan
