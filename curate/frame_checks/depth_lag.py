@@ -784,10 +784,7 @@ class DepthLag(FrameCheck):
         # Candidates at once (frames 2 .. n - 2): a Python test per frame was a hot loop over hours.
         e_ = np.arange(2, n - 1)
         local = np.nan_to_num(around(d1, 8))
-        quiet = np.full(n, np.inf)  # the smallest change within `alone_quiet` frames either side
-        for s in range(1, c.alone_quiet + 1):
-            quiet[s:] = np.fmin(quiet[s:], d1[:-s])
-            quiet[:-s] = np.fmin(quiet[:-s], d1[s:])
+        quiet = outer_quantile(d1, 0, c.alone_quiet, 0.0)  # the smallest change within `alone_quiet` either side
         smooth_here = quiet >= c.alone_smooth * local
         leap_base = np.where(smooth_here, np.fmin(local, m.usual_depth_change), m.usual_depth_change)
         jump_need = np.fmax(c.alone_jump * m.usual_depth_change, c.alone_local * local)

@@ -242,6 +242,7 @@ class Overlay(FrameCheck):
         c = self.config
         out = np.zeros(len(span), bool)
         gone = np.flatnonzero((step & ~stays & ~returned) | unopened)
+        stayed = step & stays
         for b in np.flatnonzero(step & back_to_game & ~span):
             # (a closing step need not stay where no panel stands after it: a fast game behind a
             # menu moves on from its closing frame too; measured on a held-out procedural seed: a
@@ -254,7 +255,7 @@ class Overlay(FrameCheck):
             if not before.size:
                 continue
             for a in before[::-1].tolist():
-                if span[a:b].any() or (step & stays)[a + 1 : b].any():
+                if span[a:b].any() or stayed[a + 1 : b].any():
                     break  # another menu, or a change that stayed between: not one menu
                 if (_standing(f, a + 1, b) >= c.min_static and _standing(f, a + 1, a + 1 + c.first_frames) >= c.min_static
                         and _standing(f, a - c.first_frames, a) < c.min_static
