@@ -1024,6 +1024,20 @@ def test_one_frame_repeat_under_fifteen_or_more_standing_depth_tracks_starts_a_l
     assert a <= lag[0] and lag[1] <= b <= lag[1] + 10
 
 
+def test_one_frame_repeat_under_standing_tracks_with_steady_neighbours_is_a_clear_start():
+    # 159 frames of an external recording (held-out seed 15403, procedural, OBS gray8): a one-frame
+    # lag over frames 68-94. Its start repeats the depth under 26 depth tracks that moved 0.02 x
+    # the picture's 1.2 px, only 0.27 of them static, dipping to 0.15 x the change around, with the
+    # frames either side at 1.21 and 0.84 x it; its catch-up, as the camera slowed to 0.2 px, was
+    # 1.5 x. As a start that needs its end it made no span: missed whole.
+    name = "gray8-k1-repeat-steady-beside-under-26-tracks"
+    got = {k: runs_of(e.span) for k, e in run_checks(_features(name), CFG, motion=_motion(name)).items()
+           if e.span.any()}
+    assert list(got) == ["depth_lag"] and len(got["depth_lag"]) == 1
+    (a, b), = got["depth_lag"]
+    assert a <= 68 and b >= 94
+
+
 def test_leap_of_a_nearest_neighbour_staircase_between_its_stands_ends_no_lag():
     # 160 frames of an external recording (held-out seed 13901, real game, gray8; a cut at 123): a
     # virtual camera slowing to a stand over a real capture steps its nearest-neighbour depth
