@@ -1038,6 +1038,18 @@ def test_one_frame_repeat_under_standing_tracks_with_steady_neighbours_is_a_clea
     assert a <= 68 and b >= 94
 
 
+def test_weak_start_takes_the_strongest_later_catch_up_within_its_reach_not_the_first():
+    # 220 frames of an external recording (held-out seed 13603 at 60 fps, procedural, OBS gray8 with
+    # nothing to track): a 5-frame lag over frames 49-163 with a weak start. Its first fit, 8 frames
+    # in, is noise; two later peaks pass the bar of a stronger end: a noise peak at 145 and the
+    # catch-up at 163, which changed the depth 1.15 x as much. The span ended at the first: the
+    # lag's last 17 frames were kept.
+    name = "fps60-gray8-k5-noise-peak-before-stronger-catch-up"
+    got = {k: runs_of(e.span) for k, e in run_checks(_features(name), CFG, motion=_motion(name), fps=60.0).items()
+           if e.span.any()}
+    assert got == {"depth_lag": [(49, 163)]}
+
+
 def test_leap_of_a_nearest_neighbour_staircase_between_its_stands_ends_no_lag():
     # 160 frames of an external recording (held-out seed 13901, real game, gray8; a cut at 123): a
     # virtual camera slowing to a stand over a real capture steps its nearest-neighbour depth
