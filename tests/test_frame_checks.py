@@ -1050,6 +1050,18 @@ def test_weak_start_takes_the_strongest_later_catch_up_within_its_reach_not_the_
     assert got == {"depth_lag": [(49, 163)]}
 
 
+def test_translucent_menu_closing_into_a_turn_too_fast_to_track_is_found():
+    # 190 frames of an external recording (held-out seed 16102, procedural, 16-bit depth): a
+    # translucent menu over frames 60-98 above a 1-2.6 px/frame pan. Its opening step (0.83) did
+    # not stay, the game moving on behind the panel; its closing step (1.0) led into a 3.8 px turn
+    # whose picture held 9-12 inliers, under `min_tracks`, so the game did not count as moving
+    # after it, and the menu was missed whole.
+    name = "translucent-menu-over-pan-closing-into-fast-turn"
+    got = {k: runs_of(e.span) for k, e in
+           run_checks(_features(name), CFG, motion=_motion(name), depth_exact=True).items() if e.span.any()}
+    assert got == {"overlay": [(60, 98)]}
+
+
 def test_leap_of_a_nearest_neighbour_staircase_between_its_stands_ends_no_lag():
     # 160 frames of an external recording (held-out seed 13901, real game, gray8; a cut at 123): a
     # virtual camera slowing to a stand over a real capture steps its nearest-neighbour depth
