@@ -205,10 +205,16 @@ class Overlay(FrameCheck):
         # hardly tracked pan; the menu was kept whole).
         unopened = step & depth_goes_on & stays & after_transient & ~after_flash
         game_moves = np.nan_to_num(m.picture) >= c.game_moves_px
+        # (Its steps, too, change the picture itself (`changed`): in a picture with few textured
+        # blocks the structure share flickers by whole blocks, 0.35-0.57 with the pooled change
+        # at its level around (measured on a held-out procedural seed, gray8: two such flickers
+        # 127 frames apart paired as a menu's unseen opening and its closing, a false 128-frame
+        # span; on 307 saved recordings nothing else moved but a true menu's span starting at its
+        # opening, 3 frames earlier, instead of at a gone step inside it).)
         # (... or a game too fast to hold `min_tracks` inliers after the step, its picture still
         # moving `game_moves_px`, with no panel standing: see `_opened_unseen`)
         moves_after = np.nan_to_num(window_median(np.nan_to_num(m.picture), 1, PERSIST)) >= c.game_moves_px
-        span |= self._opened_unseen(f, step & depth_goes_on, stays, returned, back_to_game | moves_after, span, max_span,
+        span |= self._opened_unseen(f, step & depth_goes_on & changed, stays, returned, back_to_game | moves_after, span, max_span,
                                     unopened, game_moves, back_to_game)
         return Evidence(opens, span, st)
 
