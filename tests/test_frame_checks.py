@@ -1073,6 +1073,16 @@ def test_structure_flicker_of_a_sparsely_textured_picture_opens_no_translucent_m
     assert {k: runs_of(e.span) for k, e in got.items() if e.span.any()} == {}
 
 
+def test_strong_start_takes_a_fixed_size_catch_up_over_an_earlier_scene_ratio_fit():
+    # 169 frames of an external recording (held-out seed 16602, real game, float depth) between
+    # two cuts: a one-frame lag over frames 121-156. Its span ended at a 1.5 x jump 25 frames
+    # before the catch-up (1.8 x), which fitted only the scene's own ratio; 0.31 covered.
+    name = "float-k1-scene-ratio-fit-before-catch-up"
+    got = {k: runs_of(e.span) for k, e in
+           run_checks(_features(name), CFG, motion=_motion(name), depth_exact=True).items() if e.span.any()}
+    assert got == {"depth_lag": [(121, 156)]}
+
+
 def test_leap_of_a_nearest_neighbour_staircase_between_its_stands_ends_no_lag():
     # 160 frames of an external recording (held-out seed 13901, real game, gray8; a cut at 123): a
     # virtual camera slowing to a stand over a real capture steps its nearest-neighbour depth
