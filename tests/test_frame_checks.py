@@ -819,6 +819,13 @@ def _motion(name: str):
     return MotionSummary(**{k: (float(v) if v.ndim == 0 else v) for k, v in fields.items()})
 
 
+def _saved_spans(name: str, **kwargs) -> dict:
+    """Every check's spans on saved features (tests/data/features-NAME.npz), the checks that mark
+    nothing left out."""
+    got = run_checks(_features(name), CFG, motion=_motion(name), **kwargs)
+    return {k: runs_of(e.span) for k, e in got.items() if e.span.any()}
+
+
 def test_lag_replaying_a_burst_of_depth_motion_ends_at_its_catch_up():
     # 150 frames of an external recording (fresh seed 7601, procedural): an 8-frame lag over frames
     # 36-91 replays a burst of depth motion (the one-frame change growing from 1.5 to 15 x usual over
@@ -1030,9 +1037,7 @@ def test_one_frame_repeat_under_standing_tracks_with_steady_neighbours_is_a_clea
     # the picture's 1.2 px, only 0.27 of them static, dipping to 0.15 x the change around, with the
     # frames either side at 1.21 and 0.84 x it; its catch-up, as the camera slowed to 0.2 px, was
     # 1.5 x. As a start that needs its end it made no span: missed whole.
-    name = "gray8-k1-repeat-steady-beside-under-26-tracks"
-    got = {k: runs_of(e.span) for k, e in run_checks(_features(name), CFG, motion=_motion(name)).items()
-           if e.span.any()}
+    got = _saved_spans("gray8-k1-repeat-steady-beside-under-26-tracks")
     assert list(got) == ["depth_lag"] and len(got["depth_lag"]) == 1
     (a, b), = got["depth_lag"]
     assert a <= 68 and b >= 94
@@ -1044,10 +1049,7 @@ def test_weak_start_takes_the_strongest_later_catch_up_within_its_reach_not_the_
     # in, is noise; two later peaks pass the bar of a stronger end: a noise peak at 145 and the
     # catch-up at 163, which changed the depth 1.15 x as much. The span ended at the first: the
     # lag's last 17 frames were kept.
-    name = "fps60-gray8-k5-noise-peak-before-stronger-catch-up"
-    got = {k: runs_of(e.span) for k, e in run_checks(_features(name), CFG, motion=_motion(name), fps=60.0).items()
-           if e.span.any()}
-    assert got == {"depth_lag": [(49, 163)]}
+    assert _saved_spans("fps60-gray8-k5-noise-peak-before-stronger-catch-up", fps=60.0) == {"depth_lag": [(49, 163)]}
 
 
 def test_translucent_menu_closing_into_a_turn_too_fast_to_track_is_found():
@@ -1056,9 +1058,7 @@ def test_translucent_menu_closing_into_a_turn_too_fast_to_track_is_found():
     # not stay, the game moving on behind the panel; its closing step (1.0) led into a 3.8 px turn
     # whose picture held 9-12 inliers, under `min_tracks`, so the game did not count as moving
     # after it, and the menu was missed whole.
-    name = "translucent-menu-over-pan-closing-into-fast-turn"
-    got = {k: runs_of(e.span) for k, e in
-           run_checks(_features(name), CFG, motion=_motion(name), depth_exact=True).items() if e.span.any()}
+    got = _saved_spans("translucent-menu-over-pan-closing-into-fast-turn", depth_exact=True)
     assert got == {"overlay": [(60, 98)]}
 
 
@@ -1068,18 +1068,14 @@ def test_structure_flicker_of_a_sparsely_textured_picture_opens_no_translucent_m
     # frame 60, 0.57 at 187) while the picture's pooled change stays at its level around. The two
     # flickers were paired as a translucent menu's unseen opening and its closing: a false
     # 126-frame span. A menu's steps change the picture itself.
-    name = "gray8-sparse-structure-flicker-no-picture-change"
-    got = run_checks(_features(name), CFG, motion=_motion(name))
-    assert {k: runs_of(e.span) for k, e in got.items() if e.span.any()} == {}
+    assert _saved_spans("gray8-sparse-structure-flicker-no-picture-change") == {}
 
 
 def test_strong_start_takes_a_fixed_size_catch_up_over_an_earlier_scene_ratio_fit():
     # 169 frames of an external recording (held-out seed 16602, real game, float depth) between
     # two cuts: a one-frame lag over frames 121-156. Its span ended at a 1.5 x jump 25 frames
     # before the catch-up (1.8 x), which fitted only the scene's own ratio; 0.31 covered.
-    name = "float-k1-scene-ratio-fit-before-catch-up"
-    got = {k: runs_of(e.span) for k, e in
-           run_checks(_features(name), CFG, motion=_motion(name), depth_exact=True).items() if e.span.any()}
+    got = _saved_spans("float-k1-scene-ratio-fit-before-catch-up", depth_exact=True)
     assert got == {"depth_lag": [(121, 156)]}
 
 
