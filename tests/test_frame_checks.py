@@ -804,9 +804,9 @@ def test_lag_replaying_the_camera_slowing_down_is_no_staircase():
     assert runs_of(_run_saved("lag-replays-slowing")["depth_lag"].span) == [(114, 140)]
 
 
-def _run_saved(name: str) -> dict:
+def _run_saved(name: str, **kwargs) -> dict:
     """Every check's evidence on saved features, judged with the whole recording's motion summary."""
-    return run_checks(_features(name), CFG, motion=_motion(name))
+    return run_checks(_features(name), CFG, motion=_motion(name), **kwargs)
 
 
 def _motion(name: str):
@@ -822,8 +822,7 @@ def _motion(name: str):
 def _saved_spans(name: str, **kwargs) -> dict:
     """Every check's spans on saved features (tests/data/features-NAME.npz), the checks that mark
     nothing left out."""
-    got = run_checks(_features(name), CFG, motion=_motion(name), **kwargs)
-    return {k: runs_of(e.span) for k, e in got.items() if e.span.any()}
+    return {k: runs_of(e.span) for k, e in _run_saved(name, **kwargs).items() if e.span.any()}
 
 
 def test_lag_replaying_a_burst_of_depth_motion_ends_at_its_catch_up():

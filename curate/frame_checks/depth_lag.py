@@ -901,13 +901,11 @@ class DepthLag(FrameCheck):
         shows_step = stepped if stepped is not None else (lambda e: True)
         fixed, scene = self._fitting(jump, djump, base, lo, lim, k, expected, shows_step)
         if not fitting_only:
-            first = [e for e in (fixed[:1] + scene[:1])]
             # (As for a weak start, a jump of the scene's ratio only where none of the fixed size
             # came within the horizon: measured on a held-out real-game seed, float depth, a k = 1
             # lag's span ended at a 1.5 x scene-ratio fit 25 frames before its 1.8 x catch-up;
             # on 307 saved recordings nothing else moved.)
-            if fixed and fixed[0] < lo + horizon:
-                first = fixed[:1]
+            first = fixed[:1] if fixed and fixed[0] < lo + horizon else fixed[:1] + scene[:1]
             if first:
                 e0 = min(first)
                 return self._fuller_end(jump, fixed, e0, lo, expected, crest, horizon, leapt)

@@ -213,9 +213,9 @@ class Overlay(FrameCheck):
         # opening, 3 frames earlier, instead of at a gone step inside it).)
         # (... or a game too fast to hold `min_tracks` inliers after the step, its picture still
         # moving `game_moves_px`, with no panel standing: see `_opened_unseen`)
-        moves_after = np.nan_to_num(window_median(np.nan_to_num(m.picture), 1, PERSIST)) >= c.game_moves_px
-        span |= self._opened_unseen(f, step & depth_goes_on & changed, stays, returned, back_to_game | moves_after, span, max_span,
-                                    unopened, game_moves, back_to_game)
+        fast_after = np.nan_to_num(window_median(np.nan_to_num(m.picture), 1, PERSIST)) >= c.game_moves_px
+        span |= self._opened_unseen(f, step & depth_goes_on & changed, stays, returned, back_to_game, span, max_span,
+                                    unopened, game_moves, fast_after)
         return Evidence(opens, span, st)
 
     def _panel_over_game(self, f, m, a: int, b: int) -> bool:
@@ -234,7 +234,7 @@ class Overlay(FrameCheck):
 
     def _opened_unseen(self, f, step: np.ndarray, stays: np.ndarray, returned: np.ndarray,
                        back_to_game: np.ndarray, span: np.ndarray, max_span: int, unopened: np.ndarray,
-                       game_moves: np.ndarray, tracked_game: np.ndarray | None = None) -> np.ndarray:
+                       game_moves: np.ndarray, fast_after: np.ndarray) -> np.ndarray:
         """Menus whose opening step did not stay: a translucent panel over a pan, six frames on,
         differs from the frame of its opening about as much as from the frame before it (the game
         moved on behind it). Such a menu shows at its closing step, which stays (or leaves no panel
@@ -247,8 +247,8 @@ class Overlay(FrameCheck):
         tracks standing inside; kept whole; on 211 saved recordings nothing else moved); a step
         that stayed is not. Or with a step that stayed but opened nothing (`unopened`).
         The game after the closing step may move too fast to hold `min_tracks` inliers and so not
-        count as moving (`tracked_game`): there the picture's tracked motion over the frames after
-        it (at least `game_moves_px`) and no panel standing after it stand in (measured on a
+        count as moving (`back_to_game`): there the picture's tracked motion over the frames after
+        it (at least `game_moves_px`, `fast_after`) and no panel standing after it stand in (measured on a
         held-out procedural seed, 16-bit: a translucent menu over a 1-2.6 px pan closing into a
         3.8 px turn with 9-12 inliers, none static, was missed whole; on 307 saved recordings
         nothing else moved)."""
@@ -258,16 +258,14 @@ class Overlay(FrameCheck):
         out = np.zeros(len(span), bool)
         gone = np.flatnonzero((step & ~stays & ~returned) | unopened)
         stayed = step & stays
-        for b in np.flatnonzero(step & back_to_game & ~span):
+        for b in np.flatnonzero(step & (back_to_game | fast_after) & ~span):
             # (a closing step need not stay where no panel stands after it: a fast game behind a
             # menu moves on from its closing frame too; measured on a held-out procedural seed: a
             # menu whose two steps, 0.74 and 0.96, both moved on, 0.25 of the tracks
             # standing between and none either side, was kept whole; on 193 saved recordings
-            # nothing else changed)
-            if not stays[b] and not _standing(f, b + 1, b + 1 + c.first_frames) < c.min_static:
-                continue
-            if (tracked_game is not None and not tracked_game[b]
-                    and not _standing(f, b + 1, b + 1 + c.first_frames) < c.min_static):
+            # nothing else changed. Nor a game too fast to track after it, see above.)
+            no_panel_after = _standing(f, b + 1, b + 1 + c.first_frames) < c.min_static
+            if not (stays[b] and back_to_game[b]) and not no_panel_after:
                 continue
             before = gone[(gone < b - PERSIST) & (gone >= b - max_span)]
             if not before.size:
