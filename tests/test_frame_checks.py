@@ -1078,6 +1078,14 @@ def test_strong_start_takes_a_fixed_size_catch_up_over_an_earlier_scene_ratio_fi
     assert got == {"depth_lag": [(121, 156)]}
 
 
+def test_strong_start_takes_a_much_stronger_catch_up_over_a_first_fit_of_the_scenes_ratio():
+    # 160 frames of an external recording (held-out seed 16502, procedural, 16-bit depth): a k = 1
+    # lag over frames 56-88 starts with an exact repeat under a 1.6 px pan. 4 frames in, the
+    # depth's own motion stepped up (1.84 x the change around, just over the scene's 1.77 x for an
+    # end), and the span ended there; the catch-up at 88 jumped 3.49 x. A lag catches up once.
+    assert _saved_spans("png16-k1-own-motion-step-before-catch-up", depth_exact=True) == {"depth_lag": [(56, 88)]}
+
+
 def test_leap_of_a_nearest_neighbour_staircase_between_its_stands_ends_no_lag():
     # 160 frames of an external recording (held-out seed 13901, real game, gray8; a cut at 123): a
     # virtual camera slowing to a stand over a real capture steps its nearest-neighbour depth
