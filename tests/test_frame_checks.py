@@ -1086,6 +1086,23 @@ def test_strong_start_takes_a_much_stronger_catch_up_over_a_first_fit_of_the_sce
     assert _saved_spans("png16-k1-own-motion-step-before-catch-up", depth_exact=True) == {"depth_lag": [(56, 88)]}
 
 
+def test_clear_start_ends_at_its_catch_up_not_at_a_first_noise_fit():
+    # 150 frames of an external recording (held-out seed 17103, real game, OBS gray8): a k = 1 lag
+    # over frames 52-95 starts with a clear repeat (48 depth tracks, all static) under a 0.2 px pan.
+    # 7 frames in, a 1.4 x noise jump fitted its end and the lag's last 36 frames were kept; its
+    # catch-up at 95 changed the depth 2.1 x usual, its tracks leaping 2 x the picture. A clear
+    # start is a lag's, and a lag catches up once.
+    assert _saved_spans("gray8-k1-clear-start-noise-fit-before-catch-up") == {"depth_lag": [(52, 95)]}
+
+
+def test_menu_opening_inside_a_burst_of_near_depth_is_found():
+    # 150 frames of an external recording (held-out seed 16702, procedural, 16-bit depth): a menu
+    # over frames 55-88 opened (structure 0.92) 2 frames into a burst of depth motion, something
+    # passing close: the depth changed 10, 24, 27 and 22 x usual about the opening, so the opening
+    # looked like a depth cut and the menu was missed whole. A cut is a one-frame jump.
+    assert _saved_spans("png16-menu-opening-in-a-burst-of-near-depth", depth_exact=True) == {"overlay": [(55, 88)]}
+
+
 def test_leap_of_a_nearest_neighbour_staircase_between_its_stands_ends_no_lag():
     # 160 frames of an external recording (held-out seed 13901, real game, gray8; a cut at 123): a
     # virtual camera slowing to a stand over a real capture steps its nearest-neighbour depth

@@ -86,6 +86,7 @@ class OverlayConfig(CheckConfig):
     # such frames, and nothing else moved.
     game_moves_px: float = 0.3
     page_stands: float = 0.5  # see `Overlay.evidence`: a page turn keeps its panel standing
+    cut_alone: float = 2.0  # a depth cut's one-frame change over the larger of its neighbours', at least
 
 
 class Overlay(FrameCheck):
@@ -131,8 +132,14 @@ class Overlay(FrameCheck):
         # seed: a menu opening as the depth changed 4.7 x the frames around, then 2-4 x more on
         # each of the 3 frames after, was kept whole; as a closing step too, the same rule paired
         # a still camera's first step with a turn 91 frames later, a false span).
+        # So too where the frame before changed the depth nearly as much: a cut is a jump of one frame,
+        # at least `cut_alone` x each frame beside it (measured on a held-out procedural seed,
+        # 16-bit: a menu opened 2 frames into such a burst, the depth changing 10, 24, 27 and 22 x
+        # usual on the frames about its opening, and was missed whole; on 96 saved recordings
+        # nothing else moved).
         with np.errstate(invalid="ignore"):
-            burst = np.append(d1[1:], np.nan) >= d1
+            beside = np.fmax(np.append(d1[1:], np.nan), np.insert(d1[:-1], 0, np.nan))
+            burst = d1 < c.cut_alone * beside
         opens = step & (depth_goes_on | burst) & stays & ~after_transient & changed
         # ... unless the picture before had nothing to track and the step brings a standing panel
         # over a game that goes on (`_panel_over_game`, judged with the span's end below).
