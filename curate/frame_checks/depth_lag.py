@@ -771,7 +771,8 @@ class DepthLag(FrameCheck):
                 end = self._after_still(m, lo, lim, k, still_picture)
             elif weak[a] or (deep[a] and not ctx.depth_exact):
                 # (a deep start in a featureless depth meets the same chance fits a weak one does)
-                end = self._stronger_end(d1, jump, peak(k), m, end, min(lim, a + horizon))
+                w1 = min(lim, a + horizon)
+                end = self._stronger_end(d1, jump, peak(k), m, end, w1)
                 if clear_start[a]:
                     # A clear start is a lag's, and a lag catches up once: its end is the fit within
                     # its horizon that changed the depth most, not the first (measured on a held-out
@@ -779,7 +780,6 @@ class DepthLag(FrameCheck):
                     # 1.4 x noise fit; its catch-up, 36 frames later, changed the depth 2.1 x usual,
                     # its tracks leaping 2 x the picture; 0.19 covered. On 92 saved recordings
                     # nothing else moved.)
-                    w1 = min(lim, a + horizon)
                     fits = self._fits(*series, end, w1, k, expected=self._expected(D, k, end, w1), **ends_kw)
                     end = max([end, *fits], key=lambda e: float(np.nan_to_num(d1[e])))
             if end is not None and untracked[end] and djump[end] < c.staircase_jump:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameCheck
-from curate.series import around, pad, runs_of, window_median
+from curate.series import around, outer_quantile, pad, runs_of, window_median
 
 
 class OverlayConfig(CheckConfig):
@@ -138,8 +138,7 @@ class Overlay(FrameCheck):
         # usual on the frames about its opening, and was missed whole; on 96 saved recordings
         # nothing else moved).
         with np.errstate(invalid="ignore"):
-            beside = np.fmax(np.append(d1[1:], np.nan), np.insert(d1[:-1], 0, np.nan))
-            burst = d1 < c.cut_alone * beside
+            burst = d1 < c.cut_alone * outer_quantile(d1, 0, 1, 1.0)  # (the larger of its neighbours)
         opens = step & (depth_goes_on | burst) & stays & ~after_transient & changed
         # ... unless the picture before had nothing to track and the step brings a standing panel
         # over a game that goes on (`_panel_over_game`, judged with the span's end below).
