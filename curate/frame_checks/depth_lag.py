@@ -188,9 +188,9 @@ class DepthLagConfig(CheckConfig):
     # held-out procedural seed, its span ending at a 2.8 x noise jump 26 frames before, 0.23
     # covered; 3.5 moved no other span on 139 saved recordings, 3.0 lengthened a false one).
     stronger_jump: float = 3.5
-    # A strong start's first end short of the scene's (k + 1)-frame change gives way to a later one
-    # that meets it and is this much stronger, or whose depth tracks leapt (`leap_tracks`) where the
-    # first one's did not (see `DepthLag._fuller_end`).
+    # A strong start's first end gives way to a later one that meets the scene's (k + 1)-frame change
+    # and is this much stronger, or whose depth tracks leapt (`leap_tracks`) where the first one's
+    # did not (see `DepthLag._fuller_end`).
     fuller_end: float = 1.5
     # Where short runs of bit-identical repeats (the shared `exact_floor`) are at most this share of
     # the moving frames, the depth does not repeat by itself.
@@ -1001,8 +1001,8 @@ class DepthLag(FrameCheck):
         if expected is None:
             return e0
         need = lambda e: c.fit * expected[1][e - lo]  # noqa: E731
-        later = [e for e in reach if jump[e] >= max(c.fuller_end * jump[e0], need(e))
-                 or (leapt is not None and leapt[e] and not leapt[e0] and jump[e] >= need(e))]
+        later = [e for e in reach if jump[e] >= need(e)
+                 and (jump[e] >= c.fuller_end * jump[e0] or (leapt is not None and leapt[e] and not leapt[e0]))]
         return later[0] if later else e0
 
     def _end_base(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, peak: np.ndarray | None,

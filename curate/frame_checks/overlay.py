@@ -139,7 +139,8 @@ class Overlay(FrameCheck):
         # nothing else moved).
         with np.errstate(invalid="ignore"):
             burst = d1 < c.cut_alone * outer_quantile(d1, 0, 1, 1.0)  # (the larger of its neighbours)
-        opens = step & (depth_goes_on | burst) & stays & ~after_transient & changed
+        opening = step & (depth_goes_on | burst) & changed
+        opens = opening & stays & ~after_transient
         # ... unless the picture before had nothing to track and the step brings a standing panel
         # over a game that goes on (`_panel_over_game`, judged with the span's end below).
         inliers = np.nan_to_num(f.pic_inliers)
@@ -223,8 +224,8 @@ class Overlay(FrameCheck):
         # (An opening there may come inside a burst of near depth, as above; a closing step may not.
         # Measured on a held-out procedural seed, 16-bit: a menu opening over a 2.5 px pan as the
         # depth changed 3.8 x the frames around, its step gone six frames on, missed whole.)
-        span |= self._opened_unseen(f, step & depth_goes_on & changed, step & (depth_goes_on | burst) & changed,
-                                    stays, returned, back_to_game, span, max_span, unopened, game_moves, fast_after)
+        span |= self._opened_unseen(f, step & depth_goes_on & changed, opening, stays, returned, back_to_game, span,
+                                    max_span, unopened, game_moves, fast_after)
         return Evidence(opens, span, st)
 
     def _panel_over_game(self, f, m, a: int, b: int) -> bool:
