@@ -170,7 +170,8 @@ def finish_recording(manifest_path: str | Path, table: ChunkTable, config: Curat
     unreadable = ~table.readable
     trans = transition_frames(cuts, n, config.scenes.transition_frames,
                               features.depth_dist[:, 0] if len(features) and features.depth_dist.size else None,
-                              motion.usual_depth_change if motion is not None else 0.0, config.scenes)
+                              motion.usual_depth_change if motion is not None else 0.0, config.scenes,
+                              motion.repeat if motion is not None else None)
     for i in np.flatnonzero(trans & ~unreadable):
         labels[i] = "transition"
     for i in np.flatnonzero(unreadable):

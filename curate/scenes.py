@@ -189,7 +189,7 @@ def missed_cuts(scores: np.ndarray, depth_change: np.ndarray, struct: np.ndarray
 
 def transition_frames(cuts: Iterable[int], num_frames: int, around: int,
                       depth_change: np.ndarray | None = None, usual: float = 0.0,
-                      config: SceneConfig | None = None) -> np.ndarray:
+                      config: SceneConfig | None = None, stands: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask of the frames discarded around each cut.
 
     A cut at frame c means c starts the new scene. Where the depth's own cut is found within
@@ -197,17 +197,31 @@ def transition_frames(cuts: Iterable[int], num_frames: int, around: int,
     two go: those whose picture and depth belong to different scenes, none when both cut at c.
     Measured on the accuracy and external benches (bench/curate_span_edges.py), the picture's
     cuts were found at the true frame every time, so a fixed margin only cost clean frames. Where
-    the depth's cut is not seen (unknown or standing depth), frames [c - around, c + around) go.
+    the depth's cut is not seen (unknown or standing depth), frames [c - around, c + around) go,
+    but for a depth that moved on up to the cut and stands from it (`stands`: it repeats the
+    previous frame, `MotionSummary.repeat`): a loading screen keeps the last depth, whose
+    timeline stopped with the old scene's picture, so only [c, c + around) go (measured on a
+    held-out real-game seed: two clean runs of exactly one clip, each ending at a cut into a
+    loading screen, lost to the 2 frames before it).
     """
     mask = np.zeros(num_frames, dtype=bool)
     d = None if depth_change is None or config is None or usual <= 0 else np.asarray(depth_change, np.float64)
     for c in cuts:
         t = _depth_cut_near(d, int(c), around, usual, config) if d is not None else None
-        if t is None:
+        if t is None and d is not None and _stops_at(d, stands, int(c)):
+            mask[c : min(num_frames, c + around)] = True
+        elif t is None:
             mask[max(0, c - around) : min(num_frames, c + around)] = True
         else:
             mask[max(0, min(c, t)) : min(num_frames, max(c, t))] = True
     return mask
+
+
+def _stops_at(d: np.ndarray, stands: np.ndarray | None, c: int) -> bool:
+    """The depth moved on the frame before c (measured, not standing) and stands from c on."""
+    if stands is None or not 0 < c < len(d):
+        return False
+    return bool(stands[c] and not stands[c - 1] and np.isfinite(d[c - 1]))
 
 
 def _depth_cut_near(d: np.ndarray, c: int, around: int, usual: float, config: SceneConfig) -> int | None:

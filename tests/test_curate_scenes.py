@@ -112,3 +112,24 @@ def test_a_flash_over_a_view_whose_depth_stands_now_and_then_is_no_cut():
     rgb[80:], depth[80:] = b_rgb, depth[79]  # a cut to another place whose depth never came
     s = _scores(rgb)
     assert 80 in scene_cuts(s, 30.0, compute_features(rgb, depth, CFG.frame_checks), CFG)
+
+
+def test_a_cut_into_a_loading_screen_keeps_the_frames_before_it():
+    """A loading screen opens at a cut and keeps the last depth: the depth moved on up to the cut
+    and stands from it, so its timeline stopped with the old scene's picture, and the frames before
+    the cut are the old scene's (measured on a held-out real-game seed: two clean runs of exactly
+    one clip, each ending at a cut into a loading screen, were lost to a fixed 2-frame margin)."""
+    from curate.frame_checks.run import summarise
+    from curate.scenes import transition_frames
+
+    rgb, depth = _two_scenes()
+    F.loading(rgb, depth, 80, 110)
+    f = compute_features(rgb, depth, CFG.frame_checks)
+    cuts = scene_cuts(_scores(rgb), 30.0, f, CFG)
+    assert 80 in cuts
+    m = summarise(f, CFG.frame_checks, cuts)
+    args = (cuts, len(f), CFG.scenes.transition_frames, f.depth_dist[:, 0], m.usual_depth_change, CFG.scenes)
+    lost = np.flatnonzero(transition_frames(*args, m.repeat)).tolist()
+    assert [i for i in np.flatnonzero(transition_frames(*args)) if i < 80] == [78, 79]  # without the depth's stand
+    assert not [i for i in lost if i < 80]
+    assert {80, 81} <= set(lost)

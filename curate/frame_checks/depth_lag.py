@@ -437,7 +437,8 @@ class DepthLag(FrameCheck):
             else:
                 # (... unless the frames after it replay too, see `_replayed`: a start, whose end
                 # is looked for as near as a weak one's)
-                replayed = (onset_k > 0) & ~tracked_near & self._replayed(D, onset_k, best)
+                replayed = (onset_k > 0) & ~tracked_near & (self._replayed(D, onset_k, best)
+                                                            | self._replayed_pair(D, onset_k, best, big_enough))
                 weak |= (onset_k > 0) & ~tracked_near & ~replayed
                 deep = ((best <= c.deep_rewind) & m.moving
                         & (np.nan_to_num(d1) >= max(m.usual_depth_change, c.min_change)) & (onset_k > 0))
@@ -615,6 +616,18 @@ class DepthLag(FrameCheck):
                 if big[t] and alone[t] and not cuts[t] and smooth[t]:
                     onset_k[cut] = t - cut
                     break
+
+        # A rewind inside a frozen depth (the frozen-depth check's span over the frames it rewinds
+        # over and those after it) is the codec toggling over a stuck depth, not a lag: its end
+        # would be the freeze's catch-up, which no lag end may be (measured on a held-out
+        # procedural seed, gray8: rewinds 3-7 frames into a 50-frame freeze ran a false lag 70
+        # frames past its 34 x catch-up, to a fast turn). A lag that starts as a hold ends it, and
+        # its rewind reaches past the freeze.
+        frozen = ctx.spans_of(("frozen_depth",))
+        for a in np.flatnonzero(onset_k):
+            k = int(onset_k[a])
+            if frozen[max(0, a - k):min(n, a + k + 1)].all():
+                onset_k[a] = 0
 
         freeze = keep_runs(m.repeat & m.moving, 3)
         # The frames beside an end move as usual against the frames around them, or the frame
@@ -965,6 +978,20 @@ class DepthLag(FrameCheck):
             with np.errstate(all="ignore"):
                 shares = [D[a + j, k - 1] / D[a + j, j] for j in range(1, m + 1)]
             out[a] = all(np.isfinite(x) and x <= c.weak_rewind for x in shares)
+        return out
+
+    def _replayed_pair(self, D: np.ndarray, onset_k: np.ndarray, best: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """Rewinds of k = 2 (to at most `rewind`) whose next frame rewinds 2 frames back as well,
+        the depth having moved on both (`moved`): a 2-frame lag replays the frame 2 back on each
+        of its first two frames (`_replayed` has no frame to confirm a k = 2 start with)."""
+        c, n = self.config, len(D)
+        out = np.zeros(n, bool)
+        for a in np.flatnonzero((onset_k == 2) & (best <= c.rewind)):
+            if a + 1 >= n or not moved[a + 1]:
+                continue
+            with np.errstate(all="ignore"):
+                share = D[a + 1, 1] / D[a + 1, 0]
+            out[a] = bool(np.isfinite(share) and share <= c.rewind)
         return out
 
     def _fuller_end(self, jump: np.ndarray, fits: list[int], e0: int, lo: int,
