@@ -2013,3 +2013,15 @@ def test_untracked_k2_rewind_replayed_on_the_next_frame_starts_a_lag():
     span = _run_saved("gray8-k2-untracked-rewind-replayed-on-the-next-frame")["depth_lag"].span
     assert span[59:114].all()
     assert runs_of(span) == [(59, 149)]
+
+
+def test_catch_up_after_a_replayed_ease_to_a_stand_ends_the_lag():
+    # 306 frames of an external recording (fresh seed 17701, procedural, 16-bit PNG depth, a
+    # low-texture picture): a 7-frame lag over frames 30-64 replays the camera easing to a stand
+    # (the depth's change falling from 0.57 to 0.02 x usual over 9 frames) and catches up at 64
+    # (3.3 x usual). The frame before the catch-up stood, which the 8-bit-staircase guard
+    # (`steady`) refused, and the span ran 242 clean frames on, through a freeze. A depth that
+    # reads back bit for bit makes no staircase; a steady decline before a jump is a replayed ease.
+    spans = _saved_spans("png16-k7-catch-up-after-a-replayed-ease-to-a-stand", depth_exact=True)
+    assert spans["depth_lag"] == [(30, 64)]
+    assert spans["frozen_depth"] == [(254, 276)]
