@@ -439,9 +439,10 @@ class DepthLag(FrameCheck):
             else:
                 # (... unless the frames after it replay too, see `_replayed`: a start, whose end
                 # is looked for as near as a weak one's)
-                paired = (onset_k > 0) & ~tracked_near & self._replayed_pair(D, onset_k, best, big_enough)
-                replayed = ((onset_k > 0) & ~tracked_near & self._replayed(D, onset_k, best)) | paired
-                weak |= (onset_k > 0) & ~tracked_near & ~replayed
+                depth_untracked_start = (onset_k > 0) & ~tracked_near
+                paired = depth_untracked_start & self._replayed_pair(D, onset_k, best, big_enough)
+                replayed = (depth_untracked_start & self._replayed(D, onset_k, best)) | paired
+                weak |= depth_untracked_start & ~replayed
                 deep = ((best <= c.deep_rewind) & m.moving
                         & (np.nan_to_num(d1) >= max(m.usual_depth_change, c.min_change)) & (onset_k > 0))
                 # ... where the depth moved on every frame it rewinds over: one that stood there and
@@ -664,10 +665,9 @@ class DepthLag(FrameCheck):
                 # clean frames on, through a freeze, to a cut).
                 dec = np.zeros(n, bool)
                 dec[1:] = np.isfinite(d1[1:]) & np.isfinite(d1[:-1]) & (d1[1:] <= d1[:-1])
-                eases = dec.copy()
+                eases = dec.copy()  # (dec[0] is False, so no frame within `ease_frames` of the start eases)
                 for j in range(1, c.ease_frames):
                     eases[j:] &= dec[:-j]
-                    eases[:j] = False
                 steady_prev = np.where(eases, np.inf, steady_prev)
         # An end is looked for while the picture moves; for a clear start, where it has too few
         # tracks to say, also while its own one-frame change stays at its level around (measured
