@@ -2025,3 +2025,32 @@ def test_catch_up_after_a_replayed_ease_to_a_stand_ends_the_lag():
     spans = _saved_spans("png16-k7-catch-up-after-a-replayed-ease-to-a-stand", depth_exact=True)
     assert spans["depth_lag"] == [(30, 64)]
     assert spans["frozen_depth"] == [(254, 276)]
+
+
+def test_a_deep_lag_s_catch_up_whose_tracks_leap_twice_their_share_ends_it():
+    # 240 frames of an external recording (held-out seed 17801, real-game 18303, gray8): a 3-frame
+    # lag over frames 38-90 in a 0.07-0.2 px pan catches up at 90 with 1.03 x the usual change, the
+    # depth's tracks moving 2.3 x their share of the picture's motion, the frame before standing at
+    # 0.26 x the change around (the 8-bit-staircase guard). Its span ran 136 clean frames on, to a
+    # stand. A catch-up of 4 frames of motion whose tracks leapt 2 x is no staircase's step.
+    spans = _saved_spans("real-gray8-k3-catch-up-leaps-2x-in-a-slow-pan")
+    assert spans["depth_lag"] == [(39, 90)]
+
+
+def test_a_rewind_held_for_exactly_k_frames_under_an_untracked_picture_starts_a_lag():
+    # 160 frames of an external recording (fresh seed 17901, procedural 17901, OBS gray8): a 2-frame
+    # lag over frames 58-92 rewinds to 0.01 and 0.02 of a frame's change, 2 frames back, on frames
+    # 58 and 59, and then moves on; the picture has 4-7 tracked corners (too few to say it moves)
+    # and the depth changes 0.67 x usual, under what an untracked rewind asked: missed whole. A
+    # depth that holds a rewind for exactly k frames replays a lagging buffer, tracked or not.
+    spans = _saved_spans("gray8-k2-replayed-run-under-an-untracked-picture")
+    assert spans["depth_lag"] == [(58, 94)]
+
+
+def test_an_exact_repeat_under_an_untracked_moving_picture_starts_a_lag():
+    # 150 frames of an external recording (fresh seed 17901, procedural 17902, 16-bit PNG depth): a
+    # 1-frame lag over frames 51-105 starts with a bit-identical repeat between changes of 2.2 x
+    # usual, under a 2.2 px pan with 8 tracked corners (under `min_tracks`, so the picture did not
+    # "move") whose own change goes on at its level: missed whole. Its catch-up at 105 jumps 2.2 x.
+    spans = _saved_spans("png16-k1-exact-repeat-under-an-untracked-picture", depth_exact=True)
+    assert spans["depth_lag"] == [(51, 105)]

