@@ -2054,3 +2054,12 @@ def test_an_exact_repeat_under_an_untracked_moving_picture_starts_a_lag():
     # "move") whose own change goes on at its level: missed whole. Its catch-up at 105 jumps 2.2 x.
     spans = _saved_spans("png16-k1-exact-repeat-under-an-untracked-picture", depth_exact=True)
     assert spans["depth_lag"] == [(51, 105)]
+
+
+def test_a_dip_under_a_dozen_standing_depth_tracks_starts_a_one_frame_lag():
+    # 160 frames of an external recording (held-out seed 16801, procedural 16801, OBS gray8): a
+    # 1-frame lag over frames 56-85 starts where the depth's 13 tracks stood (0.85 of them static,
+    # 0.01 px under a 0.33 px pan) and its change dipped to 0.29 x the change around; `held_many`
+    # asked 15 tracks, and the lag leaked whole. Its catch-up at 85 jumps 2.9 x usual.
+    spans = _saved_spans("gray8-k1-dip-under-13-standing-tracks")
+    assert spans["depth_lag"] == [(56, 85)]
