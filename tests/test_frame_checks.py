@@ -2063,3 +2063,24 @@ def test_a_dip_under_a_dozen_standing_depth_tracks_starts_a_one_frame_lag():
     # asked 15 tracks, and the lag leaked whole. Its catch-up at 85 jumps 2.9 x usual.
     spans = _saved_spans("gray8-k1-dip-under-13-standing-tracks")
     assert spans["depth_lag"] == [(56, 85)]
+
+
+def test_a_one_frame_catch_up_as_the_camera_speeds_up_ends_the_lag():
+    # 160 frames of an external recording (fresh seed 18101, procedural 18103, OBS gray8): a 1-frame
+    # lag over frames 48-71 starts with a clear repeat and catches up at 71 (1.9 x its picture's
+    # usual ratio, the depth's tracks 1.6 x the picture) as the pan speeds up from 0.25 to 1.2 px.
+    # Against the changes around, the depth after it stood 0.34 of a frame further on (0.6 asked),
+    # so no end was seen and the span held 68 clean frames on. Against the picture's own pace over
+    # the same frames the step shows.
+    spans = _saved_spans("gray8-k1-catch-up-as-the-camera-speeds-up")
+    assert spans["depth_lag"] == [(48, 71)]
+
+
+def test_a_one_frame_catch_up_in_real_float_depth_as_the_pan_eases_ends_the_lag():
+    # 225 frames of an external recording (fresh seed 17901, real-game 18402, float depth): a 1-frame
+    # lag over frames 39-68 starts with a bit-exact repeat and catches up at 68 (1.6 x its
+    # neighbours) as the pan eases from 0.78 to 0.45 px; its step stood at 0.27-0.36 of a frame
+    # against the changes around and after, and the span ran 139 clean frames on to the next stop,
+    # taking the scene's one 150-frame window.
+    spans = _saved_spans("real-float-k1-catch-up-as-the-pan-eases", depth_exact=True)
+    assert spans["depth_lag"] == [(39, 68)]
