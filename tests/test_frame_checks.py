@@ -2084,3 +2084,13 @@ def test_a_one_frame_catch_up_in_real_float_depth_as_the_pan_eases_ends_the_lag(
     # taking the scene's one 150-frame window.
     spans = _saved_spans("real-float-k1-catch-up-as-the-pan-eases", depth_exact=True)
     assert spans["depth_lag"] == [(39, 68)]
+
+
+def test_a_featureless_depth_standing_at_the_recording_s_end_is_no_freeze():
+    # The last 120 frames of the false-alarm bench's clean fast-turn recording (seed 6205, OBS
+    # gray8): the turn ends over open ground, no depth track anywhere, and the depth repeats at 0-0.2
+    # x usual for its last 12 frames under a 1.7 px pan. Such a depth stands by itself now and then,
+    # so a freeze there must end in a catch-up; the recording's end hid it, and a false 16-frame
+    # freeze was marked (0.59 % of the fast-turn footage).
+    spans = _saved_spans("gray8-fast-turn-ends-over-open-ground")
+    assert "frozen_depth" not in spans

@@ -147,7 +147,8 @@ class FrozenDepth(FrameCheck):
             # 8 bits, whose blocks the codec leaves alone) stands by itself now and then: there too
             # the run must end in a catch-up (measured on a held-out procedural seed: a 13-frame
             # run under a 2 px pan, no depth track, ending at 0.8 x usual: a false 22-frame freeze).
-            slow |= not ctx.depth_exact and not np.isfinite(m.depth[A:B]).any()
+            featureless = not ctx.depth_exact and not np.isfinite(m.depth[A:B]).any()
+            slow |= featureless
             # A depth that reads back bit for bit repeats its frames exactly when it freezes
             # (measured: every frame of 115 freezes and loading screens in 16-bit and float depth);
             # one that only settles is moving slowly (a false 32-frame freeze on a held-out
@@ -156,7 +157,7 @@ class FrozenDepth(FrameCheck):
             if exact_short or own_repeats or self.tracks_move(ctx, A, B, goes_on) \
                     or (rep[A:B].sum() < c.min_run and not self.catches_up(ctx, small, A, B)) \
                     or (slow and not self.catches_up(ctx, small, A, self.goes_on_past(repeat, B, c.glitch, glitch),
-                                                     c.slow_catch_up)):
+                                                     c.slow_catch_up, seen=featureless)):
                 ev[a:b] = False
         span = ev.copy()
         stuck = repeat | drift
@@ -228,7 +229,7 @@ class FrozenDepth(FrameCheck):
         return moved >= self.config.tracks_px and moved >= self.config.tracks_move * float(np.nanmedian(mp[ok]))
 
     def catches_up(self, ctx: CheckContext, small: np.ndarray, start: int, end: int,
-                   factor: float | None = None) -> bool:
+                   factor: float | None = None, seen: bool = False) -> bool:
         """A freeze seen only as a settled depth (no clear repeats) must end the way a freeze ends:
         the depth jumps to the view it missed (at least `catch_up` x the usual one-frame change).
         A turn over open ground settles the depth just as much, and its depth then goes on
@@ -240,13 +241,18 @@ class FrozenDepth(FrameCheck):
         not start moving by degrees (measured on the simulator: a turn whose depth change fell
         smoothly to 0.08 x usual and rose to 0.26 x over the last 6 frames, a false 18-frame freeze).
         `small`: frames whose one-frame change is at most `small_change` x usual; `factor`: the
-        jump asked for, x usual (default `catch_up`)."""
+        jump asked for, x usual (default `catch_up`); `seen`: the catch-up must be seen, the
+        recording's end says nothing (a featureless lossy depth stands by itself now and then:
+        measured on the false-alarm footage, a fast turn's last 12 frames over open ground, no depth
+        track, repeating 0-0.2 x usual under a 1.7 px pan, made a false 16-frame freeze)."""
         d1 = ctx.features.depth_dist[:, 0]
         usual = ctx.motion.usual_depth_change
         # The freeze may go on past the settled frames at its noise (the picture slowing lets
         # `settled` lapse first: a freeze caught up 2 frames after it, at 30 x usual).
         while end < ctx.n and small[end]:
             end += 1
+        if end >= ctx.n - 1 and seen:
+            return False
         if end >= ctx.n - 1 or self.near_cut(ctx, end):
             return bool(np.nanmedian(d1[start:end]) <= self.config.small_change * usual
                         and not self.rises(d1[start:end], ctx.config.settle_frames))
