@@ -2094,3 +2094,13 @@ def test_a_featureless_depth_standing_at_the_recording_s_end_is_no_freeze():
     # freeze was marked (0.59 % of the fast-turn footage).
     spans = _saved_spans("gray8-fast-turn-ends-over-open-ground")
     assert "frozen_depth" not in spans
+
+
+def test_a_translucent_menu_over_a_slow_pan_is_found_at_its_closing_step():
+    # 120 frames of an external recording (fresh seed 18301, real-game 18802, float depth): a menu
+    # over frames 13-51 opens over a 0.4 px pan that slows to 0.2-0.29 px under it; six frames on
+    # the game behind the translucent panel has moved, so its opening step (0.45) did not "stay".
+    # Its closing step stays, and 0.3 of the picture's tracks stand inside (none before or after),
+    # but the unseen-opening path asked for frames inside where the game moves 0.3 px: kept whole.
+    spans = _saved_spans("real-float-translucent-menu-over-a-slow-pan", depth_exact=True)
+    assert spans["overlay"] == [(13, 51)]

@@ -83,8 +83,10 @@ class OverlayConfig(CheckConfig):
     # turns later stands its tracks only while it stands (measured on a held-out procedural seed:
     # 0.2-0.67 of them static under a 0.03-0.15 px crawl, 0.00 once it turned at 0.5-9 px: a false
     # 163-frame menu). On 259 saved recordings the 10 menus this path finds stood at 0.14-0.29 on
-    # such frames, and nothing else moved.
-    game_moves_px: float = 0.3
+    # such frames, and nothing else moved. 0.3 until a real-game menu over a 0.2-0.29 px pan (0.3 of
+    # the tracks standing inside, none before or after) was missed whole on a fresh seed; at 0.2
+    # nothing else moved on 177 saved recordings.
+    game_moves_px: float = 0.2
     page_stands: float = 0.5  # see `Overlay.evidence`: a page turn keeps its panel standing
     cut_alone: float = 2.0  # a depth cut's one-frame change over the larger of its neighbours', at least
 
