@@ -2104,3 +2104,13 @@ def test_a_translucent_menu_over_a_slow_pan_is_found_at_its_closing_step():
     # but the unseen-opening path asked for frames inside where the game moves 0.3 px: kept whole.
     spans = _saved_spans("real-float-translucent-menu-over-a-slow-pan", depth_exact=True)
     assert spans["overlay"] == [(13, 51)]
+
+
+def test_a_weak_start_s_catch_up_whose_tracks_leap_fits_past_a_saturated_jump():
+    # 135 frames of an external recording (fresh seed 18301, real-game 18803, gray8): an 8-frame lag
+    # over frames 22-64 starts as the camera leaves a near-stand (a weak rewind) and catches up at 64:
+    # the depth changes 3.5 x usual, 3.3 x the picture's ratio where 3.8 x was the scene's for 9
+    # frames of motion (the pooled change saturates), and the depth's tracks move 4 x the picture's
+    # motion. No end fitted, so the weak start was dropped and the lag missed whole.
+    spans = _saved_spans("real-gray8-k8-catch-up-tracks-leap-past-a-saturated-jump")
+    assert spans["depth_lag"] == [(22, 64)]
