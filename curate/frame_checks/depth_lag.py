@@ -556,13 +556,15 @@ class DepthLag(FrameCheck):
         # whole).
         moved_with = m.depth_tracked & (np.nan_to_num(m.depth) >= c.clear_moved_with * np.nan_to_num(m.picture, nan=np.inf))
         clear_start = np.zeros(n, bool)
-        # ... and in a depth that reads back bit for bit, a bit-identical repeat where the picture
-        # has too few corners to track but changes on at its level (see `moves_on`): no staircase
-        # or codec repeats such a depth (measured on a held-out procedural seed, 16-bit PNG: a
-        # k = 1 lag's exact repeat between changes of 2.2 x usual, under a 2.2 px pan of 8 tracked
-        # corners, leaked whole).
-        moving_here = m.moving | (ctx.depth_exact & untracked & pic_changes & ~m.still)
-        for a, b in runs_of((m.repeat | held) & (m.moving | (moving_here & identical))):
+        # ... and where the picture has too few corners to track but changes on at its level (see
+        # `moves_on`), a repeat no staircase or codec makes: bit-identical in a depth that reads
+        # back bit for bit, or under the depth's own tracks standing (`stood`) (measured on fresh
+        # procedural seeds: a k = 1 lag's exact 16-bit repeat between changes of 2.2 x usual under
+        # a 2.2 px pan of 8 tracked corners, and a gray8 one at 0.03 x the change around under 14
+        # depth tracks all static and a 1.6 px pan of 10 corners, both missed whole; on 177 saved
+        # recordings nothing else moved).
+        moving_here = m.moving | (untracked & pic_changes & ~m.still)
+        for a, b in runs_of((m.repeat | held) & (m.moving | (moving_here & ((ctx.depth_exact & identical) | stood)))):
             background = background_of(a, b)
             if b - a > J or onset_k[a] or background > c.max_background:
                 continue
