@@ -456,7 +456,7 @@ class DepthLag(FrameCheck):
                 # (... unless the frames after it replay too, see `_replayed`: a start, whose end
                 # is looked for as near as a weak one's)
                 depth_untracked_start = (onset_k > 0) & ~tracked_near
-                paired = depth_untracked_start & self._replayed_pair(D, onset_k, best, big_enough)
+                paired = depth_untracked_start & self._replayed_pair(rewind, onset_k, best, big_enough)
                 replayed = (depth_untracked_start & self._replayed(D, onset_k, best)) | paired
                 weak |= depth_untracked_start & ~replayed
                 deep = ((best <= c.deep_rewind) & m.moving
@@ -556,15 +556,19 @@ class DepthLag(FrameCheck):
         # whole).
         moved_with = m.depth_tracked & (np.nan_to_num(m.depth) >= c.clear_moved_with * np.nan_to_num(m.picture, nan=np.inf))
         clear_start = np.zeros(n, bool)
-        # ... and where the picture has too few corners to track but changes on at its level (see
-        # `moves_on`), a repeat no staircase or codec makes: bit-identical in a depth that reads
-        # back bit for bit, or under the depth's own tracks standing (`stood`) (measured on fresh
-        # procedural seeds: a k = 1 lag's exact 16-bit repeat between changes of 2.2 x usual under
-        # a 2.2 px pan of 8 tracked corners, and a gray8 one at 0.03 x the change around under 14
-        # depth tracks all static and a 1.6 px pan of 10 corners, both missed whole; on 177 saved
-        # recordings nothing else moved).
-        moving_here = m.moving | (untracked & pic_changes & ~m.still)
-        for a, b in runs_of((m.repeat | held) & (m.moving | (moving_here & ((ctx.depth_exact & identical) | stood)))):
+        # The picture moves on: it moves; where it has too few tracks to say, its own one-frame
+        # change stays at its level around. Ends are looked for on these frames too (measured on
+        # the simulator: an 8-frame lag's 5.7 x catch-up over a picture of 7-11 tracks, and the
+        # span ran on 150 frames; weak starts as well: on a held-out procedural seed, gray8, an
+        # 8-frame and a 7-frame lag whose catch-ups came over a picture of 9 tracks leaked whole).
+        moves_on = m.moving | (untracked & pic_changes & ~m.still)  # (`untracked`, `pic_changes`: see the starts)
+        # ... and where the picture moves on only so, a repeat no staircase or codec makes:
+        # bit-identical in a depth that reads back bit for bit, or under the depth's own tracks
+        # standing (`stood`) (measured on fresh procedural seeds: a k = 1 lag's exact 16-bit repeat
+        # between changes of 2.2 x usual under a 2.2 px pan of 8 tracked corners, and a gray8 one at
+        # 0.03 x the change around under 14 depth tracks all static and a 1.6 px pan of 10 corners,
+        # both missed whole; on 177 saved recordings nothing else moved).
+        for a, b in runs_of((m.repeat | held) & (m.moving | (moves_on & ((ctx.depth_exact & identical) | stood)))):
             background = background_of(a, b)
             if b - a > J or onset_k[a] or background > c.max_background:
                 continue
@@ -572,7 +576,7 @@ class DepthLag(FrameCheck):
             # standing with its motion flickering over `motion_px` (measured on a fresh procedural
             # seed: a featureless depth repeating exactly through a 0.02-0.06 px stand, one frame at
             # 0.12 px, paired with a jump 67 frames on: a false 67-frame lag).
-            if not (a > 0 and moving_here[a - 1]) and not (b < n and moving_here[b]):
+            if not (a > 0 and moves_on[a - 1]) and not (b < n and moves_on[b]):
                 continue
             # Nor one whose picture flashed on the repeat (its own change over twice the frames
             # around): a flash throws the tracks that said the picture moved (measured on a
@@ -697,17 +701,10 @@ class DepthLag(FrameCheck):
                 for j in range(1, c.ease_frames):
                     eases[j:] &= dec[:-j]
                 steady_prev = np.where(eases, np.inf, steady_prev)
-        # An end is looked for while the picture moves; for a clear start, where it has too few
-        # tracks to say, also while its own one-frame change stays at its level around (measured
-        # on the simulator: an 8-frame lag's 5.7 x catch-up over a picture of 7-11 tracks, and the
-        # span ran on 150 frames).
-        # (Weak starts look for their end on the same frames: measured on a held-out procedural
-        # seed, gray8: an 8-frame and a 7-frame lag whose catch-ups came over a picture of 9 tracks
-        # leaked whole.)
-        moves_on = m.moving | (untracked & pic_changes & ~m.still)  # (`untracked`, `pic_changes`: see the starts)
-        # ... and where the tracked picture crawls on (at least `crawl_rewind_px`, not standing): a
-        # lag may catch up as the camera eases (measured on a held-out real-game seed, float depth:
-        # a 2-frame lag's 2.6 x catch-up at 0.08 px; its span ended at a weaker jump 8 frames before)
+        # Ends are looked for where the picture moves on (`moves_on`, above), and where the
+        # tracked picture crawls on (at least `crawl_rewind_px`, not standing): a lag may catch up
+        # as the camera eases (measured on a held-out real-game seed, float depth: a 2-frame lag's
+        # 2.6 x catch-up at 0.08 px; its span ended at a weaker jump 8 frames before)
         goes_on = moves_on | (crawls & ~m.still)
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         usual_r = functools.cache(lambda j: np.nan_to_num(around(R[:, j], 8)))
@@ -979,7 +976,10 @@ class DepthLag(FrameCheck):
         # Against the changes around e, or those after it alone: a camera slowing as the depth
         # catches up makes the changes around (faster before e) too large a yardstick (measured
         # on the simulator: 5- and 7-frame lags whose ends showed no step against them).
-        if shows(lambda j, t: float(usual(j)[t])) or shows(after):
+        def around_e(j: int, t: int) -> float:
+            return float(usual(j)[t])
+
+        if shows(around_e) or shows(after):
             return True
         if R is None:
             return False
@@ -990,7 +990,7 @@ class DepthLag(FrameCheck):
             s = float(R[t, j]) / max(float(usual_r(j)[t]), 1e-9)
             return s if np.isfinite(s) and s > 0 else np.nan
 
-        return shows(lambda j, t: float(usual(j)[t]), pace)
+        return shows(around_e, pace)
 
     def _end(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
@@ -1081,19 +1081,15 @@ class DepthLag(FrameCheck):
             out[:n - k, j] = held
         return out
 
-    def _replayed_pair(self, D: np.ndarray, onset_k: np.ndarray, best: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    def _replayed_pair(self, rewind: np.ndarray, onset_k: np.ndarray, best: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """Rewinds of k = 2 (to at most `rewind`) whose next frame rewinds 2 frames back as well,
         the depth having moved on both (`moved`): a 2-frame lag replays the frame 2 back on each
-        of its first two frames (`_replayed` has no frame to confirm a k = 2 start with)."""
-        c, n = self.config, len(D)
-        out = np.zeros(n, bool)
-        for a in np.flatnonzero((onset_k == 2) & (best <= c.rewind)):
-            if a + 1 >= n or not moved[a + 1]:
-                continue
-            with np.errstate(all="ignore"):
-                share = D[a + 1, 1] / D[a + 1, 0]
-            out[a] = bool(np.isfinite(share) and share <= c.rewind)
-        return out
+        of its first two frames (`_replayed` has no frame to confirm a k = 2 start with).
+        `rewind`: the depth's change k frames back over its one-frame change (columns k = 2..J)."""
+        c = self.config
+        next_replays = np.zeros(len(rewind), bool)
+        next_replays[:-1] = (np.nan_to_num(rewind[1:, 0], nan=np.inf) <= c.rewind) & moved[1:]
+        return (onset_k == 2) & (best <= c.rewind) & next_replays
 
     def _fuller_end(self, jump: np.ndarray, fits: list[int], e0: int, lo: int,
                     expected: tuple[np.ndarray, np.ndarray] | None, crest: np.ndarray | None, horizon: int,
