@@ -2124,3 +2124,22 @@ def test_a_repeat_under_standing_depth_tracks_and_an_untracked_pan_starts_a_lag(
     # scene's fit) is not taken, so the span runs on to the next fit; the lag is kept out.
     spans = _saved_spans("gray8-k1-repeat-under-standing-tracks-and-an-untracked-pan")
     assert spans["depth_lag"] == [(30, 120)]
+
+
+def test_a_camera_slowing_into_a_fast_turn_over_far_depth_is_no_freeze():
+    # 110 frames of an external recording (fresh seed 18401, procedural 18403, OBS gray8), all
+    # clean: over frames 39-56 the camera slows from 1.7 to 0.7 px and then turns fast (16 px); the
+    # far, 8-bit depth repeats exactly on 7 of those frames, under 12-15 standing depth tracks, and
+    # steps 0.14-0.59 x usual between them. It settled and ran into the turn with no catch-up (1.4 x
+    # usual): a false 19-frame freeze, where a stuck frame the codec re-encodes stays at its noise.
+    spans = _saved_spans("gray8-camera-slows-into-a-fast-turn-over-far-depth")
+    assert "frozen_depth" not in spans
+
+
+def test_a_freeze_re_encoded_at_a_keyframe_stays_whole_without_a_catch_up_there():
+    # 160 frames of an external recording (fresh seed 18201 at 60 fps, procedural 18203, OBS gray8): a
+    # freeze over frames 35-127 whose stuck depth repeats in pairs between changes at 0.1 x usual,
+    # a keyframe re-encoding it at 96 (1.2 x usual, no catch-up); it catches up at 127. Its first
+    # part ends in no catch-up and stands at the codec's noise on 0.98 of its frames: still a freeze.
+    spans = _saved_spans("gray8-freeze-re-encoded-at-a-keyframe")
+    assert spans["frozen_depth"] == [(36, 127)]
