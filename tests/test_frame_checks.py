@@ -2143,3 +2143,12 @@ def test_a_freeze_re_encoded_at_a_keyframe_stays_whole_without_a_catch_up_there(
     # part ends in no catch-up and stands at the codec's noise on 0.98 of its frames: still a freeze.
     spans = _saved_spans("gray8-freeze-re-encoded-at-a-keyframe")
     assert spans["frozen_depth"] == [(36, 127)]
+
+
+def test_a_replayed_k2_start_ends_at_a_catch_up_that_stands_out_of_the_noise():
+    # 160 frames of an external recording (fresh seed 18501, procedural 18503, OBS gray8, no depth
+    # tracks): a 2-frame lag over frames 36-58, its rewind replayed on the next frame, catches up at
+    # 58 at 2.2 x usual (under the 4 x a featureless depth's noise may reach) but 3.5 x the change
+    # around it. The catch-up was refused and the span held to the weak horizon, 68 clean frames on.
+    spans = _saved_spans("gray8-k2-replayed-start-catch-up-stands-out-of-the-noise")
+    assert spans["depth_lag"] == [(36, 58)]

@@ -193,6 +193,12 @@ class DepthLagConfig(CheckConfig):
     # Where the depth is an 8-bit staircase, a clear rewind counts when its end jumps at least this
     # x the usual change (and the change around it).
     staircase_jump: float = 4.0
+    # ... and a replayed k = 2 start's end counts where it jumps at least this x the change around
+    # it (`djump`), under `staircase_jump` x usual or not: the codec's noise fits no end so clearly
+    # (measured on 207 saved recordings: the three such ends were 3.5 x, the lag's catch-up at 2.2 x
+    # usual, whose span held 68 clean frames on to the weak horizon, and 1.9 x, one 8 frames early
+    # and one 31 frames late).
+    paired_end_jump: float = 3.0
     # A weak start's later end that no staircase's chance fit makes is at least this x the usual
     # change (see `DepthLag._stronger_end`; 4 missed a gray8 3-frame lag's 3.8 x catch-up on a
     # held-out procedural seed, its span ending at a 2.8 x noise jump 26 frames before, 0.23
@@ -860,8 +866,8 @@ class DepthLag(FrameCheck):
                 # covered. A 7-frame lag's 8.9 x catch-up in the same stretch is its end.)
                 run = np.flatnonzero(~untracked[end:lim])
                 end = end + int(run[0]) if run.size else lim
-            if paired[a] and end is not None and d1[end] < c.staircase_jump * max(m.usual_depth_change,
-                                                                                  np.nan_to_num(d1_around[end])):
+            if paired[a] and end is not None and djump[end] < c.paired_end_jump \
+                    and d1[end] < c.staircase_jump * max(m.usual_depth_change, np.nan_to_num(d1_around[end])):
                 # A 2-frame catch-up of a featureless 8-bit depth moves 3 frames of motion at once,
                 # which its pooled change need not show: an end under `staircase_jump` x is as
                 # likely the codec's noise (measured on a held-out procedural seed, gray8 with no
