@@ -2152,3 +2152,14 @@ def test_a_replayed_k2_start_ends_at_a_catch_up_that_stands_out_of_the_noise():
     # around it. The catch-up was refused and the span held to the weak horizon, 68 clean frames on.
     spans = _saved_spans("gray8-k2-replayed-start-catch-up-stands-out-of-the-noise")
     assert spans["depth_lag"] == [(36, 58)]
+
+
+def test_a_keyframe_before_a_freeze_s_repeats_does_not_split_off_its_start():
+    # 170 frames of an external recording at 60 fps (fresh seed 18701, procedural 18703, OBS gray8):
+    # a freeze over frames 39-127 whose stuck depth toggles at the codec's noise (0.08-0.23 x usual)
+    # for 20 frames, is re-encoded by a keyframe at 60 (1.55 x usual, equally far from the 4 frames
+    # before it) and then repeats exactly to its catch-up. Its span began after the keyframe, and
+    # the freeze's first 18 frames went uncovered.
+    name = "fps60-gray8-freeze-keyframe-split-its-start"
+    _, shaped = fault_labels(_features(name), CFG, [], motion=_motion(name), fps=60.0)
+    assert covers(runs_of(shaped["frozen_depth"]), 39, 127), runs_of(shaped["frozen_depth"])

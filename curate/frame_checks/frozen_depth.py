@@ -51,8 +51,11 @@ class FrozenDepthConfig(CheckConfig):
     # `reencode_spread`) from each of the 4 frames before it, which are one picture; the depth then
     # repeats again. It does not end the freeze (measured on held-out seeds, OBS gray8: such
     # frames at about 1.0 x usual 4 and 7 frames before two freezes' catch-ups, whose last frames
-    # went uncovered and clips took them in; another at 0.3 x on a real-game seed).
-    reencode_change: float = 1.5
+    # went uncovered and clips took them in; another at 0.3 x on a real-game seed). 1.5 until a
+    # keyframe at 1.55 x, 4 frames equally far (0.94-1.01), split a 60 fps freeze whose first 18
+    # frames went uncovered (fresh seed 18701, procedural, gray8); on 219 saved recordings nothing
+    # else moves at 2 or 3.
+    reencode_change: float = 2.0
     reencode_spread: float = 0.1
     # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run
     # of (nearly) repeated depth counts as a freeze while the picture's own one-frame change inside
@@ -183,6 +186,10 @@ class FrozenDepth(FrameCheck):
                     continue
                 g = next((g for g in range(1, c.glitch + 1)
                           if a - g >= 1 and glitch[a - g : a].all() and stuck[a - g - 1]), 0)
+                # ... and back past a keyframe re-encoding the stuck frame, the depth stuck or at its
+                # noise before it (as `runs_on` goes on past one)
+                if not g and a >= 2 and reencoded[a - 1] and (stuck[a - 2] or small[a - 2]):
+                    g = 1
                 if not g:
                     break
                 a -= g
