@@ -2163,3 +2163,12 @@ def test_a_keyframe_before_a_freeze_s_repeats_does_not_split_off_its_start():
     name = "fps60-gray8-freeze-keyframe-split-its-start"
     _, shaped = fault_labels(_features(name), CFG, [], motion=_motion(name), fps=60.0)
     assert covers(runs_of(shaped["frozen_depth"]), 39, 127), runs_of(shaped["frozen_depth"])
+
+
+def test_a_menu_closing_onto_a_still_camera_turns_no_page_into_the_next_cut():
+    # 420 frames of an external recording at 60 fps (fresh seed 18701, real-game 19201, OBS gray8):
+    # a menu over frames 20-126 opens and closes with steps that stay while the camera crawls at
+    # 0.01-0.06 px, its tracks standing inside (0.5-1.0) and after (0.6) alike, so its closing step
+    # was taken for a page turned and reopened a span that ran to the cut at 398: 272 clean frames.
+    spans = _saved_spans("fps60-real-menu-closes-onto-a-still-camera", cuts=[398], fps=60.0)
+    assert spans["overlay"] == [(20, 126)]

@@ -161,10 +161,19 @@ class Overlay(FrameCheck):
         span = np.zeros(n, bool)
         ends = np.flatnonzero(closes)
         t = 0
+        paged = -1  # the closing step that turned a menu's page, see `turns_page`
         for a in np.flatnonzero(opens | panel_after_gone):
             if a < t:
                 continue  # inside a span already (or its closing step)
             later = ends[(ends > a) & (ends - a <= max_span)]
+            if a == paged:
+                # A page turned closes with a step of its own: a cut says nothing of a page, and a
+                # menu closing onto a still camera looks like one turning a page (measured on a
+                # fresh real-game seed at 60 fps: a menu closing onto a 0.01-0.03 px crawl, 0.6 of
+                # the tracks standing after it as inside, reopened a span that ran 272 clean frames
+                # on to the next cut; on 219 saved recordings one other such span, 10 frames to a
+                # cut, and nothing else moved).
+                later = later[~ctx.cut_mask[later]]
             gone_at = a + 1 + np.flatnonzero(panel_gone[a + 1 : a + 1 + max_span])
             if not opens[a]:
                 later = np.union1d(later, gone_at).astype(int)
@@ -208,6 +217,7 @@ class Overlay(FrameCheck):
                 if turns_page and after < c.page_stands * standing:
                     turns_page = False
                 t = b if turns_page else b + 1
+                paged = b if turns_page else -1
         # A menu opening with a step that stayed but opened nothing, coming just after a change that moved on
         # (not after a flash): a menu drawing in over two frames, its full step under the partial
         # one's + `step_rise` (measured on a held-out procedural seed: 0.64 then 0.87 over a fast,
