@@ -346,8 +346,10 @@ class DepthLag(FrameCheck):
             # lag rewinding to 0.04 at 3 x usual under an untracked picture leaked whole; on 163
             # saved recordings nothing else changed).
             untracked = np.nan_to_num(f.pic_inliers) < ctx.config.min_tracks
-            pic_changes = np.nan_to_num(r1) >= 0.5 * np.nan_to_num(r1_around, nan=np.inf)
-            untracked_on = (untracked & pic_changes & ~m.still & big_enough
+            # The picture changes on (its own one-frame change at least half its level around) and
+            # does not stand, tracked or not.
+            changes_on = (np.nan_to_num(r1) >= 0.5 * np.nan_to_num(r1_around, nan=np.inf)) & ~m.still
+            untracked_on = (untracked & changes_on & big_enough
                             & (np.nan_to_num(d1) >= m.usual_depth_change))
             on |= untracked_on[:, None] & (np.nan_to_num(rewind, nan=np.inf) <= c.deep_rewind)
             # ... and wherever the picture changes on and does not stand, tracked or not, a rewind
@@ -355,7 +357,7 @@ class DepthLag(FrameCheck):
             # frames k back one by one and then moves on (measured on a held-out procedural seed,
             # gray8: a 2-frame lag rewinding to 0.01 and 0.02 at 0.67 x usual under a picture of 4-7
             # tracked corners leaked whole).
-            runs_k = self._replay_runs(rewind, big_enough) & (pic_changes & ~m.still)[:, None]
+            runs_k = self._replay_runs(rewind, big_enough) & changes_on[:, None]
             on |= runs_k
             score = np.where(picture_on & on, rewind, np.inf)
             score = np.where(np.isnan(score), np.inf, score)
@@ -567,7 +569,7 @@ class DepthLag(FrameCheck):
         # the simulator: an 8-frame lag's 5.7 x catch-up over a picture of 7-11 tracks, and the
         # span ran on 150 frames; weak starts as well: on a held-out procedural seed, gray8, an
         # 8-frame and a 7-frame lag whose catch-ups came over a picture of 9 tracks leaked whole).
-        moves_on = m.moving | (untracked & pic_changes & ~m.still)  # (`untracked`, `pic_changes`: see the starts)
+        moves_on = m.moving | (untracked & changes_on)  # (`untracked`, `changes_on`: see the starts)
         # ... and where the picture moves on only so, a repeat no staircase or codec makes:
         # bit-identical in a depth that reads back bit for bit, or under the depth's own tracks
         # standing (`stood`) (measured on fresh procedural seeds: a k = 1 lag's exact 16-bit repeat
