@@ -189,6 +189,13 @@ class Overlay(FrameCheck):
             b = int(later[0])
             if not opens[a] and not self._panel_over_game(f, m, a, b):
                 continue
+            if opens[a] and not depth_goes_on[a] and not self._game_goes_on(f, m, a, b):
+                # A step that opened only as part of a burst of near depth (see `burst`) needs the
+                # game going on under it: a camera stopping dead as something passes close stands
+                # the picture and the depth together (measured on a fresh procedural seed, 16-bit:
+                # a turn stopping at a 10 x depth burst, its structure step 0.40, then a still
+                # camera, 0.00-0.05 x usual depth change: a false 398-frame menu to the next cut).
+                continue
             if b - a < PERSIST:
                 # Closed by the next frame or two: the picture changed over several frames (a
                 # turn's blur ending, a menu sliding in), not a menu that opened and closed at
