@@ -2172,3 +2172,40 @@ def test_a_menu_closing_onto_a_still_camera_turns_no_page_into_the_next_cut():
     # was taken for a page turned and reopened a span that ran to the cut at 398: 272 clean frames.
     spans = _saved_spans("fps60-real-menu-closes-onto-a-still-camera", cuts=[398], fps=60.0)
     assert spans["overlay"] == [(20, 126)]
+
+
+def test_a_periodic_view_turning_back_in_a_fast_turn_is_no_lag_end():
+    # 200 frames of an external recording (fresh seed 19001, procedural 19002, 16-bit depth with
+    # nothing to track): in a fast turn (up to 16 px a frame) the pooled depth change of a periodic
+    # view comes nearer to 2 frames back than to 1, every 9-15 frames. One such frame was a weak
+    # rewind, the next one 36 frames on its "end": a false 36-frame lag. A catch-up lands on the
+    # true depth, further from 2 frames back than from 1 (the scene's own ratio; 0.78 x 1.37 here).
+    assert "depth_lag" not in _saved_spans("exact-fast-turn-periodic-depth-turns-back", depth_exact=True)
+
+
+def test_a_lag_whose_catch_up_hides_in_a_burst_s_decline_is_covered_to_it():
+    # 160 frames of an external recording (fresh seed 19101, procedural 19102, 16-bit depth): a
+    # 1-frame lag over frames 41-100 replays a burst of depth motion (something passing close,
+    # 1.6 -> 14 x usual); its weak start "ended" at the burst's crest (56 frames in, 14 x), and its
+    # catch-up (1.4 x) came 3 frames later in the decline: 2 lag frames leaked into a clip. The span
+    # holds until the depth's change is back at its level beside the burst.
+    assert _saved_spans("exact-lag-ends-in-a-burst-s-decline", depth_exact=True)["depth_lag"] == [(41, 100)]
+
+
+def test_a_lag_starting_as_the_depth_s_own_motion_turns_is_found():
+    # 140 frames of the same recording: the depth's own motion passes through a stand (0.29 -> 0.02
+    # x usual and back) as a 1-frame lag starts at 40, its frame replayed bit for bit between two
+    # near-repeats; the 3-frame run of repeats was not all identical and so no start, and the lag
+    # (its catch-up at 66, 2 x the frames beside it) leaked whole.
+    assert _saved_spans("exact-lag-starts-as-the-depth-s-motion-turns", depth_exact=True)["depth_lag"] == [(40, 66)]
+
+
+def test_a_camera_stopping_dead_in_a_burst_of_near_depth_opens_no_menu():
+    # 470 frames of the same recording: a turn speeding up to 1.7 px a frame stops dead as
+    # something passes close (the depth changing 10 x usual), its last frames a structure step of
+    # 0.40 that stays; then the camera stands, and the depth with it (0.00-0.05 x usual). A step
+    # that opens only in a burst of near depth was taken for a menu, and its span ran 398 clean
+    # frames to the next cut. A menu's game goes on under it; the freeze inside stays caught.
+    spans = _saved_spans("camera-stops-dead-in-a-burst-of-near-depth", depth_exact=True, cuts=[444])
+    assert "overlay" not in spans
+    assert covers(spans["frozen_depth"], 363, 404)

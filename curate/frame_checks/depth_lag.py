@@ -220,10 +220,21 @@ class DepthLagConfig(CheckConfig):
     # caught up at 2.2 x its neighbours, its depth tracks lost on that frame; asked 2.25 x, its
     # span ran 212 frames on to the next loading screen).
     peak_max: float = 2.0
+    # In a depth that reads back bit for bit, a catch-up lands on the true depth: its change to 2
+    # frames back over its change to 1 is at least this x the scene's own (k + 2)- over (k + 1)-frame
+    # ratio around it. Less is the depth turning back, as a periodic view does in a fast turn
+    # (measured on 112 lag ends in 16-bit and float depth, saved recordings: 0.72 x at the least,
+    # k = 8; false ends of weak starts 0.57-0.62 x).
+    end_turn: float = 0.66
     # A peak whose neighbours change this x the frames 3-10 away is the crest of a burst of depth
     # motion (see `DepthLag._fuller_end`; measured on 149 lag ends: at most 1.74 x but one, 10.9 x,
     # a lag replaying such a burst caught up at its crest).
     crest: float = 3.0
+    # ... and an end at such a crest changing the depth under this x the larger frame beside it is
+    # no jump of its own: the span holds through the burst's decline (see `DepthLag.evidence`;
+    # a 7-frame lag's catch-up at a fast turn's crest measured 1.97 x, a weak start's false fit at
+    # a burst's crest 1.02 x).
+    crest_alone: float = 1.5
     # For k <= `catch_up_max_k`, where the depth's tracks move at least `follows` x the picture
     # around a frame, an end's tracks must move at least `catch_up_motion` x that usual ratio.
     catch_up_motion: float = 1.0
@@ -409,7 +420,20 @@ class DepthLag(FrameCheck):
         outer = outer_median(d1, r, 10)
         d1z = np.nan_to_num(d1, nan=-np.inf)
         crest = nb_med >= c.crest * np.nan_to_num(outer, nan=np.inf)
-        peak = lambda k: (d1z >= nb_max) & (d1z >= min(1.0 + c.peak_share * k, c.peak_max) * nb_med)  # noqa: E731
+        peak_of = lambda k: (d1z >= nb_max) & (d1z >= min(1.0 + c.peak_share * k, c.peak_max) * nb_med)  # noqa: E731
+        peak = peak_of
+        if ctx.depth_exact and J > 2:
+            with np.errstate(all="ignore"):
+                back2 = np.nan_to_num(D[:, 1] / D[:, 0], nan=np.inf)
+
+            @functools.cache
+            def turns_back(k: int) -> np.ndarray:
+                j = min(k, J - 2)
+                with np.errstate(all="ignore"):
+                    expect = outer_median(D[:, j + 1] / D[:, j], 1, 12)
+                return back2 < c.end_turn * np.nan_to_num(expect, nan=0.0)
+
+            peak = lambda k: peak_of(k) & ~turns_back(k)  # noqa: E731
         # A catch-up moves the depth further than the picture (about k + 1 frames of motion at once).
         # Where the depth's own tracks follow the picture in this scene (their displacement over the
         # picture's, around the frame, at least `follows`), a jump whose depth tracks moved less
@@ -576,7 +600,16 @@ class DepthLag(FrameCheck):
         # between changes of 2.2 x usual under a 2.2 px pan of 8 tracked corners, and a gray8 one at
         # 0.03 x the change around under 14 depth tracks all static and a 1.6 px pan of 10 corners,
         # both missed whole; on 177 saved recordings nothing else moved).
-        for a, b in runs_of((m.repeat | held) & (m.moving | (moves_on & ((ctx.depth_exact & identical) | stood)))):
+        repeat_runs = runs_of((m.repeat | held) & (m.moving | (moves_on & ((ctx.depth_exact & identical) | stood))))
+        if ctx.depth_exact:
+            # In a depth that reads back bit for bit, the repeat is its identical frames: a depth
+            # whose own motion passes through a stand has near-repeats beside a replayed frame
+            # (measured on a fresh procedural seed, 16-bit: a k = 1 lag's exact repeat between
+            # changes of 0.02 x usual as the depth's motion turned, one 3-frame run not all
+            # identical, was no start, and the lag leaked whole).
+            repeat_runs = [(a + x, a + y) for a, b in repeat_runs
+                           for x, y in (runs_of(identical[a:b]) or [(0, b - a)])]
+        for a, b in repeat_runs:
             background = background_of(a, b)
             if b - a > J or onset_k[a] or background > c.max_background:
                 continue
@@ -790,7 +823,10 @@ class DepthLag(FrameCheck):
                 # catch-up's own echoes fit too.)
                 w0, w1 = max(1, a - chance_reach), min(n - 1, a + chance_reach)
                 own = (a, end + c.peak_reach + 1)
-                chance = [x for x in self._fits(*series, w0, w1, k, expected=self._expected(D, k, w0, w1), **ends_kw)
+                # (Jumps refused as ends for turning back (`end_turn`) are jumps the scene makes by
+                # itself all the same: they count towards its rate.)
+                chance = [x for x in self._fits(*series, w0, w1, k, expected=self._expected(D, k, w0, w1),
+                                                **{**ends_kw, "peak": peak_of(k)})
                           if not own[0] <= x < own[1]]
                 may_end = series[4]  # the frames where an end may come, as the fits were looked for
                 frames = int(may_end[w0:w1].sum()) - int(may_end[max(w0, own[0]):min(w1, own[1])].sum())
@@ -877,6 +913,17 @@ class DepthLag(FrameCheck):
                 # 1.2 x noise fit 11 frames before it, and a 60-frame clip took the rest). Such a
                 # start holds as a clear one does.
                 end = None
+            if (end is not None and crest[end] and np.isfinite(outer[end]) and 0 < end < n - 1
+                    and d1[end] < c.crest_alone * max(d1[end - 1], d1[end + 1])):
+                # An end at the crest of a burst of depth motion (something passing close), no
+                # jump of its own, may be the burst's own peak, the catch-up hidden in its decline:
+                # the span holds until the depth's change is back at its level beside the burst
+                # (measured on a fresh procedural seed, 16-bit: a weak k = 1 start "ended" at a 14 x
+                # crest, 1.02 x the larger frame beside it, 3 frames before its catch-up at 1.4 x
+                # in the decline, and its last 2 frames leaked into a clip).
+                back = np.flatnonzero(np.nan_to_num(d1[end + 1:lim], nan=np.inf) <= outer[end])
+                if back.size:
+                    end = end + 1 + int(back[0])
             # An unseen end most likely lags on: to the next stop, within the weak horizon for a
             # clear start (a k = 1 lag whose catch-up hides in the noise) and a replayed k = 2 one.
             z = end if end is not None else (lim if clear_start[a] or paired[a] else stop if stop is not None else hi)
