@@ -2217,3 +2217,12 @@ def test_a_settled_depth_speeding_up_under_a_fast_pan_is_no_freeze():
     # 2.1-2.8 x usual as near content came into view. Its first step up passed for a freeze's
     # catch-up: a false 46-frame freeze. A catch-up changes the depth more than the frames after it.
     assert "frozen_depth" not in _saved_spans("gray8-settled-depth-speeds-up-under-a-fast-pan")
+
+
+def test_a_rewind_into_a_fade_starts_no_lag():
+    # 200 frames of a saved external recording (seed 14801, procedural, OBS gray8): a fade's last
+    # frames change the depth 10-29 x usual (a transition under it), and the frame after the fade
+    # comes back near the depth of 10 frames before, inside it. Taken for a 10-frame lag's sure
+    # start with no end, its span ran 303 clean frames on to the next freeze.
+    spans = _saved_spans("gray8-rewind-into-a-fade-is-no-lag-start")
+    assert spans == {"fade": [(62, 86)]}

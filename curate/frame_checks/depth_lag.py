@@ -749,7 +749,16 @@ class DepthLag(FrameCheck):
         goes_on = moves_on | (crawls & ~m.still)
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         usual_r = functools.cache(lambda j: np.nan_to_num(around(R[:, j], 8)))
-        stops = ctx.spans_of(ctx.picture_fault_checks) | cuts
+        picture_faults = ctx.spans_of(ctx.picture_fault_checks)
+        stops = picture_faults | cuts
+        # A rewind to frames a picture fault covers (a fade, a black screen, a menu) says nothing of
+        # the depth's timing: a transition under a fade moves the depth as it likes (measured on a
+        # saved procedural recording: a fade's last frames changed the depth 10-29 x usual, and the
+        # frame after it "rewound" 10 frames into the fade, a sure start with no end: a false
+        # 303-frame lag).
+        for a in np.flatnonzero(onset_k):
+            if picture_faults[max(0, a - int(onset_k[a])):a].any():
+                onset_k[a] = 0
         def behind_for(k: int) -> np.ndarray:
             # Where the picture crawls, the depth's pooled change is mostly the codec's noise, and a
             # catch-up of k + 1 frames of motion stays small enough to track: it must move the depth's
