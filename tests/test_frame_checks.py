@@ -2226,3 +2226,12 @@ def test_a_rewind_into_a_fade_starts_no_lag():
     # start with no end, its span ran 303 clean frames on to the next freeze.
     spans = _saved_spans("gray8-rewind-into-a-fade-is-no-lag-start")
     assert spans == {"fade": [(62, 86)]}
+
+
+def test_a_long_lag_s_saturated_catch_up_ends_its_span():
+    # 180 frames of a saved external recording (seed 14801's real-game 15301, OBS gray8): an 8-frame
+    # lag over frames 32-83 caught up at 2.0 x usual, 1.8 x the frames beside it, under the 2.2 x a
+    # peak of k = 8 asks (a lossy depth's pooled change saturates); with no other end its span ran
+    # on to the next cut, 162 clean frames. Nearly as far from 2 frames back as from 1 (0.68 x the
+    # scene's ratio), it stands out as a 1-frame catch-up does.
+    assert _saved_spans("gray8-real-k8-catch-up-saturates-under-its-peak")["depth_lag"] == [(32, 83)]
