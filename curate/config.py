@@ -98,6 +98,7 @@ class _FrameCheckShared(_Part):
     # ... or settled: its change over `settle_frames` is under `settle_fraction` x the usual change
     # over as many frames while the picture moves.
     settle_frames: int = Field(6, ge=2)
+    settle_span: int = Field(2, ge=0)  # ... the median over the offsets this far either side of it (see `summarise`)
     settle_fraction: float = 0.25
     # Nearly still: a one-frame change under this x the usual one. Where the picture moves and the
     # depth often is nearly still (8-bit depth of slow or far content), short repeats are no evidence.

@@ -2235,3 +2235,23 @@ def test_a_long_lag_s_saturated_catch_up_ends_its_span():
     # on to the next cut, 162 clean frames. Nearly as far from 2 frames back as from 1 (0.68 x the
     # scene's ratio), it stands out as a 1-frame catch-up does.
     assert _saved_spans("gray8-real-k8-catch-up-saturates-under-its-peak")["depth_lag"] == [(32, 83)]
+
+
+def test_a_freeze_toggling_with_a_period_of_its_own_settles():
+    # 621 frames of an external recording at 60 fps (fresh seed 19301, procedural 19303, OBS gray8;
+    # the motion summary computed on them, a cut at 294): a 72-frame freeze over 120-192 whose
+    # stuck depth the codec re-encodes in a cycle of 4 frames (0.05, 0.05, 0.31, 0.37 x usual).
+    # Its change 6 frames back sat in the other phase on every other frame, so it settled on every
+    # other frame only, and its first 45 frames leaked. The median over offsets 4-8 settles it.
+    _, shaped = fault_labels(_features("fps60-gray8-freeze-toggles-with-a-period-of-4"), CFG, [294], fps=60.0)
+    assert covers(runs_of(shaped["frozen_depth"]), 120, 192), runs_of(shaped["frozen_depth"])
+
+
+def test_a_freeze_re_encoded_one_toggle_after_it_settled_runs_on():
+    # 260 frames of the same freeze, with the whole recording's motion summary: its settled run
+    # ends one toggle (0.36 x usual) before a keyframe re-encodes the stuck frame (1.59 x), and its
+    # repeats go on after. The run is looked for past a keyframe after a glitch of its own, where
+    # it catches up; without that its first 47 frames went uncovered.
+    name = "fps60-gray8-freeze-keyframe-after-a-toggle"
+    _, shaped = fault_labels(_features(name), CFG, [], motion=_motion(name), fps=60.0)
+    assert covers(runs_of(shaped["frozen_depth"]), 99, 171), runs_of(shaped["frozen_depth"])

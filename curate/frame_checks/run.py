@@ -3,6 +3,7 @@ span shaping and one label per frame."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,11 +63,22 @@ def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
     S = min(cfg.settle_frames, f.depth_dist.shape[1]) if f.depth_dist.size else 1
     # The most-moved tenth of the depth: a turn over flat ground leaves most of it alone but moves
     # the trees and hills, while a frozen depth moves nowhere.
-    ds = f.depth_top[:, S - 1] if f.depth_top.size else np.zeros(len(f))
-    ps = np.convolve(np.nan_to_num(mp), np.ones(S), mode="full")[: len(f)]  # picture motion over S frames
-    ok = moving & (ps > 0)
-    with np.errstate(all="ignore"):
-        rel = (ds / _per_scene_median(ds, ok, cuts)) / np.maximum(ps / _per_scene_median(ps, ok, cuts), 1e-6)
+    # The median over offsets S - `settle_span` .. S + `settle_span`: a codec re-encoding a stuck
+    # frame may toggle it with a period of its own, so that the frame S back sits in the other
+    # phase on every other frame (measured on a fresh procedural seed at 60 fps, gray8: a 72-frame
+    # freeze toggling 0.05-0.37 x usual with a period of 4 settled on every other frame at S = 6,
+    # and its first 45 frames leaked).
+    J = f.depth_top.shape[1] if f.depth_top.size else 1
+    rels = []
+    for j in range(max(1, S - cfg.settle_span), min(J, S + cfg.settle_span) + 1):
+        ds = f.depth_top[:, j - 1] if f.depth_top.size else np.zeros(len(f))
+        ps = np.convolve(np.nan_to_num(mp), np.ones(j), mode="full")[: len(f)]  # picture motion over j frames
+        ok = moving & (ps > 0)
+        with np.errstate(all="ignore"):
+            rels.append((ds / _per_scene_median(ds, ok, cuts)) / np.maximum(ps / _per_scene_median(ps, ok, cuts), 1e-6))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (frames with no offset known stay NaN)
+        rel = np.nanmedian(np.vstack(rels), axis=0) if len(rels) > 1 else rels[0]
     settled = moving & (np.nan_to_num(rel, nan=np.inf) <= cfg.settle_fraction)
     # ... unless the depth's own tracks moved with the picture over those frames (after a fast turn
     # a scene's depth may change little per pixel of motion, and the tracks still show it moving).
