@@ -774,12 +774,11 @@ class DepthLag(FrameCheck):
         # the frames they rewind over changed at most 5.3 x the frames before them).
         before_burst = window_median(d1, -20, 20)
         for a in np.flatnonzero(onset_k):
-            k_ = int(onset_k[a])
-            over = d1[max(0, a - k_):a]
-            if picture_faults[max(0, a - k_):a].any():
-                onset_k[a] = 0
-            elif (over.size and np.isfinite(over).any() and np.isfinite(before_burst[max(0, a - k_)])
-                  and np.nanmax(over) >= c.passed_close * max(before_burst[max(0, a - k_)], m.usual_depth_change)):
+            s_ = max(0, a - int(onset_k[a]))
+            over = d1[s_:a]
+            burst_over = (over.size and np.isfinite(over).any() and np.isfinite(before_burst[s_])
+                          and np.nanmax(over) >= c.passed_close * max(before_burst[s_], m.usual_depth_change))
+            if picture_faults[s_:a].any() or burst_over:
                 onset_k[a] = 0
         def behind_for(k: int) -> np.ndarray:
             # Where the picture crawls, the depth's pooled change is mostly the codec's noise, and a
