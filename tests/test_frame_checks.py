@@ -2266,3 +2266,12 @@ def test_the_depth_returning_after_something_passed_close_starts_no_lag():
     name = "fps60-gray8-depth-returns-after-something-passed-close"
     labels, shaped = fault_labels(_features(name), CFG, [], motion=_motion(name), fps=60.0)
     assert not shaped["depth_lag"].any()
+
+
+def test_a_stronger_end_is_a_jump_not_the_top_of_a_ramp():
+    # 180 frames of an external recording (fresh seed 19401, procedural 19401, OBS gray8): a 5-frame
+    # lag over frames 45-85 catches up at 85 (2.2 x usual), and its deep start in a featureless
+    # depth looked on for a stronger end: the depth's own motion ramping from 8 to 12 x usual as
+    # the camera stopped dead (1.1 x the frame before) was taken, and the span ran 47 clean frames
+    # on. A catch-up jumps from the frame before it.
+    assert _saved_spans("gray8-k5-span-runs-to-a-ramp-as-the-camera-stops")["depth_lag"] == [(45, 85)]
