@@ -424,9 +424,10 @@ class DepthLag(FrameCheck):
         crest = nb_med >= c.crest * np.nan_to_num(outer, nan=np.inf)
         peak_of = lambda k: (d1z >= nb_max) & (d1z >= min(1.0 + c.peak_share * k, c.peak_max) * nb_med)  # noqa: E731
         peak = peak_of
+        # Each frame's change to 2 frames back over its change to 1 (see `end_turn`, `caught_up_shape`)
+        two_back = rewind[:, 0] if J > 1 else np.full(n, np.nan)
         if ctx.depth_exact and J > 2:
-            with np.errstate(all="ignore"):
-                back2 = np.nan_to_num(D[:, 1] / D[:, 0], nan=np.inf)
+            back2 = np.nan_to_num(two_back, nan=np.inf)
 
             @functools.cache
             def turns_back(k: int) -> np.ndarray:
@@ -758,8 +759,8 @@ class DepthLag(FrameCheck):
         # saved recordings: an 8-frame lag's catch-up 0.68 x; the fits inside two lags that the
         # looser peak took without it, 1.04 x and more).
         with np.errstate(all="ignore"):
-            two_back = D[:, 1] / D[:, 0] if J > 1 else np.full(n, np.nan)
             caught_up_shape = np.nan_to_num(two_back, nan=np.inf) <= c.caught_up_shape * np.nan_to_num(around(two_back, 8), nan=0.0)
+        loose_peak = peak(1) & caught_up_shape  # (see `_end`)
         stops = picture_faults | cuts
         # A rewind to frames a picture fault covers (a fade, a black screen, a menu) says nothing of
         # the depth's timing: a transition under a fade moves the depth as it likes (measured on a
@@ -838,7 +839,7 @@ class DepthLag(FrameCheck):
             ends_kw = dict(stepped=lambda e, _l=guard_leap, _p=paced: bool(_l[e]) or self._stepped(D, usual_of, e, *_p), peak=peak(k),
                            behind=behind_for(k), steady=steady_for(guard_leap), leapt=leap_k)
             end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
-                            crest=crest, horizon=horizon, loose_peak=peak(1) & caught_up_shape, **ends_kw)
+                            crest=crest, horizon=horizon, loose_peak=loose_peak, **ends_kw)
             if weak[a] and end is not None and sure[lo:end + 1].any():
                 # A sure start between a weak one and its end: the end is that lag's catch-up
                 # (measured on a held-out procedural seed: a weak 9-frame rewind 48 frames before a
@@ -1118,12 +1119,10 @@ class DepthLag(FrameCheck):
             # saved real-game recording, gray8: an 8-frame lag's 2.0 x catch-up, 1.8 x the frames
             # beside it, under the 2.2 x a peak of k = 8 asks; its span ran 162 clean frames on to
             # a cut. Taken with the others rather than after them, it cut 3 lags short.)
-            bases = [base] if loose_peak is None else \
-                [base, self._end_base(jump, djump, smooth, freeze, moving, lo, lim, loose_peak, behind, steady)]
-            for b_ in bases:
+            def strongest_of(allowed: np.ndarray) -> int | None:
                 strongest = None
                 for bar in (c.jump, c.faint_jump):
-                    ok = b_ & (jump[lo:lim] >= bar) & (djump[lo:lim] >= 0.75 * bar)
+                    ok = allowed & (jump[lo:lim] >= bar) & (djump[lo:lim] >= 0.75 * bar)
                     cand = np.where(ok, jump[lo:lim], -np.inf)
                     if bar == c.jump and ok.any():
                         strongest = lo + int(np.argmax(cand))
@@ -1132,9 +1131,12 @@ class DepthLag(FrameCheck):
                             break
                         if shows_step(int(e)):
                             return int(e)
-                if strongest is not None:
-                    return strongest
-            return None
+                return strongest
+
+            e = strongest_of(base)
+            if e is None and loose_peak is not None:
+                e = strongest_of(self._end_base(jump, djump, smooth, freeze, moving, lo, lim, loose_peak, behind, steady))
+            return e
         # A weak start takes a jump of the scene's ratio only where none of the fixed size came:
         # 8-bit noise in a slow pan jumps 1.6 x now and then as well.
         return fixed[0] if fixed else (scene[0] if scene else None)
