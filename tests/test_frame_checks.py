@@ -2275,3 +2275,12 @@ def test_a_stronger_end_is_a_jump_not_the_top_of_a_ramp():
     # the camera stopped dead (1.1 x the frame before) was taken, and the span ran 47 clean frames
     # on. A catch-up jumps from the frame before it.
     assert _saved_spans("gray8-k5-span-runs-to-a-ramp-as-the-camera-stops")["depth_lag"] == [(45, 85)]
+
+
+def test_a_k2_catch_up_whose_tracks_leap_3x_ends_a_lag_no_start_showed():
+    # 160 frames of an external recording (fresh seed 19701, procedural, OBS gray8): a 2-frame lag
+    # over 74-120 starts in a crawl where the depth changes 0.2-0.4 x usual, its rewind under the
+    # noise floor; its catch-up at 120 changes the depth 4.9 x usual and 2.7 x each frame beside it,
+    # and its 10-19 depth tracks leap 3.2 x their share of the picture's motion (3 frames at once),
+    # under the 4 x a lone catch-up needed. It leaked whole.
+    assert covers(_saved_spans("gray8-k2-catch-up-leaps-3x-after-a-start-under-the-noise")["depth_lag"], 74, 120)

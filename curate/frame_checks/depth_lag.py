@@ -266,8 +266,12 @@ class DepthLagConfig(CheckConfig):
     # motion. (Measured on a held-out seed at 60 fps: an 8-frame and a 3-frame gray8 lag, both
     # starting under a 0.05 px crawl, leaked whole; their catch-ups moved the tracks 12.7 x and
     # 4.5 x their share, pooled 8.3 x and 3.2 x usual. On 118 saved recordings, 194,291 clean
-    # frames, nothing else changed.)
-    alone_tracks: float = 4.0
+    # frames, nothing else changed.) 3, as `alone_local`: a catch-up of k >= 2 moves k + 1 >= 3
+    # frames of motion at once (measured on a fresh procedural seed, gray8: a 2-frame lag starting
+    # in a crawl whose depth changed under its noise floor caught up at 4.9 x usual, 2.7 x each
+    # frame beside it, its 10-19 depth tracks leaping 3.2 x their share, and leaked whole; at 2.5 a
+    # false 63-frame span in clean crf 33 footage).
+    alone_tracks: float = 3.0
     # ... and such a leap counts against the change around it where that is less than usual (the
     # camera slow), if no frame within `alone_quiet` either side stood under `alone_smooth` x that
     # change: a camera easing off leaves a lag's catch-up small against the recording's usual change
