@@ -2284,3 +2284,12 @@ def test_a_k2_catch_up_whose_tracks_leap_3x_ends_a_lag_no_start_showed():
     # and its 10-19 depth tracks leap 3.2 x their share of the picture's motion (3 frames at once),
     # under the 4 x a lone catch-up needed. It leaked whole.
     assert covers(_saved_spans("gray8-k2-catch-up-leaps-3x-after-a-start-under-the-noise")["depth_lag"], 74, 120)
+
+
+def test_a_staircase_step_between_stands_is_no_lone_catch_up():
+    # 202 frames of an external recording at 60 fps (seed 15101, procedural 15103, OBS gray8 with
+    # nothing to track, clean): the depth stands (0.00-0.05 x usual) for frames on end and steps
+    # 4.5 x usual at 197, the frames beside it at 0.04 x. A lone catch-up took the step for a lag's
+    # end and marked the 120 frames before it. Like any end, it needs the frames beside it to move
+    # as usual (`steady`).
+    assert "depth_lag" not in _saved_spans("fps60-gray8-staircase-step-between-stands-is-no-lone-catch-up", fps=60.0)

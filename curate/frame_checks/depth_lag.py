@@ -249,7 +249,10 @@ class DepthLagConfig(CheckConfig):
     # still (a step, not a toggle back), ends a lag: its span reaches back `alone_reach` frames (as
     # far as the lags of the external benches ran; not across a cut or another check's span).
     # (Measured on 199 saved recordings: 3 such lags of k = 2, 6 and 7 missed whole, their ends
-    # 4.2-9.2 x usual; clean frames so, 1.)
+    # 4.2-9.2 x usual; clean frames so, 1.) The frames beside it move as usual, as beside any end
+    # (`steady`): a featureless 8-bit depth at 60 fps stands for frames on end and steps 4-5 x usual
+    # between its stands (measured on a saved procedural recording: two such steps, the frames
+    # beside them at 0.04 and 0.24 x the change around, made false spans of 120 and 63 frames).
     alone_jump: float = 4.0
     alone_isolated: float = 2.5
     alone_reach: int = 60
@@ -966,11 +969,13 @@ class DepthLag(FrameCheck):
             covered = z - 1
         ev = onset_k > 0
         if n and J > 1:
-            span |= self._behind_before_catch_up(ctx, smooth, tracked_near, span, leaps_by(c.alone_tracks))
+            alone_leapt = leaps_by(c.alone_tracks)
+            span |= self._behind_before_catch_up(ctx, smooth, tracked_near, span, alone_leapt, steady_for(alone_leapt))
         return Evidence(ev, span | ev, onset_k.astype(float))
 
     def _behind_before_catch_up(self, ctx: CheckContext, smooth: np.ndarray, tracked_near: np.ndarray,
-                                span: np.ndarray, leapt: np.ndarray) -> np.ndarray:
+                                span: np.ndarray, leapt: np.ndarray,
+                                steady: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """The frames before each catch-up that no start explains (see `alone_jump` and `alone_tracks`)."""
         c, m, n = self.config, ctx.motion, ctx.n
         D = ctx.features.depth_dist
@@ -991,7 +996,8 @@ class DepthLag(FrameCheck):
               & m.moving[e_] & m.moving[e_ - 1] & smooth[e_]
               & (d1[e_] >= c.alone_isolated * np.maximum(d1[e_ - 1], d1[e_ + 1]))
               & (~tracked_near[e_] | leapt[e_]) & ~near_cut[e_] & ~span[e_ - 1] & ~others[e_ - 1]
-              & (np.nan_to_num(D[e_, 1]) >= d1[e_]))
+              & (np.nan_to_num(D[e_, 1]) >= d1[e_])
+              & (steady[0][e_ - 1] >= c.steady) & (steady[1][e_ + 1] >= c.steady))
         reach = ctx.frames(c.alone_reach)
         for e in e_[ok]:
             s = e - 1
