@@ -505,9 +505,13 @@ class DepthLag(FrameCheck):
                         & (np.nan_to_num(d1) >= max(m.usual_depth_change, c.min_change)) & (onset_k > 0))
                 # ... where the depth moved on every frame it rewinds over: one that stood there and
                 # then came back is a toggle between two grey levels (measured on a held-out
-                # procedural seed: stood 2 frames, back 4 frames at 1.05 x usual, a false 118-frame lag)
+                # procedural seed: stood 2 frames, back 4 frames at 1.05 x usual, a false 118-frame lag).
+                # So too into the frame it rewinds to: one that stood for a frame, stepped and came
+                # back to it is that toggle (measured on a saved procedural recording at 60 fps,
+                # gray8 with nothing to track: back 2 frames to 0.03 of a 1.06 x change, to a frame
+                # that had stood, a false 91-frame lag; on 99 saved recordings nothing else moved).
                 for t in np.flatnonzero(deep):
-                    over = slice(max(0, t - int(onset_k[t]) + 1), t)
+                    over = slice(max(0, t - int(onset_k[t])), t)
                     if (m.repeat[over].any()
                             or (np.nan_to_num(d1[over]) < c.deep_moved * np.nan_to_num(usual_here[t])).any()):
                         deep[t] = False
