@@ -2312,3 +2312,13 @@ def test_a_weak_start_takes_no_catch_up_past_the_next_start():
     # once; its stronger end comes before the next start.
     spans = _saved_spans("fps60-gray8-weak-start-takes-no-catch-up-past-the-next-start", fps=60.0)["depth_lag"]
     assert covers(spans, 143, 191) and min(a for a, _ in spans) >= 140, spans
+
+
+def test_a_replayed_k2_start_ends_at_its_catch_up():
+    # 270 frames of an external recording at 60 fps (seed 15101, procedural 15101, OBS gray8, the
+    # depth untracked at its start): a 2-frame lag over 73-117 starts with a rewind the next frame
+    # replays; its catch-up at 117 changes the depth 2.6 x the change around (2.3-2.7 x each frame
+    # beside it). A replayed k = 2 start refused ends under 3 x, and its span held 136 clean frames
+    # on, to the weak horizon.
+    spans = _saved_spans("fps60-gray8-replayed-k2-start-ends-at-a-2.6x-catch-up", fps=60.0)["depth_lag"]
+    assert covers(spans, 73, 117) and max(b for _, b in spans) <= 120, spans

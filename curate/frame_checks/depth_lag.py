@@ -197,8 +197,10 @@ class DepthLagConfig(CheckConfig):
     # it (`djump`), under `staircase_jump` x usual or not: the codec's noise fits no end so clearly
     # (measured on 207 saved recordings: the three such ends were 3.5 x, the lag's catch-up at 2.2 x
     # usual, whose span held 68 clean frames on to the weak horizon, and 1.9 x, one 8 frames early
-    # and one 31 frames late).
-    paired_end_jump: float = 3.0
+    # and one 31 frames late). 2.25, between those noise fits and a 2-frame lag's catch-up at 2.6 x
+    # (a saved procedural recording at 60 fps, gray8: 2.3-2.7 x each frame beside it, and its span
+    # held 136 clean frames on; on 105 saved recordings nothing else moved at 2.0 or 2.5).
+    paired_end_jump: float = 2.25
     # A weak start's later end that no staircase's chance fit makes is at least this x the usual
     # change (see `DepthLag._stronger_end`; 4 missed a gray8 3-frame lag's 3.8 x catch-up on a
     # held-out procedural seed, its span ending at a 2.8 x noise jump 26 frames before, 0.23
