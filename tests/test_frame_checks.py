@@ -2322,3 +2322,14 @@ def test_a_replayed_k2_start_ends_at_its_catch_up():
     # on, to the weak horizon.
     spans = _saved_spans("fps60-gray8-replayed-k2-start-ends-at-a-2.6x-catch-up", fps=60.0)["depth_lag"]
     assert covers(spans, 73, 117) and max(b for _, b in spans) <= 120, spans
+
+
+def test_a_lag_does_not_end_at_the_rewind_of_the_next_one():
+    # 310 frames of an external recording (seed 17401, real game 17901, OBS gray8): a 2-frame lag
+    # over 56-93 whose catch-up hides in the codec's noise, and a 4-frame lag from 268 whose
+    # rewind (2.6 x usual, 0.78 x as far from 2 frames back as from 1) was taken for the first
+    # lag's end: one span over both, 175 clean frames between them. A frame that moved back is a
+    # start, not a catch-up.
+    spans = _saved_spans("gray8-real-lag-ends-at-no-rewind-of-the-next-lag")["depth_lag"]
+    assert covers(spans, 56, 93) and covers(spans, 268, 288), spans
+    assert not any(a <= 200 and b >= 250 for a, b in spans), spans

@@ -201,6 +201,7 @@ class DepthLagConfig(CheckConfig):
     # (a saved procedural recording at 60 fps, gray8: 2.3-2.7 x each frame beside it, and its span
     # held 136 clean frames on; on 105 saved recordings nothing else moved at 2.0 or 2.5).
     paired_end_jump: float = 2.25
+    moved_back: float = 0.85  # a lossy depth's end's change to 2 frames back over 1, at least (see `DepthLag.evidence`)
     # A weak start's later end that no staircase's chance fit makes is at least this x the usual
     # change (see `DepthLag._stronger_end`; 4 missed a gray8 3-frame lag's 3.8 x catch-up on a
     # held-out procedural seed, its span ending at a 2.8 x noise jump 26 frames before, 0.23
@@ -446,6 +447,17 @@ class DepthLag(FrameCheck):
                 return back2 < c.end_turn * np.nan_to_num(expect, nan=0.0)
 
             peak = lambda k: peak_of(k) & ~turns_back(k)  # noqa: E731
+        elif J > 1:
+            # A lossy depth's end is not much nearer 2 frames back than 1 (`moved_back`): a catch-up
+            # moves on k + 1 frames, k + 2 from 2 back (pooled, saturating: a 7-frame lag's caught up
+            # at 0.98 x); a rewind of k moves k - 1 frames, k - 2 from 2 back: the next lag's start
+            # (measured on a saved real-game recording, gray8: a 2-frame lag "ended" at the rewind of
+            # a 4-frame lag, 0.78 x, its span 175 clean frames past its own invisible catch-up; on 117
+            # saved recordings at 0.85 and 0.9, one false span of 22 frames else, in a featureless 60
+            # fps staircase, and 21 clean frames fewer in another; at 1.0 that 7-frame lag's span ran
+            # 144 frames past its catch-up).
+            moved_back = np.nan_to_num(two_back, nan=np.inf) < c.moved_back
+            peak = lambda k: peak_of(k) & ~moved_back  # noqa: E731
         # A catch-up moves the depth further than the picture (about k + 1 frames of motion at once).
         # Where the depth's own tracks follow the picture in this scene (their displacement over the
         # picture's, around the frame, at least `follows`), a jump whose depth tracks moved less
