@@ -449,7 +449,7 @@ class DepthLag(FrameCheck):
             peak = lambda k: peak_of(k) & ~turns_back(k)  # noqa: E731
         elif J > 1:
             # A lossy depth's end is not much nearer 2 frames back than 1 (`moved_back`): a catch-up
-            # moves on k + 1 frames, k + 2 from 2 back (pooled, saturating: a 7-frame lag's caught up
+            # moves on k + 1 frames, k + 2 from 2 back (pooled, saturating: a 7-frame lag's catch-up measured
             # at 0.98 x); a rewind of k moves k - 1 frames, k - 2 from 2 back: the next lag's start
             # (measured on a saved real-game recording, gray8: a 2-frame lag "ended" at the rewind of
             # a 4-frame lag, 0.78 x, its span 175 clean frames past its own invisible catch-up; on 117
@@ -1004,7 +1004,8 @@ class DepthLag(FrameCheck):
     def _behind_before_catch_up(self, ctx: CheckContext, smooth: np.ndarray, tracked_near: np.ndarray,
                                 span: np.ndarray, leapt: np.ndarray,
                                 steady: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """The frames before each catch-up that no start explains (see `alone_jump` and `alone_tracks`)."""
+        """The frames before each catch-up that no start explains (see `alone_jump` and `alone_tracks`);
+        `steady`: the frame before's and the frame after's measures of moving as usual, as for any end."""
         c, m, n = self.config, ctx.motion, ctx.n
         D = ctx.features.depth_dist
         d1 = np.nan_to_num(D[:, 0])
