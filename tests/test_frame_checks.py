@@ -2333,3 +2333,13 @@ def test_a_lag_does_not_end_at_the_rewind_of_the_next_one():
     spans = _saved_spans("gray8-real-lag-ends-at-no-rewind-of-the-next-lag")["depth_lag"]
     assert covers(spans, 56, 93) and covers(spans, 268, 288), spans
     assert not any(a <= 200 and b >= 250 for a, b in spans), spans
+
+
+def test_a_menu_closing_onto_a_slowing_camera_pairs_with_its_gone_opening():
+    # 200 frames of an external recording (seed 18103, real game 18604, float depth; a cut at 145):
+    # a translucent menu over 98-133 opens over a 0.14-0.55 px pan with a 0.60 structure step that the
+    # moving game behind it carries on (gone six frames on), its tracks standing 0.28-0.43 inside and
+    # none before. It closes with a 0.61 step onto a camera easing to a stand, whose standing tracks
+    # made that step open a span of its own (133-145); the menu itself was missed.
+    spans = _saved_spans("real-menu-closing-onto-a-slowing-camera-pairs-with-its-gone-opening", cuts=[145])["overlay"]
+    assert covers(spans, 98, 133), spans

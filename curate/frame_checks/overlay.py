@@ -289,14 +289,23 @@ class Overlay(FrameCheck):
         out = np.zeros(len(span), bool)
         gone = np.flatnonzero((opening & ~stays & ~returned) | unopened)
         stayed = step & stays
-        for b in np.flatnonzero(step & (back_to_game | fast_after) & ~span):
+        # (... or a closing step that opened a span itself: a menu closing onto a camera slowing to a
+        # stand, whose tracks stand after it as a panel's would. Measured on a saved real-game
+        # recording, float depth: a 35-frame menu over a 0.14-0.29 px pan opened with a 0.60 step
+        # that moved on, its tracks standing 0.28-0.43 inside and none before; it closed with a 0.61
+        # step onto a camera easing from 0.18 to 0.03 px, which opened a 12-frame span of its own,
+        # and the menu was missed (0.03 covered). On 157 saved recordings nothing else moved.)
+        reopened = np.zeros(len(span), bool)
+        reopened[1:] = span[1:] & ~span[:-1]
+        reopened &= step & stays
+        for b in np.flatnonzero((step & (back_to_game | fast_after) & ~span) | reopened):
             # (a closing step need not stay where no panel stands after it: a fast game behind a
             # menu moves on from its closing frame too; measured on a held-out procedural seed: a
             # menu whose two steps, 0.74 and 0.96, both moved on, 0.25 of the tracks
             # standing between and none either side, was kept whole; on 193 saved recordings
             # nothing else changed. Nor a game too fast to track after it, see above.)
             no_panel_after = _standing(f, b + 1, b + 1 + c.first_frames) < c.min_static
-            if not (stays[b] and back_to_game[b]) and not no_panel_after:
+            if not (stays[b] and back_to_game[b]) and not no_panel_after and not reopened[b]:
                 continue
             before = gone[(gone < b - PERSIST) & (gone >= b - max_span)]
             if not before.size:
