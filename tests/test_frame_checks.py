@@ -2343,3 +2343,13 @@ def test_a_menu_closing_onto_a_slowing_camera_pairs_with_its_gone_opening():
     # made that step open a span of its own (133-145); the menu itself was missed.
     spans = _saved_spans("real-menu-closing-onto-a-slowing-camera-pairs-with-its-gone-opening", cuts=[145])["overlay"]
     assert covers(spans, 98, 133), spans
+
+
+def test_a_sure_start_ends_before_the_next_lag_starts():
+    # 160 frames of an external recording (seed 19601, real game 20102, float depth): a 4-frame lag
+    # over 43-70, a sure start (its rewinds exact), and a 7-frame lag over 112-132. The first lag's
+    # span ran on to the second's catch-up, 42 clean frames between them. A lag catches up once:
+    # a sure start's end comes before the next start where one comes there.
+    spans = _saved_spans("exact-real-lag-ends-before-the-next-lag-starts", depth_exact=True)["depth_lag"]
+    assert covers(spans, 43, 70) and covers(spans, 112, 132), spans
+    assert not any(a <= 75 and b >= 105 for a, b in spans), spans

@@ -838,13 +838,13 @@ class DepthLag(FrameCheck):
         covered = -1
         sure = (onset_k > 0) & ~weak
 
-        def before_next(end: int, lim: int) -> int:
+        def before_next(end: int, lim: int, starts: np.ndarray = onset_k) -> int:
             # A lag catches up once: a stronger end comes before the next start after its first
             # fit, whose own catch-up it would otherwise take (see `_stronger_end`; measured on a
             # saved procedural recording at 60 fps, gray8: a weak rewind fitted 9 frames on, then
             # took the catch-up of a 6-frame lag starting 82 frames later, all 82 frames clean; on
             # 105 saved recordings nothing else moved).
-            nxt = np.flatnonzero(onset_k[end + 1:lim])
+            nxt = np.flatnonzero(starts[end + 1:lim])
             return end + 1 + int(nxt[0]) if nxt.size else lim
 
         # (reaches in time: as many seconds at any frame rate, see `FrameCheckConfig.reference_fps`)
@@ -873,8 +873,19 @@ class DepthLag(FrameCheck):
             guard_leap = leaps_by(max(c.leap_tracks_deep, 0.5 * (k + 1))) if k > c.catch_up_max_k else leap_k
             ends_kw = dict(stepped=lambda e, _l=guard_leap, _p=paced: bool(_l[e]) or self._stepped(D, usual_of, e, *_p), peak=peak(k),
                            behind=behind_for(k), steady=steady_for(guard_leap), leapt=leap_k)
-            end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
-                            crest=crest, horizon=horizon, loose_peak=loose_peak, **ends_kw)
+            end = None
+            nxt = before_next(lo - 1, lim, sure)
+            if not weak[a] and nxt < lim:
+                # A sure start's end comes before the next sure start where one comes there: a lag
+                # catches up once, and the next lag's catch-up is its own (measured on a saved
+                # real-game recording, float depth: a 4-frame lag's span ran to the catch-up of a
+                # 7-frame lag starting 42 frames after it, 42 clean frames between; before any start,
+                # an 8-bit depth's weak rewind at a catch-up cut a lag's span a frame short).
+                end = self._end(*series, lo, nxt, k, fitting_only=False, expected=self._expected(D, k, lo, nxt),
+                                crest=crest, horizon=horizon, loose_peak=loose_peak, **ends_kw)
+            if end is None:
+                end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
+                                crest=crest, horizon=horizon, loose_peak=loose_peak, **ends_kw)
             if weak[a] and end is not None and sure[lo:end + 1].any():
                 # A sure start between a weak one and its end: the end is that lag's catch-up
                 # (measured on a held-out procedural seed: a weak 9-frame rewind 48 frames before a
