@@ -2353,3 +2353,12 @@ def test_a_sure_start_ends_before_the_next_lag_starts():
     spans = _saved_spans("exact-real-lag-ends-before-the-next-lag-starts", depth_exact=True)["depth_lag"]
     assert covers(spans, 43, 70) and covers(spans, 112, 132), spans
     assert not any(a <= 75 and b >= 105 for a, b in spans), spans
+
+
+def test_a_clear_start_ends_at_the_fit_that_stands_out_most_from_its_neighbours():
+    # 190 frames of an external recording (seed 19701, real game 20203, OBS gray8): a 1-frame lag
+    # over 61-117 whose clear start looks for the fit that changed the depth most within its
+    # horizon; its catch-up at 117 (1.65 x usual, 1.8 x its neighbours) gave way to a fit 31 frames
+    # on (1.83 x usual in a faster pan, 1.3 x its neighbours), and the span took 31 clean frames.
+    spans = _saved_spans("gray8-real-clear-start-ends-at-the-fit-that-stands-out-most")["depth_lag"]
+    assert covers(spans, 61, 117) and max(b for _, b in spans) <= 120, spans
