@@ -2362,3 +2362,15 @@ def test_a_clear_start_ends_at_the_fit_that_stands_out_most_from_its_neighbours(
     # on (1.83 x usual in a faster pan, 1.3 x its neighbours), and the span took 31 clean frames.
     spans = _saved_spans("gray8-real-clear-start-ends-at-the-fit-that-stands-out-most")["depth_lag"]
     assert covers(spans, 61, 117) and max(b for _, b in spans) <= 120, spans
+
+
+def test_a_lag_ends_before_the_next_depth_freeze():
+    # 750 frames of an external recording (fresh seed 20201 at 60 fps, procedural 20202, 16-bit
+    # depth): a 1-frame lag over 107-217 whose catch-up (1.9 x, twice its neighbours) shows no step
+    # after it as the pan slows, then an 82-frame depth freeze over 486-568. With no fit that showed
+    # its step, the span took the strongest jump that did, 480 frames on past the freeze, and held
+    # 400 clean frames. The freeze's end and what comes after it are the freeze's, not the lag's.
+    spans = _saved_spans("fps60-exact-lag-ends-before-a-depth-freeze", fps=60.0, depth_exact=True)
+    assert covers(spans["depth_lag"], 107, 217), spans
+    assert max(b for _, b in spans["depth_lag"]) <= 487, spans
+    assert covers(spans["frozen_depth"], 486, 568), spans
