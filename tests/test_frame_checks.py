@@ -2374,3 +2374,14 @@ def test_a_lag_ends_before_the_next_depth_freeze():
     assert covers(spans["depth_lag"], 107, 217), spans
     assert max(b for _, b in spans["depth_lag"]) <= 487, spans
     assert covers(spans["frozen_depth"], 486, 568), spans
+
+
+def test_an_inexact_rewind_in_an_exact_depth_is_no_lag_start():
+    # 450 frames of an external recording (fresh seed 20201 at 60 fps, procedural 20202, 16-bit
+    # depth), all clean after a menu over 94-178: at 196 the depth jumps 3.4 x the frames before it,
+    # landing nearer its frame 2 back (0.60 of its change) but nowhere near exactly, as a buffer
+    # replaying its frames would. Taken as a start that needs its end, it found a chance fit 177
+    # frames on, the crest of a slow ramp, and held 180 clean frames.
+    spans = _saved_spans("fps60-exact-burst-is-no-inexact-rewind-start", fps=60.0, depth_exact=True)
+    assert "depth_lag" not in spans, spans
+    assert covers(spans["overlay"], 94, 178), spans
