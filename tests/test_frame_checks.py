@@ -2385,3 +2385,13 @@ def test_an_inexact_rewind_in_an_exact_depth_is_no_lag_start():
     spans = _saved_spans("fps60-exact-burst-is-no-inexact-rewind-start", fps=60.0, depth_exact=True)
     assert "depth_lag" not in spans, spans
     assert covers(spans["overlay"], 94, 178), spans
+
+
+def test_a_catch_up_without_a_step_after_it_ends_the_lag_by_its_shape():
+    # The slice above: the 1-frame lag's catch-up at 217 (1.9 x, twice its neighbours) is 1.46 x as
+    # far from its frame 2 back as from 1, the shape of a catch-up ((k + 2) / (k + 1) frames of
+    # motion), where the scene's frames are 1.9 x; it showed no step after it as the pan slowed,
+    # and the span ended at a 1.6 x jump that did, 107 clean frames on.
+    spans = _saved_spans("fps60-exact-lag-ends-before-a-depth-freeze", fps=60.0, depth_exact=True)
+    assert covers(spans["depth_lag"], 107, 217), spans
+    assert max(b for _, b in spans["depth_lag"]) <= 220, spans
