@@ -2395,3 +2395,16 @@ def test_a_catch_up_without_a_step_after_it_ends_the_lag_by_its_shape():
     spans = _saved_spans("fps60-exact-lag-ends-before-a-depth-freeze", fps=60.0, depth_exact=True)
     assert covers(spans["depth_lag"], 107, 217), spans
     assert max(b for _, b in spans["depth_lag"]) <= 220, spans
+
+
+def test_a_menu_closing_onto_a_crawl_turns_no_page_when_its_corners_come_back():
+    # 520 frames of an external recording (fresh seed 20501 at 60 fps, real game 21002, float
+    # depth; cuts at 19 and 480): menus over 69-141 and 372-442, the camera crawling at 0.03-0.07 px
+    # between them. The first closes with a 0.57 structure step after which 0.30 of the tracks stand
+    # (0.54 inside), enough to be taken for a page turned, and the span reopened there and ran to
+    # the second menu: 231 clean frames. Inside the menu the picture tracked 23-26 corners, after
+    # it 55-60 as before it opened: the panel that hid them is gone.
+    spans = _saved_spans("fps60-real-menu-closing-onto-a-crawl-brings-its-corners-back", cuts=[19, 480], fps=60.0,
+                         depth_exact=True)["overlay"]
+    assert covers(spans, 69, 141) and covers(spans, 372, 442), spans
+    assert not any(a <= 150 and b >= 360 for a, b in spans), spans

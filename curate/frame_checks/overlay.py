@@ -88,6 +88,8 @@ class OverlayConfig(CheckConfig):
     # nothing else moved on 177 saved recordings.
     game_moves_px: float = 0.2
     page_stands: float = 0.5  # see `Overlay.evidence`: a page turn keeps its panel standing
+    corners_back: float = 1.5  # ... and its corners hidden: see `Overlay._game_back`
+    corners_before: float = 0.8
     cut_alone: float = 2.0  # a depth cut's one-frame change over the larger of its neighbours', at least
 
 
@@ -223,6 +225,15 @@ class Overlay(FrameCheck):
                 after = _standing(f, b + 1, b + 1 + c.first_frames)
                 if turns_page and after < c.page_stands * standing:
                     turns_page = False
+                if turns_page and self._game_back(inliers, a, b):
+                    # ... nor where the picture tracks as many corners after the step as before the
+                    # menu opened, well more than inside it: the panel that hid them is gone
+                    # (measured on a fresh real-game seed at 60 fps: a menu closing onto a 0.03-0.05
+                    # px crawl, 0.30 of the tracks standing after it against 0.54 inside, 23-26
+                    # tracked corners inside and 55-60 after as before; taken for a page turn, it
+                    # reopened a span that ran 231 clean frames on, to the next menu. On 193 saved
+                    # recordings nothing else moved.)
+                    turns_page = False
                 t = b if turns_page else b + 1
                 paged = b if turns_page else -1
         # A menu opening with a step that stayed but opened nothing, coming just after a change that moved on
@@ -246,6 +257,19 @@ class Overlay(FrameCheck):
         span |= self._opened_unseen(f, step & depth_goes_on & changed, opening, stays, returned, back_to_game, span,
                                     max_span, unopened, game_moves, fast_after)
         return Evidence(opens, span, st)
+
+    def _game_back(self, inliers: np.ndarray, a: int, b: int) -> bool:
+        """The picture after the step at `b` tracks `corners_back` x the corners it tracked inside
+        the span [a, b), and nearly as many as before it opened (`corners_before`): the whole game
+        is in view again, no panel hides part of it."""
+        c = self.config
+        inside = float(np.median(inliers[a + 1:b])) if b > a + 1 else 0.0
+        after = inliers[b + 1:b + 1 + c.first_frames]
+        before = inliers[max(0, a - c.first_frames):a]
+        if not after.size or not before.size:
+            return False
+        after_t = float(np.median(after))
+        return after_t >= c.corners_back * max(inside, 1.0) and after_t >= c.corners_before * float(np.median(before))
 
     def _panel_over_game(self, f, m, a: int, b: int) -> bool:
         """Over [a + 1, b) most of the picture's tracks stand (`panel_share`, median) while the
