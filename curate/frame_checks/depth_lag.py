@@ -129,6 +129,9 @@ class DepthLagConfig(CheckConfig):
     # frames on; on 153 saved recordings nothing else moved.)
     held_many_tracks: int = 12
     held_many_share: float = 0.4
+    held_floor_px: float = 0.05  # see `DepthLag.evidence`, `slow_stood`
+    held_floor_ratio: float = 0.25
+    held_floor_share: float = 0.2
     # A one-frame repeat in a lossy depth is a clear start where the depth's tracks stood (as for
     # `held_tracks`, and `repeat_static` of them static) while the picture moved on the 2 frames
     # before it and through it, its change was at most `clear_share` x the change around, and no
@@ -563,6 +566,19 @@ class DepthLag(FrameCheck):
         # lag starts and 23 of 161,631 clean moving frames, as starts that need their end).
         many_stood = (tracks_stood & (np.nan_to_num(f.dep_tracks) >= c.held_many_tracks)
                       & (np.nan_to_num(d1, nan=np.inf) <= c.held_many_share * np.nan_to_num(local)))
+        # ... and so where they moved no more than the tracker's own noise (`held_floor_px`) under a
+        # picture moving at least 1 / `held_floor_ratio` x that, with a deep dip (`held_floor_share`):
+        # under a slow pan `held_tracks` x the picture's motion is below what a standing depth's
+        # tracks measure (measured on the saved recordings: over frozen lossy depth under a picture
+        # moving 0.2 px or more, 12 tracks or more, their motion 0.019 px at the 95th percentile and
+        # 0.041 at the 99th; a fresh procedural seed's k = 1 lag start, 14 tracks at 0.048 px under a
+        # 0.28 px pan, the change dipping to 0.14 x around, leaked whole; on 200 saved recordings,
+        # 350,638 clean frames, no clean frame met this).
+        slow_stood = (m.depth_tracked & (np.nan_to_num(f.dep_tracks) >= c.held_many_tracks)
+                      & (np.nan_to_num(m.depth, nan=np.inf) <= c.held_floor_px)
+                      & (c.held_floor_ratio * np.nan_to_num(m.picture) >= c.held_floor_px)
+                      & (np.nan_to_num(d1, nan=np.inf) <= c.held_floor_share * np.nan_to_num(local)))
+        many_stood |= slow_stood
         held |= many_stood
         dip = ((m.repeat | held) & (np.nan_to_num(d1) <= c.held_share * np.nan_to_num(local))) | many_stood
         exact = m.depth_tracked & (np.nan_to_num(f.dep_static) >= ctx.config.repeat_static)
