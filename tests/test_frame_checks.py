@@ -2419,3 +2419,14 @@ def test_a_repeat_whose_tracks_stood_within_the_tracker_noise_starts_a_lag():
     spans = _saved_spans("gray8-k1-start-whose-tracks-stood-under-the-tracker-noise")
     assert covers(spans["depth_lag"], 96, 129), spans
     assert max(b for _, b in spans["depth_lag"]) <= 173, spans
+
+
+def test_an_exact_repeat_is_no_staircase_where_the_depth_eases_around_it():
+    # 220 frames of an external recording (fresh seed 20801, procedural 20802, 16-bit depth, nothing
+    # for the depth's tracker): a 1-frame lag over 88-140 starts with a bit-identical repeat under a
+    # 1.8 px pan, the depth moving 0.7 x usual around it. Six of the 90 frames about it changed under
+    # 0.15 x (the camera easing), which made it an 8-bit staircase's stand, and the lag leaked whole.
+    # A 16-bit depth stands by itself only where it repeats exactly.
+    spans = _saved_spans("exact-k1-repeat-is-no-staircase-where-the-depth-eases", depth_exact=True)
+    assert covers(spans["depth_lag"], 88, 140), spans
+    assert max(b for _, b in spans["depth_lag"]) <= 145, spans

@@ -618,6 +618,14 @@ class DepthLag(FrameCheck):
         # whole). The upper quartile instead of the largest let a clean staircase's rewind through.
         level = np.fmin(m.usual_depth_change, np.nan_to_num(window_quantile(d1, -8, 17, 1.0), nan=np.inf))
         by_itself = np.nan_to_num(d1, nan=np.inf) <= ctx.config.nearly_still * level
+        if ctx.depth_exact:
+            # A depth that reads back bit for bit stands by itself only where it repeats exactly: it
+            # has no grey levels to stay within, a small change is still a change (measured on a
+            # fresh procedural seed, 16-bit: a k = 1 lag's exact repeat under a 1.8 px pan, the
+            # depth moving 0.7 x usual around it, was refuted as a staircase by 6 of 90 frames
+            # nearby changing under 0.15 x, the camera easing, and leaked whole; on 211 saved
+            # recordings nothing else moved).
+            by_itself &= identical
         background_of = functools.partial(m.background_repeats, still=by_itself, cuts=ctx.cuts)
         before = window_median(d1, -3, 3)
 
