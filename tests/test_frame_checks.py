@@ -2430,3 +2430,14 @@ def test_an_exact_repeat_is_no_staircase_where_the_depth_eases_around_it():
     spans = _saved_spans("exact-k1-repeat-is-no-staircase-where-the-depth-eases", depth_exact=True)
     assert covers(spans["depth_lag"], 88, 140), spans
     assert max(b for _, b in spans["depth_lag"]) <= 145, spans
+
+
+def test_a_catch_up_within_the_horizon_comes_before_a_fit_far_beyond_it():
+    # The first 420 frames of an external recording (fresh seed 21001, procedural 21003, OBS
+    # gray8): a 6-frame lag over 67-99, its start sure, its catch-up at 99 (2.1 x usual, 4.1 x by
+    # the picture's change, the shape of a catch-up) under what a fit of k = 6 asks, as a long
+    # lag's catch-up saturates. The only fit came 234 frames on, a 0.9 x step of a depth standing
+    # under a 0.05 px crawl (10 x by the picture's change), and the span took every frame between.
+    spans = _saved_spans("gray8-k6-catch-up-within-the-horizon-before-a-far-fit")["depth_lag"]
+    assert covers(spans, 67, 99), spans
+    assert max(b for _, b in spans) <= 102, spans

@@ -1199,6 +1199,18 @@ class DepthLag(FrameCheck):
             first = fixed[:1] if fixed and fixed[0] < lo + horizon else fixed[:1] + scene[:1]
             if first:
                 e0 = min(first)
+                if e0 >= lo + horizon and loose_peak is not None:
+                    # A fit only beyond the weak horizon says less than a jump within it that shows
+                    # its step and has a catch-up's shape (`loose_peak`), though under the size a
+                    # fit of k asks: a long lag's catch-up saturates (measured on a fresh procedural
+                    # seed, gray8: a 6-frame lag's 2.1 x catch-up, 4.1 x by the picture's change,
+                    # gave way to a 10 x "fit" 234 frames on, a 0.9 x step of a depth standing
+                    # under a 0.05 px crawl; on 223 saved recordings nothing else moved).
+                    near = slice(lo, min(lim, lo + horizon))
+                    ok = base[: near.stop - lo] & (jump[near] >= c.jump) & (djump[near] >= 0.75 * c.jump) & loose_peak[near]
+                    for e in lo + np.flatnonzero(ok):
+                        if shows_step(int(e)):
+                            return int(e)
                 return self._fuller_end(jump, fixed, e0, lo, expected, crest, horizon, leapt)
             # ... and where none shows the step, the strongest jump of at least `jump`: a camera
             # stopping as the depth catches up leaves no step to see after it, and a strong start
