@@ -2441,3 +2441,13 @@ def test_a_catch_up_within_the_horizon_comes_before_a_fit_far_beyond_it():
     spans = _saved_spans("gray8-k6-catch-up-within-the-horizon-before-a-far-fit")["depth_lag"]
     assert covers(spans, 67, 99), spans
     assert max(b for _, b in spans) <= 102, spans
+
+
+def test_a_freeze_under_a_crawl_is_found_as_the_picture_drifts_on():
+    # 470 frames of an external recording (fresh seed 21201 at 60 fps, real game 21703, OBS gray8,
+    # from a cut): a 76-frame depth freeze over 40-116 while the camera crawls at 0.03-0.09 px a
+    # frame, under what counts as moving. The picture's tracks drifted on (0.84-1.0 of them moving,
+    # about 4 px in all), every one of the depth's 40 stood; the freeze was missed whole.
+    spans = _saved_spans("fps60-real-freeze-under-a-crawl-the-picture-drifts-on", cuts=[0], fps=60.0)["frozen_depth"]
+    assert covers(spans, 40, 116), spans
+    assert not any(a < 30 for a, b in spans), spans
