@@ -1192,6 +1192,10 @@ class DepthLag(FrameCheck):
         shows_step = stepped if stepped is not None else (lambda e: True)
         fixed, scene = self._fitting(jump, djump, base, lo, lim, k, expected, shows_step, leapt)
         if not fitting_only:
+            def clears(bar: float) -> np.ndarray:
+                # (over [lo, lim): a jump of at least `bar`, standing out at least 0.75 x that)
+                return (jump[lo:lim] >= bar) & (djump[lo:lim] >= 0.75 * bar)
+
             # (As for a weak start, a jump of the scene's ratio only where none of the fixed size
             # came within the horizon: measured on a held-out real-game seed, float depth, a k = 1
             # lag's span ended at a 1.5 x scene-ratio fit 25 frames before its 1.8 x catch-up;
@@ -1206,8 +1210,7 @@ class DepthLag(FrameCheck):
                     # seed, gray8: a 6-frame lag's 2.1 x catch-up, 4.1 x by the picture's change,
                     # gave way to a 10 x "fit" 234 frames on, a 0.9 x step of a depth standing
                     # under a 0.05 px crawl; on 223 saved recordings nothing else moved).
-                    near = slice(lo, min(lim, lo + horizon))
-                    ok = base[: near.stop - lo] & (jump[near] >= c.jump) & (djump[near] >= 0.75 * c.jump) & loose_peak[near]
+                    ok = (base & clears(c.jump) & loose_peak[lo:lim])[:horizon]
                     for e in lo + np.flatnonzero(ok):
                         if shows_step(int(e)):
                             return int(e)
@@ -1224,7 +1227,7 @@ class DepthLag(FrameCheck):
             def strongest_of(allowed: np.ndarray) -> int | None:
                 strongest = None
                 for bar in (c.jump, c.faint_jump):
-                    ok = allowed & (jump[lo:lim] >= bar) & (djump[lo:lim] >= 0.75 * bar)
+                    ok = allowed & clears(bar)
                     cand = np.where(ok, jump[lo:lim], -np.inf)
                     if bar == c.jump and ok.any():
                         strongest = lo + int(np.argmax(cand))
