@@ -2451,3 +2451,13 @@ def test_a_freeze_under_a_crawl_is_found_as_the_picture_drifts_on():
     spans = _saved_spans("fps60-real-freeze-under-a-crawl-the-picture-drifts-on", cuts=[0], fps=60.0)["frozen_depth"]
     assert covers(spans, 40, 116), spans
     assert not any(a < 30 for a, b in spans), spans
+
+
+def test_a_dip_on_a_frame_that_alone_lost_its_depth_tracks_starts_a_lag():
+    # 180 frames of an external recording (fresh seed 21301, procedural, OBS gray8): a 1-frame lag
+    # over 65-116 starts at 0.02 x the change around under a 0.54 px pan, the codec keeping it just
+    # over the repeat floor. The depth's 9-13 tracks on the frames beside vanished on that frame
+    # alone (the tracker gives up under 8), so no track could say it stood; the lag leaked whole.
+    spans = _saved_spans("gray8-k1-repeat-on-a-frame-that-lost-its-depth-tracks")
+    assert covers(spans["depth_lag"], 65, 116), spans
+    assert max(b for _, b in spans["depth_lag"]) <= 120, spans
