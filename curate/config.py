@@ -88,6 +88,11 @@ class _FrameCheckShared(_Part):
     layer_static: float = 0.3
     still_px: float = 0.03
     still_static: float = 0.6
+    # The tracker's own noise (work px a frame): tracks that moved at most this stood. Measured over
+    # frozen lossy depth under a picture moving 0.2 px or more: 0.019 px at the 95th percentile,
+    # 0.041 at the 99th. (depth_lag's `slow_stood`; frozen_depth's `stuck_then_caught_up` and
+    # `stands_under_a_drift`.)
+    track_noise_px: float = 0.05
     # The depth repeats the previous frame: its pooled change under `repeat_floor` x the 10th
     # percentile of its changes while the picture moves, or `repeat_static` of its tracks static.
     repeat_floor: float = 0.1

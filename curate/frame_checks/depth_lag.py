@@ -129,8 +129,7 @@ class DepthLagConfig(CheckConfig):
     # frames on; on 153 saved recordings nothing else moved.)
     held_many_tracks: int = 12
     held_many_share: float = 0.4
-    held_floor_px: float = 0.05  # see `DepthLag.evidence`, `slow_stood`
-    held_floor_ratio: float = 0.25
+    held_floor_ratio: float = 0.25  # see `DepthLag.evidence`, `slow_stood`
     held_floor_share: float = 0.2
     # A lossy depth's frame with no depth track of its own, where at least this share of the
     # `lost_around` frames either side had some, whose change dips under `held_share` x the change
@@ -572,8 +571,9 @@ class DepthLag(FrameCheck):
         # lag starts and 23 of 161,631 clean moving frames, as starts that need their end).
         many_stood = (tracks_stood & (np.nan_to_num(f.dep_tracks) >= c.held_many_tracks)
                       & (np.nan_to_num(d1, nan=np.inf) <= c.held_many_share * np.nan_to_num(local)))
-        # ... and so where they moved no more than the tracker's own noise (`held_floor_px`) under a
-        # picture moving at least 1 / `held_floor_ratio` x that, with a deep dip (`held_floor_share`):
+        # ... and so where they moved no more than the tracker's own noise (the shared
+        # `track_noise_px`) under a picture moving at least 1 / `held_floor_ratio` x that, with a
+        # deep dip (`held_floor_share`):
         # under a slow pan `held_tracks` x the picture's motion is below what a standing depth's
         # tracks measure (measured on the saved recordings: over frozen lossy depth under a picture
         # moving 0.2 px or more, 12 tracks or more, their motion 0.019 px at the 95th percentile and
@@ -581,8 +581,8 @@ class DepthLag(FrameCheck):
         # 0.28 px pan, the change dipping to 0.14 x around, leaked whole; on 200 saved recordings,
         # 350,638 clean frames, no clean frame met this).
         slow_stood = (m.depth_tracked & (np.nan_to_num(f.dep_tracks) >= c.held_many_tracks)
-                      & (np.nan_to_num(m.depth, nan=np.inf) <= c.held_floor_px)
-                      & (c.held_floor_ratio * np.nan_to_num(m.picture) >= c.held_floor_px)
+                      & (np.nan_to_num(m.depth, nan=np.inf) <= ctx.config.track_noise_px)
+                      & (c.held_floor_ratio * np.nan_to_num(m.picture) >= ctx.config.track_noise_px)
                       & (np.nan_to_num(d1, nan=np.inf) <= c.held_floor_share * np.nan_to_num(local)))
         many_stood |= slow_stood
         held |= many_stood

@@ -92,7 +92,6 @@ class FrozenDepthConfig(CheckConfig):
     tracks_move: float = 0.2  # see FrozenDepth.tracks_move
     tracks_px: float = 0.3
     spike: float = 2.0
-    stand_px: float = 0.05
     drift_px: float = 2.0  # see `FrozenDepth.stands_under_a_drift`
     drift_moving: float = 0.5
     # A lossy depth's run with no catch-up at its end counts only where at least `stand_share` of
@@ -317,8 +316,8 @@ class FrozenDepth(FrameCheck):
         away from a cut), the frames before it where the depth stood under a picture that goes on
         (`goes_on`: moving, or changing on as before where it has too few tracks), at least
         `settled_run` of them: its change small (`small`) or, where tracked, its tracks standing
-        (moving at most `stand_px` work px a frame), codec glitches of `glitch` frames (changing at
-        most `glitch_change` x usual: `glitch`) bridged.
+        (moving at most the shared `track_noise_px` work px a frame), codec glitches of `glitch`
+        frames (changing at most `glitch_change` x usual: `glitch`) bridged.
         A re-dithered or re-encoded stuck depth changes at its noise, which a slow pan's depth may
         match and which need not settle (the picture slowing lets `settled` lapse); the catch-up
         tells them apart. Measured on 14 pickled sets and the false-alarm bench's --full clean
@@ -329,7 +328,7 @@ class FrozenDepth(FrameCheck):
         missed whole."""
         m, c, d1 = ctx.motion, self.config, ctx.features.depth_dist[:, 0]
         usual = max(m.usual_depth_change, 1e-9)
-        stands = (small | (m.depth_tracked & (np.nan_to_num(m.depth, nan=np.inf) <= c.stand_px))) & goes_on
+        stands = (small | (m.depth_tracked & (np.nan_to_num(m.depth, nan=np.inf) <= ctx.config.track_noise_px))) & goes_on
         stood = stands | (close_gaps(stands, c.glitch) & glitch & goes_on)
         out = np.zeros(ctx.n, bool)
         for e in np.flatnonzero(np.nan_to_num(d1) >= c.clear_catch_up * usual):
@@ -409,8 +408,8 @@ class FrozenDepth(FrameCheck):
 
     def stands_under_a_drift(self, ctx: CheckContext, small: np.ndarray) -> np.ndarray:
         """A camera crawling too slowly to count as moving (under `motion_px` a frame) still
-        drifts: frames where every depth track found stands (`repeat_static`, within `stand_px`)
-        and the depth changes little, for `settled_run` frames (at `reference_fps`), over which
+        drifts: frames where every depth track found stands (`repeat_static`, within the shared
+        `track_noise_px`) and the depth changes little, for `settled_run` frames (at `reference_fps`), over which
         the picture's tracks drifted `drift_px` work px in all with at least `drift_moving` of
         them moving (median): a clean depth drifts with them (measured on a fresh real-game seed
         at 60 fps, gray8: a 76-frame freeze under a 0.03-0.09 px crawl, 0.84-1.0 of the picture's
@@ -418,7 +417,7 @@ class FrozenDepth(FrameCheck):
         recordings no clean span, and five true freezes' spans began 1-3 frames earlier)."""
         cfg, f, m, c = ctx.config, ctx.features, ctx.motion, self.config
         depth_stands = (m.depth_tracked & (np.nan_to_num(f.dep_static) >= cfg.repeat_static)
-                        & (np.nan_to_num(m.depth, nan=np.inf) <= c.stand_px))
+                        & (np.nan_to_num(m.depth, nan=np.inf) <= cfg.track_noise_px))
         tracked = np.nan_to_num(f.pic_inliers) >= cfg.min_tracks
         frames = depth_stands & small & tracked
         out = np.zeros(ctx.n, bool)
