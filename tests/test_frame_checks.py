@@ -2461,3 +2461,15 @@ def test_a_dip_on_a_frame_that_alone_lost_its_depth_tracks_starts_a_lag():
     spans = _saved_spans("gray8-k1-repeat-on-a-frame-that-lost-its-depth-tracks")
     assert covers(spans["depth_lag"], 65, 116), spans
     assert max(b for _, b in spans["depth_lag"]) <= 120, spans
+
+
+def test_a_catch_up_in_a_crawl_counts_where_the_depth_moves_of_its_own():
+    # 470 frames of an external recording (fresh seed 21401 at 60 fps, procedural, OBS gray8): a
+    # 3-frame lag over 60-124 under a 0.2 px pan, the depth changing 3.5-6 x usual around (something
+    # moving of its own, its tracks at 4 x the picture's motion), caught up at 124: 27 x usual and 6 x
+    # its neighbours. Under a crawling picture an end must move the depth's tracks ahead of their
+    # share, a rule for a depth at the codec's noise; these moved 0.6 x theirs, and the span ran 333
+    # clean frames on.
+    spans = _saved_spans("fps60-k3-catch-up-where-the-depth-moves-of-its-own-in-a-crawl", fps=60.0)["depth_lag"]
+    assert covers(spans, 60, 124), spans
+    assert max(b for _, b in spans) <= 128, spans

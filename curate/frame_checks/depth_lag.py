@@ -169,6 +169,14 @@ class DepthLagConfig(CheckConfig):
     # catch-up was lost in the noise) at least 2 x).
     crawl_catch_up: float = 1.5
     crawl_catch_up_max: float = 2.0
+    # ... where the depth's own change around the frame (the smaller median of the 3 frames before
+    # and after) is at most this x usual: where it is more, the depth is not the codec's noise but
+    # something moving of its own, which its tracks follow rather than the picture (measured on a
+    # fresh procedural seed at 60 fps: a 3-frame lag under a 0.2 px pan, the depth changing 3.5-6 x
+    # usual and its tracks 4 x the picture's motion, caught up at 27 x usual, 6 x its neighbours;
+    # its tracks, at 0.6 x their share, refused it, and the span ran 333 clean frames on. On 265
+    # saved recordings nothing else moved from 1.5 to 5; at 1, a false span and a lost lag).
+    crawl_depth_change: float = 2.5
     # A one-frame dip while the depth around changes at least this x its usual change starts a lag
     # without its end found (see the short repeats in `evidence`).
     strong_local: float = 1.5
@@ -867,7 +875,9 @@ class DepthLag(FrameCheck):
             # catch-up of k + 1 frames of motion stays small enough to track: it must move the depth's
             # tracks ahead of the picture (see `crawl_catch_up`).
             need = min(max(c.crawl_catch_up, 0.5 * (k + 1)), c.crawl_catch_up_max)
-            slow = slow_picture & (track_jump < need)
+            # ... where the depth itself changes little around (see `crawl_depth_change`)
+            slow = (slow_picture & (track_jump < need)
+                    & (np.nan_to_num(local, nan=np.inf) <= c.crawl_depth_change * m.usual_depth_change))
             # ... and anywhere, for k <= `catch_up_max_k`, at least 0.5 x (k + 1) x their usual share
             # (measured on a held-out procedural seed: a 2-frame lag cut short at a 1.9 x jump whose
             # tracks moved 1.3 x their share; its true end moved them 3.4 x).
