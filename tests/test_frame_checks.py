@@ -2473,3 +2473,15 @@ def test_a_catch_up_in_a_crawl_counts_where_the_depth_moves_of_its_own():
     spans = _saved_spans("fps60-k3-catch-up-where-the-depth-moves-of-its-own-in-a-crawl", fps=60.0)["depth_lag"]
     assert covers(spans, 60, 124), spans
     assert max(b for _, b in spans) <= 128, spans
+
+
+def test_a_keyframe_the_stuck_depth_repeats_after_does_not_end_a_freeze():
+    # 260 frames of an external recording (fresh seed 22001 at 60 fps, procedural 22003, OBS gray8):
+    # a 76-frame depth freeze over 104-180. At 170 the codec re-encoded the stuck frame: 2.02 x the
+    # usual change, equally far (0.94-1.01) from the 4 frames before, the depth repeating for the 9
+    # frames after it up to the catch-up at 180 (70 x). Over `reencode_change` (2.0) it ended the
+    # freeze, and the last 8 frames leaked into a clip. (The span before padding: its first frames
+    # changed as a moving depth does, and the padding takes them.)
+    spans = _saved_spans("fps60-gray8-freeze-with-a-keyframe-the-depth-repeats-after", fps=60.0)["frozen_depth"]
+    assert covers(spans, 107, 180), spans
+    assert max(b for _, b in spans) <= 184, spans

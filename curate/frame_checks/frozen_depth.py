@@ -58,6 +58,14 @@ class FrozenDepthConfig(CheckConfig):
     # else moves at 2 or 3.
     reencode_change: float = 2.0
     reencode_spread: float = 0.1
+    # ... or at most this x usual where the depth repeats on the next frame, as a stuck frame does
+    # after its keyframe; a catch-up leaves the depth moving, however slowly the camera goes after
+    # it (measured on a fresh procedural seed at 60 fps, OBS gray8: a keyframe at 2.02 x usual, 4
+    # frames equally far (0.94-1.01), the depth repeating for 9 frames after it, ended a 76-frame
+    # freeze early and its last 8 frames leaked; two real-game catch-ups at 2.38 and 2.45 x, equally
+    # far from the identical frames before them, were followed by changes of 0.17-0.28 x usual, not
+    # repeats. On 295 saved recordings nothing else moved from 2.5 to 4.)
+    reencode_repeat_change: float = 3.0
     # Where the picture cannot be tracked (too few corners: dark, blurred or busy with noise), a run
     # of (nearly) repeated depth counts as a freeze while the picture's own one-frame change inside
     # it stays at least this share of its level over the `untracked_window` frames before the run,
@@ -362,8 +370,13 @@ class FrozenDepth(FrameCheck):
             return np.zeros(ctx.n, bool)
         with np.errstate(all="ignore"):
             spread = np.abs(D[:, 1:5] / D[:, :1] - 1.0)
+        d1 = np.nan_to_num(D[:, 0], nan=np.inf)
+        usual = ctx.motion.usual_depth_change
+        # (a larger change where the depth repeats on the next frame: see `reencode_repeat_change`)
+        repeats_next = np.zeros(ctx.n, bool)
+        repeats_next[:-1] = ctx.motion.repeat[1:]
         return (np.all(np.nan_to_num(spread, nan=np.inf) <= c.reencode_spread, axis=1)
-                & (np.nan_to_num(D[:, 0], nan=np.inf) <= c.reencode_change * ctx.motion.usual_depth_change))
+                & ((d1 <= c.reencode_change * usual) | ((d1 <= c.reencode_repeat_change * usual) & repeats_next)))
 
     @staticmethod
     def near_cut(ctx: CheckContext, i: int) -> bool:
