@@ -2485,3 +2485,24 @@ def test_a_keyframe_the_stuck_depth_repeats_after_does_not_end_a_freeze():
     spans = _saved_spans("fps60-gray8-freeze-with-a-keyframe-the-depth-repeats-after", fps=60.0)["frozen_depth"]
     assert covers(spans, 107, 180), spans
     assert max(b for _, b in spans) <= 184, spans
+
+
+def test_a_freeze_the_codec_toggles_between_two_states_is_found_whole():
+    # 250 frames of an external recording (fresh seed 22301 at 60 fps, procedural 22303, OBS gray8,
+    # nothing for the depth's tracker): a 104-frame depth freeze over 84-188 under a 0.7-1 px pan,
+    # the codec toggling the stuck frame between two states with a period of 4 (changes of 2 x usual,
+    # then exact repeats). Only its first 30 frames settled; the rest leaked. Every frame of it is
+    # back at the repeat floor of one of the 4 frames before, which a moving depth never is so long.
+    spans = _saved_spans("fps60-gray8-freeze-toggling-with-a-period-of-4", fps=60.0)["frozen_depth"]
+    assert covers(spans, 93, 188), spans
+    assert max(b for _, b in spans) <= 192, spans
+
+
+def test_a_freeze_toggling_at_its_end_with_no_catch_up_is_found():
+    # 200 frames of an external recording (fresh seed 21701, procedural 21703, OBS gray8, nothing to
+    # track): a 50-frame depth freeze over 76-126 under a 0.25-1.9 px pan; the codec toggled the stuck
+    # frame at 0.19 x usual over its last 8 frames and the depth caught up at only 1.6 x, so it stood
+    # at its noise on 0.88 of its frames (0.9 asked) with no catch-up, and was missed whole.
+    spans = _saved_spans("gray8-freeze-toggling-at-its-end-with-no-catch-up")["frozen_depth"]
+    assert covers(spans, 77, 126), spans
+    assert max(b for _, b in spans) <= 130, spans

@@ -73,6 +73,7 @@ class MotionSummary:
     nearly_still: np.ndarray  # the depth's one-frame change is a small fraction of its usual one
     usual_depth_change: float  # median pooled one-frame depth change while the picture moves
     depth_noise: float  # median pooled one-frame depth change while the picture stands still (0: unknown)
+    repeat_level: float = 0.0  # the pooled change at most which the depth repeats (`repeat`'s floor; 0: unknown)
 
     def slice(self, a: int, b: int) -> MotionSummary:
         """Frames [a, b), judged with the whole recording's usual change and noise."""

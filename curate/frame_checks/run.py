@@ -54,7 +54,8 @@ def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
     dm = d1[moving & np.isfinite(d1)]
     # An exact repeat sits far below the changes of a moving depth, whatever the codec's noise.
     p10 = float(np.percentile(dm, 10)) if dm.size > 20 else 0.0
-    repeat = np.nan_to_num(d1, nan=np.inf) <= max(cfg.repeat_floor * p10, 1e-6)
+    repeat_level = max(cfg.repeat_floor * p10, 1e-6)
+    repeat = np.nan_to_num(d1, nan=np.inf) <= repeat_level
     repeat |= depth_tracked & (np.nan_to_num(f.dep_static) >= cfg.repeat_static)
     # Over several frames a frozen depth stays at the codec's noise (re-encoding a repeated 8-bit
     # depth beside a moving picture leaves more than a clean repeat) while a moving one grows.
@@ -89,7 +90,7 @@ def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
     # an overlay over a depth that moves on.
     noise = min(float(np.percentile(quiet, 25)), 0.2 * usual) if quiet.size > 10 else 0.0
     nearly_still = np.nan_to_num(d1, nan=np.inf) <= cfg.nearly_still * usual
-    return MotionSummary(mp, md, moving, still, depth_tracked, repeat, settled, nearly_still, usual, noise)
+    return MotionSummary(mp, md, moving, still, depth_tracked, repeat, settled, nearly_still, usual, noise, repeat_level)
 
 
 def enabled_checks(cfg, bootstrap_trusted: bool = False) -> list:
