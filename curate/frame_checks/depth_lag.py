@@ -581,9 +581,8 @@ class DepthLag(FrameCheck):
                       & (np.nan_to_num(d1, nan=np.inf) <= c.held_many_share * np.nan_to_num(local)))
         # ... and so where they moved no more than the tracker's own noise (the shared
         # `track_noise_px`) under a picture moving at least 1 / `held_floor_ratio` x that, with a
-        # deep dip (`held_floor_share`):
-        # under a slow pan `held_tracks` x the picture's motion is below what a standing depth's
-        # tracks measure (measured on the saved recordings: over frozen lossy depth under a picture
+        # deep dip (`held_floor_share`): under a slow pan `held_tracks` x the picture's motion is
+        # below what a standing depth's tracks measure (measured on the saved recordings: over frozen lossy depth under a picture
         # moving 0.2 px or more, 12 tracks or more, their motion 0.019 px at the 95th percentile and
         # 0.041 at the 99th; a fresh procedural seed's k = 1 lag start, 14 tracks at 0.048 px under a
         # 0.28 px pan, the change dipping to 0.14 x around, leaked whole; on 200 saved recordings,
@@ -607,8 +606,9 @@ class DepthLag(FrameCheck):
             kernel = np.ones(2 * w + 1)
             kernel[w] = 0.0
             tracked_around = np.convolve(has, kernel, "same") / (2 * w)
-            held |= ((has == 0) & (tracked_around >= c.lost_tracked_share)
-                     & (np.nan_to_num(d1, nan=np.inf) <= c.held_share * np.nan_to_num(local)))
+            lost_held = ((has == 0) & (tracked_around >= c.lost_tracked_share)
+                         & (np.nan_to_num(d1, nan=np.inf) <= c.held_share * np.nan_to_num(local)))
+            held |= lost_held
         dip = ((m.repeat | held) & (np.nan_to_num(d1) <= c.held_share * np.nan_to_num(local))) | many_stood
         exact = m.depth_tracked & (np.nan_to_num(f.dep_static) >= ctx.config.repeat_static)
         after = window_median(d1, 1, 5)

@@ -260,7 +260,7 @@ class FrozenDepth(FrameCheck):
             while end < ctx.n and repeat[end]:
                 end += 1
 
-    def stands_at_noise(self, ctx: CheckContext, a: int, b: int, cycles: np.ndarray | None = None) -> bool:
+    def stands_at_noise(self, ctx: CheckContext, a: int, b: int, cycles: np.ndarray) -> bool:
         """At least `stand_share` of the frames in [a, b) change at most `stand_change` x the
         usual one-frame change, or the depth reads back bit for bit (where a freeze repeats
         exactly; `exact_short` judges it). Measured on 207 saved recordings and the false-alarm
@@ -272,7 +272,7 @@ class FrozenDepth(FrameCheck):
         if ctx.depth_exact:
             return True
         d1 = np.nan_to_num(ctx.features.depth_dist[a:b, 0], nan=np.inf)
-        cycles = self.cycles(ctx) if cycles is None else cycles  # (back where it was: see `cycles`)
+        # (`cycles`: frames back where the depth was, see `FrozenDepth.cycles`)
         stands = (d1 <= self.config.stand_change * ctx.motion.usual_depth_change) | cycles[a:b]
         return bool(b > a and stands.mean() >= self.config.stand_share)
 
