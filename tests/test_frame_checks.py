@@ -2506,3 +2506,14 @@ def test_a_freeze_toggling_at_its_end_with_no_catch_up_is_found():
     spans = _saved_spans("gray8-freeze-toggling-at-its-end-with-no-catch-up")["frozen_depth"]
     assert covers(spans, 77, 126), spans
     assert max(b for _, b in spans) <= 130, spans
+
+
+@pytest.mark.parametrize("old", ["frame_checks.depth_lag.held_floor_px", "frame_checks.frozen_depth.stand_px"])
+def test_the_tracker_noise_is_one_shared_setting_and_its_old_keys_are_refused(old):
+    # The two checks' twin settings became `frame_checks.track_noise_px`: a config that still sets
+    # an old key fails to load and names it, rather than being silently ignored.
+    from capture.errors import InputError
+
+    assert CurateConfig.load(None, ["frame_checks.track_noise_px=0.04"]).frame_checks.track_noise_px == 0.04
+    with pytest.raises(InputError, match=old.replace(".", r"\.")):
+        CurateConfig.load(None, [f"{old}=0.05"])
