@@ -1312,6 +1312,21 @@ def test_a_weak_lag_start_needs_an_end_chance_would_not_have_given():
     assert runs_of(lag["depth_lag"].span) == [(300, 346)]
 
 
+def test_a_weak_lag_start_weighs_chance_fits_of_its_own_scene_only():
+    # 1,330 frames of an external recording (fresh seed 22601 at 60 fps, procedural, OBS gray8,
+    # frames 2500-3830; cuts at 888 and 1028 around a loading screen): a clean weak rewind at 706,
+    # in a featureless view whose own jumps fit an end every few dozen frames, "ended" 14 frames
+    # on. Counted over 600 frames either side, the rate took in the quieter scenes after the cut
+    # and let that fit stand (a false 17-frame span); counted in its own scene, the fit is chance.
+    spans = _saved_spans("lag-chance-own-scene", cuts=[888, 1028], fps=60.0, depth_exact=False)
+    assert "depth_lag" not in spans, spans["depth_lag"]
+    assert spans["frozen_depth"][0] == (234, 301)  # the freeze in the slice (2731-2801) is still found
+    f, m = _features("lag-chance-own-scene"), _motion("lag-chance-own-scene")
+    anything = CFG.model_copy(update={"depth_lag": CFG.depth_lag.model_copy(update={"chance_ends": np.inf})})
+    lag = run_checks(f, anything, cuts=[888, 1028], motion=m, fps=60.0)["depth_lag"].span
+    assert lag[706:720].all()  # the fit it takes where chance is not weighed
+
+
 def test_a_freeze_as_the_pan_slows_is_found_from_where_the_depth_stopped():
     # 200 frames of an external recording (fresh seed 7401, procedural, OBS gray8): a freeze over
     # 101-141 while the pan slowed from 0.8 to 0.3 px a frame; the re-encoded depth stood at

@@ -94,9 +94,9 @@ class DepthLagConfig(CheckConfig):
     # 3.6 % of them; true lags with weak starts, 13 pickled sets, ended 17-46 frames later).
     weak_horizon: int = 90
     # ... and only with one it would as likely as not have met before any chance fit: the frames
-    # that would end it, per moving frame within `chance_reach` of the start (the span and the
-    # frames just after its end left out), times the frames to its end (the chance fits expected
-    # on the way), at most this (0.7: a chance fit comes first with probability 1 - e^-0.7 = 0.5),
+    # that would end it, per moving frame of its scene within `chance_reach` of the start (the span
+    # and the frames just after its end left out), times the frames to its end (the chance fits
+    # expected on the way), at most this (0.7: a chance fit comes first with probability 1 - e^-0.7 = 0.5),
     # where at least `chance_min_fits` were seen (fewer say too little of the rate). Measured: 15
     # true weak-start lags (k = 1-7) 0-0.61; false spans on the false-alarm bench's --full clean
     # footage and the external sets up to 2.1 (the longest: 1.4-2.1).
@@ -964,7 +964,12 @@ class DepthLag(FrameCheck):
                 # fit found 60-80 frames on says nothing (see `chance_ends`).
                 # (The rate is counted outside the span and the frames just after its end, where the
                 # catch-up's own echoes fit too.)
-                w0, w1 = max(1, a - chance_reach), min(n - 1, a + chance_reach)
+                # (... within the start's own scene: another scene's jumps say nothing of this one's
+                # rate (measured on 319 saved recordings: two false spans of 20 and 21 frames went, a
+                # lag's overrun went from 38 frames to 1, and another's, a clear start whose end its
+                # scene's own rate refused, from 0 to 26; nothing else moved).
+                w0 = max([1, a - chance_reach] + [int(x) + 1 for x in ctx.cuts if x <= a])
+                w1 = min([n - 1, a + chance_reach] + [int(x) for x in ctx.cuts if x > a])
                 own = (a, end + c.peak_reach + 1)
                 # (Jumps refused as ends for turning back (`end_turn`) are jumps the scene makes by
                 # itself all the same: they count towards its rate.)
