@@ -380,6 +380,16 @@ def test_freeze_with_the_camera_pausing_inside_it_is_found_whole():
     assert covers(got.get("frozen_depth", []), 50, 70)
 
 
+def test_a_menu_closing_as_a_featureless_depth_steps_closes_its_span():
+    # 340 frames of an external recording (fresh seed 23201 at 60 fps, procedural, OBS gray8 with
+    # nothing to track in the depth; frames 2560-2900): a menu over 87-183 closed with a structure
+    # step of 0.68 as the depth stepped 3.03 x its usual change, over the 3.0 that tells a cut, but
+    # 1.5 x its own largest step around (the 8-bit staircase stands and steps by whole grey
+    # levels). Refused as a close, no span opened and a 60-frame clip took in the menu.
+    spans = _saved_spans("menu-closes-on-depth-step", cuts=[], fps=60.0, depth_exact=False)
+    assert spans["overlay"] == [(87, 183)]
+
+
 def test_a_menu_whose_opening_was_missed_opens_no_span_at_its_close():
     # Measured on an external recording: the step of a menu opening was taken as the close of a
     # span before it, and the menu's closing step then opened a span over 340 frames of the game

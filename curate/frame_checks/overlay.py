@@ -91,6 +91,7 @@ class OverlayConfig(CheckConfig):
     corners_back: float = 1.5  # ... and its corners hidden: see `Overlay._game_back`
     corners_before: float = 0.8
     cut_alone: float = 2.0  # a depth cut's one-frame change over the larger of its neighbours', at least
+    peak_reach: int = 8  # frames either side whose largest depth change a closing step's may reach (see `evidence`)
 
 
 class Overlay(FrameCheck):
@@ -157,7 +158,18 @@ class Overlay(FrameCheck):
         # the picture 6 frames later no longer matches the frame of the step. A menu is still, or
         # keeps a panel standing, so a change inside it does not close it.
         back_to_game = window_median(m.moving.astype(float), 1, PERSIST) > 0.5
-        closes = opens | ((step | ctx.cut_mask) & (st >= c.complete)) | (step & depth_goes_on & back_to_game & changed)
+        # (In a lossy depth a closing step's depth may jump as high as its own peaks around (up to
+        # `depth_step` x the largest one-frame change of the `peak_reach` frames either side): a
+        # featureless 8-bit depth steps between its stands by whole grey levels, and a cut jumps
+        # far over them. Measured on a fresh procedural seed at 60 fps, gray8: a menu closing as
+        # the depth stepped 3.03 x usual, 1.5 x its largest step around, was not closed and a clip
+        # took it in. Not in a depth that reads back bit for bit, which has no such steps: a walker
+        # filling a still view moves it 4-14 x usual for frames on end, and a step there closed a
+        # false "menu" its arrival had opened.)
+        with np.errstate(invalid="ignore"):
+            in_its_range = (d1 <= c.depth_step * outer_quantile(d1, 0, c.peak_reach, 1.0)) & (not ctx.depth_exact)
+        closes = (opens | ((step | ctx.cut_mask) & (st >= c.complete))
+                  | (step & (depth_goes_on | in_its_range) & back_to_game & changed))
         flat = np.nan_to_num(f.flat_frac) >= 0.6
         quiet = m.still | flat | ctx.spans_of(("black",))
         span = np.zeros(n, bool)
