@@ -1322,6 +1322,17 @@ def test_a_weak_lag_start_needs_an_end_chance_would_not_have_given():
     assert runs_of(lag["depth_lag"].span) == [(300, 346)]
 
 
+def test_a_lone_catch_up_under_a_crawling_picture_ends_a_lag():
+    # 300 frames of an external recording (fresh seed 23201 at 60 fps, real game, OBS gray8; cuts
+    # at 122 and 296): a 7-frame lag over 151-197 starts and catches up under a 0.07 px crawl. Its
+    # start shows nothing; at its catch-up the pooled change jumps 3.2 x usual, 4 x each frame
+    # beside it, and the depth's 35 tracks move 0.47 px, 6.8 x the picture and 10 x their own motion
+    # around. The lone-catch-up rule asked for a moving picture, and the lag leaked whole; its span
+    # now reaches back to the cut.
+    spans = _saved_spans("lag-catch-up-under-crawl", cuts=[122, 296], fps=60.0, depth_exact=False)
+    assert spans["depth_lag"] == [(122, 197)]
+
+
 def test_a_weak_lag_start_weighs_chance_fits_of_its_own_scene_only():
     # 1,330 frames of an external recording (fresh seed 22601 at 60 fps, procedural, OBS gray8,
     # frames 2500-3830; cuts at 888 and 1028 around a loading screen): a clean weak rewind at 706,

@@ -305,6 +305,18 @@ class DepthLagConfig(CheckConfig):
     # between its stands (a false 60-frame span on another seed without this guard). On 223 saved
     # recordings nothing else moved but 20 frames between a cut and a true lag, too few for a clip.
     alone_smooth: float = 0.3
+    # ... and where the tracked picture crawls (at least `crawl_rewind_px`, not moving, not
+    # standing), a catch-up whose depth tracks moved `alone_tracks` x their share of the picture's
+    # motion (at least 1) and x their own median motion over the 8 frames either side, and this
+    # many work pixels beyond that share (4 x the tracker's noise, `track_noise_px`): under a crawl
+    # a lag's start shows nothing, but its catch-up moves the tracks k + 1 frames of motion at once.
+    # (Measured on a fresh real-game seed at 60 fps, gray8: a 7-frame lag starting and catching up
+    # under a 0.07 px crawl, its catch-up 3.2 x usual and 4 x each frame beside it, the tracks
+    # moving 0.47 px, 6.8 x the picture and 10 x their own motion around, leaked whole. Over 355
+    # saved recordings no clean crawling frame moved the tracks so while the pooled change jumped
+    # as an end must; without the comparison with the tracks' own motion, walkers in procedural
+    # scenes made false 123-frame spans, and nothing else moved.)
+    alone_crawl_px: float = 0.2
     alone_quiet: int = 4
     # A rewind the next frames replay too is a start where the depth has nothing to track (see
     # `DepthLag._replayed`). Measured first on 30 saved recordings of held-out seeds (14201-14601):
@@ -1085,12 +1097,19 @@ class DepthLag(FrameCheck):
         ev = onset_k > 0
         if n and J > 1:
             alone_leapt = leaps_by(c.alone_tracks)
-            span |= self._behind_before_catch_up(ctx, smooth, tracked_near, span, alone_leapt, steady_for(alone_leapt))
+            # Where the tracked picture crawls, a catch-up whose depth tracks moved `alone_tracks` x
+            # the picture and `alone_crawl_px` more than it (see `alone_crawl_px`).
+            dep_px, share_px = np.nan_to_num(m.depth), np.fmax(usual_ratio, 1.0) * np.nan_to_num(m.picture)
+            dep_around = np.nan_to_num(outer_median(np.where(m.depth_tracked, m.depth, np.nan), 0, 8), nan=np.inf)
+            crawl_leap = (crawls & ~m.moving & ~m.still & m.depth_tracked & (dep_px >= c.alone_tracks * share_px)
+                          & (dep_px >= c.alone_tracks * dep_around) & (dep_px - share_px >= c.alone_crawl_px))
+            span |= self._behind_before_catch_up(ctx, smooth, tracked_near, span, alone_leapt, steady_for(alone_leapt),
+                                                 crawl_leap)
         return Evidence(ev, span | ev, onset_k.astype(float))
 
     def _behind_before_catch_up(self, ctx: CheckContext, smooth: np.ndarray, tracked_near: np.ndarray,
                                 span: np.ndarray, leapt: np.ndarray,
-                                steady: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+                                steady: tuple[np.ndarray, np.ndarray], crawl_leap: np.ndarray) -> np.ndarray:
         """The frames before each catch-up that no start explains (see `alone_jump` and `alone_tracks`);
         `steady`: the frame before's and the frame after's measures of moving as usual, as for any end."""
         c, m, n = self.config, ctx.motion, ctx.n
@@ -1108,8 +1127,9 @@ class DepthLag(FrameCheck):
         smooth_here = quiet >= c.alone_smooth * local
         leap_base = np.where(smooth_here, np.fmin(local, m.usual_depth_change), m.usual_depth_change)
         jump_need = np.fmax(c.alone_jump * m.usual_depth_change, c.alone_local * local)
+        leapt = leapt | crawl_leap
         ok = ((d1[e_] >= np.where(leapt[e_], c.alone_isolated * leap_base[e_], jump_need[e_]))
-              & m.moving[e_] & m.moving[e_ - 1] & smooth[e_]
+              & ((m.moving[e_] & m.moving[e_ - 1]) | crawl_leap[e_]) & smooth[e_]
               & (d1[e_] >= c.alone_isolated * np.maximum(d1[e_ - 1], d1[e_ + 1]))
               & (~tracked_near[e_] | leapt[e_]) & ~near_cut[e_] & ~span[e_ - 1] & ~others[e_ - 1]
               & (np.nan_to_num(D[e_, 1]) >= d1[e_])
