@@ -1098,7 +1098,8 @@ class DepthLag(FrameCheck):
         if n and J > 1:
             alone_leapt = leaps_by(c.alone_tracks)
             # Where the tracked picture crawls, a catch-up whose depth tracks moved `alone_tracks` x
-            # the picture and `alone_crawl_px` more than it (see `alone_crawl_px`).
+            # their share of the picture's motion and their own motion around, and `alone_crawl_px`
+            # beyond that share (see `alone_crawl_px`).
             dep_px, share_px = np.nan_to_num(m.depth), np.fmax(usual_ratio, 1.0) * np.nan_to_num(m.picture)
             dep_around = np.nan_to_num(outer_median(np.where(m.depth_tracked, m.depth, np.nan), 0, 8), nan=np.inf)
             crawl_leap = (crawls & ~m.moving & ~m.still & m.depth_tracked & (dep_px >= c.alone_tracks * share_px)
