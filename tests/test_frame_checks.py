@@ -1348,6 +1348,16 @@ def test_a_weak_lag_start_weighs_chance_fits_of_its_own_scene_only():
     assert lag[706:720].all()  # the fit it takes where chance is not weighed
 
 
+def test_a_freeze_under_an_untracked_picture_ends_at_its_catch_up():
+    # 300 frames of an external recording (fresh seed 23001 at 60 fps, procedural, 16-bit depth;
+    # frames 4500-4800): a 60-frame freeze over 131-191 under a picture with nothing to track, the
+    # depth moving 0.3 x usual before it and catching up at 5.9 x. The run of small change was
+    # bridged over the catch-up into the slow depth after it (as over a codec glitch), its end
+    # then had no catch-up after it, and the freeze was missed whole. A catch-up ends the run.
+    spans = _saved_spans("freeze-untracked-catch-up-bridged", cuts=[], fps=60.0, depth_exact=True)
+    assert spans == {"frozen_depth": [(131, 191)]}
+
+
 def test_a_freeze_as_the_pan_slows_is_found_from_where_the_depth_stopped():
     # 200 frames of an external recording (fresh seed 7401, procedural, OBS gray8): a freeze over
     # 101-141 while the pan slowed from 0.8 to 0.3 px a frame; the re-encoded depth stood at
