@@ -3,7 +3,6 @@ span shaping and one label per frame."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -77,9 +76,16 @@ def summarise(f, cfg, cuts: Sequence[int] = ()) -> MotionSummary:
         ok = moving & (ps > 0)
         with np.errstate(all="ignore"):
             rels.append((ds / _per_scene_median(ds, ok, cuts)) / np.maximum(ps / _per_scene_median(ps, ok, cuts), 1e-6))
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # (frames with no offset known stay NaN)
-        rel = np.nanmedian(np.vstack(rels), axis=0) if len(rels) > 1 else rels[0]
+    if len(rels) > 1:
+        # (frames with no offset known stay NaN; the median only over the others, so that no
+        # warning is raised: a filter set with `warnings.catch_warnings` is process-wide and not
+        # safe in a flow's worker threads)
+        stack = np.vstack(rels)
+        known = np.isfinite(stack).any(axis=0)
+        rel = np.full(stack.shape[1], np.nan)
+        rel[known] = np.nanmedian(stack[:, known], axis=0)
+    else:
+        rel = rels[0]
     settled = moving & (np.nan_to_num(rel, nan=np.inf) <= cfg.settle_fraction)
     # ... unless the depth's own tracks moved with the picture over those frames (after a fast turn
     # a scene's depth may change little per pixel of motion, and the tracks still show it moving).
