@@ -21,6 +21,12 @@ def scenes(cuts: Iterable[int], n: int) -> list[tuple[int, int]]:
     return list(zip(bounds, bounds[1:], strict=False))
 
 
+def scene_bounds(cuts: Iterable[int], a: int, b: int, n: int) -> tuple[int, int]:
+    """[start, end) of the scene between `cuts` that holds frames [a, b) (a cut starts a scene)."""
+    cs = [int(c) for c in cuts]
+    return max([0] + [c for c in cs if c <= a]), min([n] + [c for c in cs if c >= b])
+
+
 def pad(mask: np.ndarray, n: int, after: int | None = None) -> np.ndarray:
     """Every run grown by n frames before it and `after` (default n) after it."""
     after = n if after is None else after

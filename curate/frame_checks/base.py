@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.series import around, pad
+from curate.series import around, pad, scene_bounds
 
 if TYPE_CHECKING:
     from curate.config import FrameCheckConfig
@@ -90,9 +90,8 @@ class MotionSummary:
         standing under a 0.23 px pan, refuted by five still frames of the scene before a cut 22
         frames earlier, and the lag leaked whole)."""
         still = self.nearly_still if still is None else still
-        lo, hi = max(0, a - reach), min(len(self.repeat), b + reach)
-        lo = max([lo] + [int(x) for x in cuts if x <= a])
-        hi = min([hi] + [int(x) for x in cuts if x >= b])
+        start, end = scene_bounds(cuts, a, b, len(self.repeat))
+        lo, hi = max(start, a - reach), min(end, b + reach)
         mov = np.concatenate([self.moving[lo:a], self.moving[b:hi]])
         rep = np.concatenate([still[lo:a], still[b:hi]])
         return float(rep[mov].mean()) if mov.sum() >= 10 else 0.0

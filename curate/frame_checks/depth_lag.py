@@ -39,6 +39,7 @@ from curate.series import (
     outer_quantile,
     pad,
     runs_of,
+    scene_bounds,
     window_median,
     window_quantile,
 )
@@ -980,8 +981,8 @@ class DepthLag(FrameCheck):
                 # rate (measured on 319 saved recordings: two false spans of 20 and 21 frames went, a
                 # lag's overrun went from 38 frames to 1, and another's, a clear start whose end its
                 # scene's own rate refused, from 0 to 26; nothing else moved).
-                w0 = max([1, a - chance_reach] + [int(x) + 1 for x in ctx.cuts if x <= a])
-                w1 = min([n - 1, a + chance_reach] + [int(x) for x in ctx.cuts if x > a])
+                scene_start, scene_end = scene_bounds(ctx.cuts, a, a + 1, n)
+                w0, w1 = max(1, a - chance_reach, scene_start + 1), min(n - 1, a + chance_reach, scene_end)
                 own = (a, end + c.peak_reach + 1)
                 # (Jumps refused as ends for turning back (`end_turn`) are jumps the scene makes by
                 # itself all the same: they count towards its rate.)
