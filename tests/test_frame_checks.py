@@ -852,6 +852,15 @@ def test_catch_up_after_slow_replayed_motion_ends_the_lag():
     assert runs_of(_run_saved("lag-slow-replay")["depth_lag"].span) == [(23, 45)]
 
 
+def test_a_lag_catching_up_as_the_picture_slows_ends_there():
+    # 340 frames of an external recording (fresh seed 23501, procedural, 16-bit depth, a picture with
+    # no tracks): a 4-frame lag over frames 56-105 catches up (5.9 x the change around) on the frame
+    # the picture's change falls to a third of its level. Ends were looked for only where the picture
+    # went on, and the span ran 233 clean frames on to a weaker fit of the scene's own ratio.
+    spans = _saved_spans("lag-catch-up-as-picture-slows", cuts=[], fps=30.0, depth_exact=True)
+    assert spans == {"depth_lag": [(56, 105)]}
+
+
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at

@@ -845,6 +845,13 @@ class DepthLag(FrameCheck):
         # as the camera eases (measured on a held-out real-game seed, float depth: a 2-frame lag's
         # 2.6 x catch-up at 0.08 px; its span ended at a weaker jump 8 frames before)
         goes_on = moves_on | (crawls & ~m.still)
+        # ... and on the first frame after such a frame: a lag may catch up just as the picture
+        # slows or stops, a depth jump that a picture standing by itself would not make (measured on
+        # a fresh procedural seed, 16-bit depth, no picture tracks: a 4-frame lag's 5.9 x catch-up
+        # came as the picture's change fell to a third, and its span ran 234 clean frames on to a
+        # weaker fit; on 379 saved recordings one other span moved, a real-game lag's, which had run
+        # 14 frames past its catch-up to a cut).
+        goes_on |= np.concatenate([[False], goes_on[:-1]])
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         usual_r = functools.cache(lambda j: np.nan_to_num(around(R[:, j], 8)))
         picture_faults = ctx.spans_of(ctx.picture_fault_checks)
