@@ -861,6 +861,16 @@ def test_a_lag_catching_up_as_the_picture_slows_ends_there():
     assert spans == {"depth_lag": [(56, 105)]}
 
 
+def test_a_weak_start_in_a_staircase_holds_when_its_first_fit_is_a_clear_catch_up():
+    # 255 frames of an external recording (fresh seed 23701, procedural, gray8, featureless depth):
+    # a 5-frame lag over frames 67-89 starts with a weak rewind (0.44 of its change) where the depth
+    # stands by itself now and then (a staircase's background); its first fit, 89, is its catch-up
+    # at 7.5 x usual, which a staircase does not make. Only a later, stronger fit could save such a
+    # start, and the lag leaked whole.
+    spans = _saved_spans("lag-weak-start-in-staircase-clear-catch-up", cuts=[], fps=30.0, depth_exact=False)
+    assert spans == {"depth_lag": [(67, 89)]}
+
+
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at

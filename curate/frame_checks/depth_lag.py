@@ -1025,9 +1025,12 @@ class DepthLag(FrameCheck):
                 # stronger end within its reach is such a catch-up (measured on a held-out procedural
                 # seed: a 3-frame lag in a featureless gray8 depth, its rewind to 0.15 weak, fitted at
                 # a 1.2 x noise jump 13 frames in and refuted; its catch-up 36 frames later jumped 6.9
-                # x usual and 3.9 x each frame beside it, and the lag leaked whole).
+                # x usual and 3.9 x each frame beside it, and the lag leaked whole). So too where the
+                # first fit is itself such a catch-up (measured on a fresh procedural seed, gray8: a
+                # 5-frame lag's weak rewind to 0.44 fitted at its own 7.5 x catch-up, refuted as a
+                # staircase, leaked whole; on 385 saved recordings nothing else moved).
                 later = self._stronger_end(d1, jump, peak(k), m, end, before_next(end, min(lim, a + horizon)))
-                if later != end and d1[later] >= c.staircase_jump * max(m.usual_depth_change, np.nan_to_num(d1_around[later])):
+                if d1[later] >= c.staircase_jump * max(m.usual_depth_change, np.nan_to_num(d1_around[later])):
                     end, staircase = later, False
             refuted = (weak[a] or staircase) and (end is None or (end > lo and m.repeat[lo:end].mean() > c.max_background)
                                                   or staircase)
