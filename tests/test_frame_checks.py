@@ -1367,6 +1367,16 @@ def test_a_weak_lag_start_weighs_chance_fits_of_its_own_scene_only():
     assert lag[706:720].all()  # the fit it takes where chance is not weighed
 
 
+def test_a_freeze_the_codec_toggles_in_a_cycle_of_4_is_covered_whole():
+    # 300 frames of an external recording (fresh seed 23601, 60 fps, procedural, gray8): the depth
+    # froze over frames 81-197 and the codec toggled it with a period of 4 frames, 0.6-0.9 x the
+    # usual change a frame, each frame back within 0-0.4 x of one of the 4 before (above the
+    # recording's repeat floor, 0.04 x). Only the last 17 frames, where it stood at its floor, were
+    # covered.
+    assert _saved_spans("freeze-toggling-in-a-cycle-of-4", cuts=[], fps=60.0, depth_exact=False) == {
+        "frozen_depth": [(81, 197)]}
+
+
 def test_a_freeze_under_an_untracked_picture_ends_at_its_catch_up():
     # 300 frames of an external recording (fresh seed 23001 at 60 fps, procedural, 16-bit depth;
     # frames 4500-4800): a 60-frame freeze over 131-191 under a picture with nothing to track, the

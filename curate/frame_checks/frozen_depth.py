@@ -32,6 +32,9 @@ class FrozenDepthConfig(CheckConfig):
     # A run of `long_run` frames each back at the repeat floor of one of the `cycle_frames` before
     # it, under a picture that goes on, is a freeze (`FrozenDepth.cycles`).
     cycle_frames: int = 4
+    # ... or within `cycle_floor` x usual of one, where its distance does not grow over the cycle
+    # (a slow depth moves on: twice as far from `cycle_frames` back as from one).
+    cycle_floor: float = 0.15
     max_background: float = 0.05
     # A settled depth (hardly changed over several frames: a lossy codec keeps re-encoding a frozen
     # 8-bit depth beside a moving picture) counts from this many frames on: a camera turning back
@@ -287,8 +290,19 @@ class FrozenDepth(FrameCheck):
         D = ctx.features.depth_dist
         if D.ndim != 2 or not D.size:
             return np.zeros(ctx.n, bool)
-        back = np.nan_to_num(D[:, : self.config.cycle_frames], nan=np.inf).min(axis=1)
-        return back <= max(ctx.motion.repeat_level, 1e-6)
+        c = self.config
+        Dn = np.nan_to_num(D[:, : c.cycle_frames], nan=np.inf)
+        back = Dn.min(axis=1)
+        u = ctx.motion.usual_depth_change
+        # A stuck depth toggled by the codec returns to its states only within the codec's noise, which
+        # may sit above the recording's repeat floor; a slow depth that moves on, however little,
+        # is further from the frames furthest back (measured on 385 saved recordings: at 0.15 x
+        # usual, two freezes toggling with a period of 4 frames at 60 fps, gray8, 0.6-0.9 x usual a
+        # frame and back within 0-0.4 x, were covered whole (one had been covered 0.17, the other
+        # 0.86) and nothing else moved; at 0.25, one false 25-frame freeze. Without the growth
+        # guard, a depth creeping 0.01-0.03 x usual a frame made a false 81-frame one.)
+        grows = Dn[:, -1] >= 2.0 * np.maximum(Dn[:, 0], 1e-9)
+        return (back <= max(ctx.motion.repeat_level, 1e-6)) | ((back <= c.cycle_floor * u) & ~grows)
 
     def tracks_move(self, ctx: CheckContext, a: int, b: int, goes_on: np.ndarray) -> bool:
         """The depth's own tracks, however few, moved over [a, b): on at least `min_run` frames
