@@ -880,6 +880,16 @@ def test_a_catch_up_whose_tracks_leap_in_a_crawl_ends_the_lag_though_short_of_th
     assert spans == {"depth_lag": [(160, 260)]}
 
 
+def test_an_exact_rewind_under_a_picture_too_poor_to_track_starts_a_lag():
+    # 580 frames of an external recording (fresh seed 24101, 60 fps, procedural, 16-bit depth): a
+    # 6-frame lag over frames 209-291 under a 2.6 px pan whose picture has 9 inliers (too few to
+    # track). Its first frame returns to the bit to the depth 6 frames back, at 0.6 x the usual
+    # change (5 x the change around); its catch-up jumps 7 x the change around. A bit-exact return
+    # counted only under a tracked picture, and the lag leaked whole.
+    spans = _saved_spans("lag-exact-rewind-under-untracked-pan", cuts=[], fps=60.0, depth_exact=True)
+    assert spans == {"depth_lag": [(209, 291)]}
+
+
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at
