@@ -232,6 +232,9 @@ class DepthLagConfig(CheckConfig):
     # Where short runs of bit-identical repeats (the shared `exact_floor`) are at most this share of
     # the moving frames, the depth does not repeat by itself.
     exact_rare: float = 0.01
+    # ... and anywhere, a bit-identical repeat while the tracked picture moves at least this many
+    # work px a frame and the depth has tracks is a sure start (see the short repeats in `evidence`).
+    exact_repeat_px: float = 0.5
     # An end is the largest one-frame depth change within `peak_reach` frames on each side, and
     # at least (1 + `peak_share` x k) times their median.
     peak_reach: int = 2
@@ -772,6 +775,15 @@ class DepthLag(FrameCheck):
                 # no weak start takes; a virtual camera crawling at 0.1 px over a real capture
                 # repeats its float depth exactly by itself).
                 strong |= ctx.depth_exact and identical_rare and bool(identical[a:b].all()) and not crawl[a:b].any()
+                # ... nor, whether or not it repeats so elsewhere (a recording with a freeze does), one
+                # that repeats a frame exactly while the tracked picture moves `exact_repeat_px` and
+                # the depth has structure to track: measured on 415 saved recordings, every such
+                # frame outside a freeze was a lag's start (10 of them; 3 were missed whole, weak
+                # starts whose one-frame catch-ups did not clear the weak bar: 16102 and 24202 are
+                # covered now, and nothing else moved).
+                strong |= (ctx.depth_exact and bool(identical[a:b].all()) and bool(m.moving[a:b].all())
+                           and float(np.nan_to_num(m.picture[a:b]).min()) >= c.exact_repeat_px
+                           and bool((np.nan_to_num(f.dep_tracks[a:b]) > 0).all()))
                 weak[a] = not (was_still[a] or strong) or slowing
                 # A clear start otherwise weak looks for its end as a weak start does, and holds
                 # without one (see `clear_share`).
