@@ -893,9 +893,9 @@ def test_an_exact_rewind_under_a_picture_too_poor_to_track_starts_a_lag():
 def test_an_exact_repeat_under_a_tracked_pan_is_a_sure_lag_start():
     # 222 frames of an external recording (fresh seed 24201, procedural, 16-bit depth): a 1-frame lag
     # over frames 89-143 starts with a bit-identical repeat under a 1.4 px tracked pan, its depth
-    # tracked. The recording repeats exactly elsewhere (its freezes), so the repeat was a weak start,
-    # and its 1.7 x catch-up did not clear the weak bar: the lag leaked whole. Such a repeat is a
-    # sure start: the lag is covered whole, its span ending within a second of its catch-up.
+    # tracked. The depth changed slowly around it (0.6 x usual), so the repeat was a weak start, and
+    # its 1.7 x catch-up did not clear the weak bar: the lag leaked whole. Such a repeat is a sure
+    # start: the lag is covered whole, its span ending within a second of its catch-up.
     [(start, end)] = _saved_spans("lag-exact-repeat-under-a-tracked-pan", cuts=[], fps=30.0,
                                   depth_exact=True)["depth_lag"]
     assert start <= 89 and 143 <= end <= 143 + 30

@@ -775,11 +775,12 @@ class DepthLag(FrameCheck):
                 # no weak start takes; a virtual camera crawling at 0.1 px over a real capture
                 # repeats its float depth exactly by itself).
                 strong |= ctx.depth_exact and identical_rare and bool(identical[a:b].all()) and not crawl[a:b].any()
-                # ... nor, whether or not it repeats so elsewhere (a recording with a freeze does), one
-                # that repeats a frame exactly while the tracked picture moves `exact_repeat_px` and
-                # the depth has structure to track: measured on 415 saved recordings, every such
-                # frame outside a freeze was a lag's start (10 of them; 3 were missed whole, weak
-                # starts whose one-frame catch-ups did not clear the weak bar: 16102 and 24202 are
+                # ... nor, however slowly the depth changes around it (`crawl`), nor how often it
+                # repeats so elsewhere, one that repeats a frame exactly while the tracked picture
+                # moves `exact_repeat_px` and the depth has structure to track: measured on 415
+                # saved recordings, every such frame outside a freeze was a lag's start (10 of them;
+                # 3 were missed whole, two of them weak starts under a depth changing 0.25-0.6 x usual
+                # around, whose one-frame catch-ups did not clear the weak bar: 16102 and 24202 are
                 # covered now, and nothing else moved).
                 strong |= (ctx.depth_exact and bool(identical[a:b].all()) and bool(m.moving[a:b].all())
                            and float(np.nan_to_num(m.picture[a:b]).min()) >= c.exact_repeat_px
