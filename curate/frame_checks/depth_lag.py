@@ -34,6 +34,7 @@ from curate.frame_checks.base import CheckConfig, CheckContext, Evidence, FrameC
 from curate.frame_checks.frozen_depth import FrozenDepth
 from curate.series import (
     around,
+    extend_forward,
     keep_runs,
     outer_median,
     outer_quantile,
@@ -375,13 +376,23 @@ class DepthLag(FrameCheck):
             pic_tracked = np.nan_to_num(f.pic_inliers) >= ctx.config.min_tracks
             crept = (~m.moving & m.depth_tracked & pic_tracked
                      & (np.nan_to_num(m.depth) >= np.maximum(c.rewind_px, c.rewind_tracks * np.nan_to_num(m.picture, nan=np.inf))))
+            # (A picture with too few corners to track: dark, blurred, busy.)
+            untracked = ~pic_tracked
+            # The picture changes on (its own one-frame change at least half its level around) and
+            # does not stand, tracked or not.
+            changes_on = (np.nan_to_num(r1) >= 0.5 * np.nan_to_num(r1_around, nan=np.inf)) & ~m.still
             # ... and in a depth that reads back bit for bit, a rewind to exactly the depth of k frames
             # back while the tracked picture moves on at all (not standing): a lagging buffer replays
             # its frame exactly, a slow camera does not return to it while its picture moves on
             # (measured on a held-out real-game seed, float depth: a 2-frame lag starting in a
-            # 0.058 px crawl, exact to the bit, leaked whole).
+            # 0.058 px crawl, exact to the bit, leaked whole). So too under an untracked picture whose
+            # own change goes on (measured on a fresh procedural seed at 60 fps, 16-bit: a 6-frame
+            # lag under a 2.6 px pan with 9 inliers, the depth returning to the bit 6 frames back at
+            # 0.6 x usual (5 x the change around), leaked whole; on 403 saved recordings nothing
+            # else moved).
             tracked_on = pic_tracked & ~m.still
-            exact_back = ctx.depth_exact & (np.nan_to_num(D[:, 1:], nan=1.0) <= ctx.config.exact_floor) & tracked_on[:, None]
+            exact_back = (ctx.depth_exact & (np.nan_to_num(D[:, 1:], nan=1.0) <= ctx.config.exact_floor)
+                          & (tracked_on | (untracked & changes_on))[:, None])
             # (Its onset need not be half the change around: exactness is no noise. That lag's camera
             # slowed into it, its onset changing 0.4 x the frames before.)
             floor = np.nan_to_num(d1) >= max(8 * m.depth_noise, c.min_change)
@@ -401,20 +412,9 @@ class DepthLag(FrameCheck):
             # changed at least its usual change (measured on a held-out procedural seed: a 4-frame
             # lag rewinding to 0.04 at 3 x usual under an untracked picture leaked whole; on 163
             # saved recordings nothing else changed).
-            untracked = np.nan_to_num(f.pic_inliers) < ctx.config.min_tracks
-            # The picture changes on (its own one-frame change at least half its level around) and
-            # does not stand, tracked or not.
-            changes_on = (np.nan_to_num(r1) >= 0.5 * np.nan_to_num(r1_around, nan=np.inf)) & ~m.still
             untracked_on = (untracked & changes_on & big_enough
                             & (np.nan_to_num(d1) >= m.usual_depth_change))
             on |= untracked_on[:, None] & (np.nan_to_num(rewind, nan=np.inf) <= c.deep_rewind)
-            # ... and, in a depth that reads back bit for bit, a rewind to exactly the depth of k
-            # frames back under such a picture, as under a tracked one (`exact_back`; measured on a
-            # fresh procedural seed at 60 fps, 16-bit: a 6-frame lag under a 2.6 px pan with 9
-            # inliers, the depth returning to the bit 6 frames back at 0.6 x usual (5 x the change
-            # around), leaked whole; on 403 saved recordings nothing else moved).
-            on |= ((ctx.depth_exact & untracked & changes_on & floor)[:, None]
-                   & (np.nan_to_num(D[:, 1:], nan=1.0) <= ctx.config.exact_floor))
             # ... and wherever the picture changes on and does not stand, tracked or not, a rewind
             # the depth holds for exactly k frames (see `_replay_runs`): a lagging buffer shows its
             # frames k back one by one and then moves on (measured on a held-out procedural seed,
@@ -774,7 +774,8 @@ class DepthLag(FrameCheck):
                 # 0.8-1.0 x usual around its repeat, whose catch-up at 1.75 x as the camera slowed
                 # no weak start takes; a virtual camera crawling at 0.1 px over a real capture
                 # repeats its float depth exactly by itself).
-                strong |= ctx.depth_exact and identical_rare and bool(identical[a:b].all()) and not crawl[a:b].any()
+                exact_repeat = ctx.depth_exact and bool(identical[a:b].all())
+                strong |= exact_repeat and identical_rare and not crawl[a:b].any()
                 # ... nor, however slowly the depth changes around it (`crawl`), nor how often it
                 # repeats so elsewhere, one that repeats a frame exactly while the tracked picture
                 # moves `exact_repeat_px` and the depth has structure to track: measured on 415
@@ -782,7 +783,7 @@ class DepthLag(FrameCheck):
                 # 3 were missed whole, two of them weak starts under a depth changing 0.25-0.6 x usual
                 # around, whose one-frame catch-ups did not clear the weak bar: 16102 and 24202 are
                 # covered now, and nothing else moved).
-                strong |= (ctx.depth_exact and bool(identical[a:b].all()) and bool(m.moving[a:b].all())
+                strong |= (exact_repeat and bool(m.moving[a:b].all())
                            and float(np.nan_to_num(m.picture[a:b]).min()) >= c.exact_repeat_px
                            and bool((np.nan_to_num(f.dep_tracks[a:b]) > 0).all()))
                 weak[a] = not (was_still[a] or strong) or slowing
@@ -871,7 +872,7 @@ class DepthLag(FrameCheck):
         # came as the picture's change fell to a third, and its span ran 234 clean frames on to a
         # weaker fit; on 379 saved recordings one other span moved, a real-game lag's, which had run
         # 14 frames past its catch-up to a cut).
-        goes_on |= np.concatenate([[False], goes_on[:-1]])
+        goes_on = extend_forward(goes_on, 1)
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         usual_r = functools.cache(lambda j: np.nan_to_num(around(R[:, j], 8)))
         picture_faults = ctx.spans_of(ctx.picture_fault_checks)
