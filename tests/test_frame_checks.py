@@ -901,6 +901,27 @@ def test_an_exact_repeat_under_a_tracked_pan_is_a_sure_lag_start():
     assert start <= 89 and 143 <= end <= 143 + 30
 
 
+def test_a_crawl_step_stronger_than_the_first_fit_gives_way_to_a_catch_up_that_leaps_the_tracks():
+    # 300 frames of an external recording (fresh seed 24301 at 60 fps, real game, float depth): a
+    # 2-frame lag over frames 98-168 under a 0.08-0.1 px crawl. Its first fit (18 frames in) fell
+    # short, and the span took a 3.8 x step of the nearest-neighbour depth 34 frames in, its tracks
+    # standing, over the catch-up that leapt them 36 frames later: half the lag leaked. The lag is
+    # covered whole, its span ending at its catch-up.
+    [(start, end)] = _saved_spans("lag-crawl-step-before-a-leaping-catch-up", cuts=[], fps=60.0,
+                                  depth_exact=True)["depth_lag"]
+    assert start <= 98 and 168 <= end <= 168 + 5
+
+
+def test_a_catch_up_that_loses_the_depth_tracks_ends_a_lag_no_start_showed():
+    # 220 frames of an external recording (fresh seed 24401, procedural, OBS gray8): a 3-frame lag
+    # over frames 90-117 starts under a 0.1 px crawl, its rewind under the codec's noise, and catches
+    # up at 9.3 x usual as its depth tracks fall from 16 to 8 for that frame alone. The tracks being
+    # near, a lone catch-up had to leap them, and the lag leaked whole. It is covered whole.
+    [(start, end)] = _saved_spans("lag-catch-up-loses-the-depth-tracks", cuts=[], fps=30.0,
+                                  depth_exact=False)["depth_lag"]
+    assert start <= 90 and 117 <= end <= 117 + 5
+
+
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at

@@ -1161,10 +1161,20 @@ class DepthLag(FrameCheck):
         leap_base = np.where(smooth_here, np.fmin(local, m.usual_depth_change), m.usual_depth_change)
         jump_need = np.fmax(c.alone_jump * m.usual_depth_change, c.alone_local * local)
         leapt = leapt | crawl_leap
+        # A depth tracked on the frames either side that loses its tracks on this one alone jumped
+        # too far for the tracker: a catch-up's leap it could not follow (measured on a fresh
+        # procedural seed, gray8: a 3-frame lag starting under a 0.1 px crawl, where its rewind was
+        # under the codec's noise, caught up at 9.3 x usual, 3.4 x each frame beside it, as its
+        # 16 depth tracks fell to 8; missed whole. Not on a frame a span already starts at: a long
+        # rewind loses the tracks as well (a false 60-frame reach before a 7-frame lag's start). On
+        # 421 saved recordings nothing else moved).
+        tracked = m.depth_tracked
+        lost = np.zeros(n, bool)
+        lost[1:-1] = ~tracked[1:-1] & tracked[:-2] & tracked[2:] & ~span[1:-1]
         ok = ((d1[e_] >= np.where(leapt[e_], c.alone_isolated * leap_base[e_], jump_need[e_]))
               & ((m.moving[e_] & m.moving[e_ - 1]) | crawl_leap[e_]) & smooth[e_]
               & (d1[e_] >= c.alone_isolated * np.maximum(d1[e_ - 1], d1[e_ + 1]))
-              & (~tracked_near[e_] | leapt[e_]) & ~near_cut[e_] & ~span[e_ - 1] & ~others[e_ - 1]
+              & (~tracked_near[e_] | leapt[e_] | lost[e_]) & ~near_cut[e_] & ~span[e_ - 1] & ~others[e_ - 1]
               & (np.nan_to_num(D[e_, 1]) >= d1[e_])
               & (steady[0][e_ - 1] >= c.steady) & (steady[1][e_ + 1] >= c.steady))
         reach = ctx.frames(c.alone_reach)
@@ -1439,6 +1449,16 @@ class DepthLag(FrameCheck):
             # 29 frames later, 2.1 x where 2.7 x was asked, leapt them 5.8 x; 0.72 covered. On 397
             # saved recordings one other span moved, a 6-frame lag's, 0.78 covered before).
             later = [e for e in reach if leapt[e]]
+        elif later and leapt is not None and not leapt[e0]:
+            # Of the later fits, the first whose tracks leapt as well: under a crawl a
+            # nearest-neighbour depth steps by itself, and a step may be stronger than `e0` by
+            # `fuller_end` without moving the tracks (measured on a fresh real-game seed at 60 fps,
+            # float depth: a 2-frame lag under a 0.08-0.1 px crawl "ended" at a 3.8 x step 34 frames
+            # in, its tracks standing; its catch-up 36 frames later, 2.7 x where 2.3 x was asked,
+            # leapt them; 0.50 covered. On 421 saved recordings nothing else moved).
+            both = [e for e in later if leapt[e]]
+            if both:
+                later = both
         return later[0] if later else e0
 
     def _end_base(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, peak: np.ndarray | None,
