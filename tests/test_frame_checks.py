@@ -922,6 +922,16 @@ def test_a_catch_up_that_loses_the_depth_tracks_ends_a_lag_no_start_showed():
     assert start <= 90 and 117 <= end <= 117 + 5
 
 
+def test_a_catch_up_under_too_few_corners_and_tracks_ends_a_lag_no_start_showed():
+    # 210 frames of an external recording (fresh seed 24601, procedural, OBS gray8): a 6-frame lag
+    # over frames 45-102 under a picture of 8-11 corners and a depth of 8-10 tracks, both too few to
+    # follow. No start shows; its catch-up jumps 7.8 x usual, its top change 4 x the frames beside
+    # it. The lag leaked whole; it is covered whole.
+    [(start, end)] = _saved_spans("lag-catch-up-under-few-corners-and-tracks", cuts=[], fps=30.0,
+                                  depth_exact=False)["depth_lag"]
+    assert start <= 45 and 102 <= end <= 102 + 5
+
+
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at
