@@ -932,6 +932,15 @@ def test_a_catch_up_under_too_few_corners_and_tracks_ends_a_lag_no_start_showed(
     assert start <= 45 and 102 <= end <= 102 + 5
 
 
+def test_a_staircase_step_whose_top_change_stands_as_beside_it_is_no_lone_catch_up():
+    # 203 frames of clean external footage (fresh seed 24701 at 60 fps, procedural, OBS gray8): the
+    # depth steps every third frame at 5.3-5.5 x usual, its largest changes as they were on the
+    # frames beside; one step at 195 moved the depth's tracks 3 x their share and was taken for the
+    # catch-up of a lag no start showed, a false span reaching back 2 s. No lag span at all.
+    assert "depth_lag" not in _saved_spans("staircase-step-at-60fps-no-lone-catch-up", cuts=[], fps=60.0,
+                                           depth_exact=False)
+
+
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at

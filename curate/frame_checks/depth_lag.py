@@ -323,6 +323,15 @@ class DepthLagConfig(CheckConfig):
     # scenes made false 123-frame spans, and nothing else moved.)
     alone_crawl_px: float = 0.2
     alone_quiet: int = 4
+    # ... and its largest changes (`depth_top`) stand out at least this x the frames beside it: k + 1
+    # frames of motion move the nearest surfaces most, where a step of a staircase or a noise jump
+    # of the pooled change leaves them as they were. (Measured on 445 saved recordings: every lone
+    # catch-up that ended a true lag stood 1.92-6.8 x; of the 18 that made false spans, 5 stood
+    # 0.78-1.12 x, 5 false spans of 47-227 frames at 60 fps. At 1.5 those went and nothing else moved.)
+    alone_top: float = 1.5
+    # ... this x where the depth has too few tracks to show a leap or the picture too few corners to
+    # say it moves (see `DepthLag._behind_before_catch_up`).
+    alone_top_poor: float = 3.0
     # A rewind the next frames replay too is a start where the depth has nothing to track (see
     # `DepthLag._replayed`). Measured first on 30 saved recordings of held-out seeds (14201-14601):
     # on clean frames 3 rewinds replayed, all of k = 3 (one frame to confirm), none of k >= 4. Then on
@@ -1174,23 +1183,24 @@ class DepthLag(FrameCheck):
         lost[1:-1] = ~tracked[1:-1] & tracked[:-2] & tracked[2:] & ~span[1:-1]
         # Where the depth has too few tracks to show a leap (under `depth_tracked` within 3 frames)
         # or the picture too few corners to say it moves (only its own change going on,
-        # `moves_on`), a catch-up must stand out in its largest changes as well, 3 x the frames
-        # beside it: k + 1 frames of motion move the nearest surfaces most (measured on a fresh
+        # `moves_on`), a catch-up must stand out in its largest changes `alone_top_poor` x the
+        # frames beside it: k + 1 frames of motion move the nearest surfaces most (measured on a fresh
         # procedural seed, gray8: a 6-frame lag under a picture of 8-11 corners, 8-10 depth
         # tracks, caught up at 7.8 x usual, its top change 4 x the frames beside it; missed whole.
         # Without the top's test, two false spans on 433 saved recordings, steps whose top
         # change stood 1.0 and 2.3 x the frames beside them; with it, nothing else moved).
         top = np.nan_to_num(ctx.features.depth_top[:, 0])
-        top_out = np.zeros(n, bool)
-        top_out[1:-1] = top[1:-1] >= 3.0 * np.maximum(top[:-2], top[2:])
-        top_out &= top > 0
+        top_ratio = np.zeros(n)  # the top change against the larger of the frames beside it
+        top_ratio[1:-1] = top[1:-1] / np.maximum(np.maximum(top[:-2], top[2:]), 1e-12)
+        top_out = top_ratio >= c.alone_top_poor
         poorly_tracked = ~pad(m.depth_tracked, 3)
         ok = ((d1[e_] >= np.where(leapt[e_], c.alone_isolated * leap_base[e_], jump_need[e_]))
               & ((m.moving[e_] & m.moving[e_ - 1]) | crawl_leap[e_] | (moves_on[e_] & moves_on[e_ - 1] & top_out[e_]))
               & smooth[e_]
               & (d1[e_] >= c.alone_isolated * np.maximum(d1[e_ - 1], d1[e_ + 1]))
-              & (~tracked_near[e_] | leapt[e_] | lost[e_] | (poorly_tracked[e_] & top_out[e_])) & ~near_cut[e_] & ~span[e_ - 1] & ~others[e_ - 1]
-              & (np.nan_to_num(D[e_, 1]) >= d1[e_])
+              & (~tracked_near[e_] | leapt[e_] | lost[e_] | (poorly_tracked[e_] & top_out[e_]))
+              & ~near_cut[e_] & ~span[e_ - 1] & ~others[e_ - 1]
+              & (np.nan_to_num(D[e_, 1]) >= d1[e_]) & (top_ratio[e_] >= c.alone_top)
               & (steady[0][e_ - 1] >= c.steady) & (steady[1][e_ + 1] >= c.steady))
         reach = ctx.frames(c.alone_reach)
         for e in e_[ok]:
