@@ -941,6 +941,16 @@ def test_a_staircase_step_whose_top_change_stands_as_beside_it_is_no_lone_catch_
                                            depth_exact=False)
 
 
+def test_a_staircase_stepping_every_other_frame_makes_no_lone_catch_up():
+    # 156 frames of clean external footage (fresh seed 24601, real game, float depth): a
+    # virtual camera panning 0.25 px a frame over a real capture steps the depth every other frame
+    # (2.5-2.8 x usual, 0.5-0.8 x between); one step leapt the depth's tracks and was taken for the
+    # catch-up of a lag no start showed, a false span reaching back 2 s. A step that comes back 2
+    # frames later is no catch-up: no lag span at all.
+    assert "depth_lag" not in _saved_spans("staircase-every-other-frame-no-lone-catch-up", cuts=[], fps=30.0,
+                                           depth_exact=True)
+
+
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at

@@ -332,6 +332,12 @@ class DepthLagConfig(CheckConfig):
     # ... this x where the depth has too few tracks to show a leap or the picture too few corners to
     # say it moves (see `DepthLag._behind_before_catch_up`).
     alone_top_poor: float = 3.0
+    # ... and its jump at least this x every frame 2 and 3 either side: a lag catches up once, where
+    # a staircase's or a nearest-neighbour camera's steps come back every 2-3 frames. (Measured on
+    # 445 saved recordings: true lone catch-ups 2.24-6.1 x; a real-game float staircase under a
+    # 0.25 px pan stepping every other frame, 1.13 x, made a false 63-frame span. At 1.5 that span
+    # and 3 other false ones went, 105 clean frames; nothing else moved.)
+    alone_recur: float = 1.5
     # A rewind the next frames replay too is a start where the depth has nothing to track (see
     # `DepthLag._replayed`). Measured first on 30 saved recordings of held-out seeds (14201-14601):
     # on clean frames 3 rewinds replayed, all of k = 3 (one frame to confirm), none of k >= 4. Then on
@@ -1193,6 +1199,10 @@ class DepthLag(FrameCheck):
         top_ratio = np.zeros(n)  # the top change against the larger of the frames beside it
         top_ratio[1:-1] = top[1:-1] / np.maximum(np.maximum(top[:-2], top[2:]), 1e-12)
         top_out = top_ratio >= c.alone_top_poor
+        recur = np.zeros(n)  # the largest change 2 or 3 frames either side (see `alone_recur`)
+        for j in (2, 3):
+            recur[j:] = np.maximum(recur[j:], d1[:-j])
+            recur[:-j] = np.maximum(recur[:-j], d1[j:])
         poorly_tracked = ~pad(m.depth_tracked, 3)
         ok = ((d1[e_] >= np.where(leapt[e_], c.alone_isolated * leap_base[e_], jump_need[e_]))
               & ((m.moving[e_] & m.moving[e_ - 1]) | crawl_leap[e_] | (moves_on[e_] & moves_on[e_ - 1] & top_out[e_]))
@@ -1201,6 +1211,7 @@ class DepthLag(FrameCheck):
               & (~tracked_near[e_] | leapt[e_] | lost[e_] | (poorly_tracked[e_] & top_out[e_]))
               & ~near_cut[e_] & ~span[e_ - 1] & ~others[e_ - 1]
               & (np.nan_to_num(D[e_, 1]) >= d1[e_]) & (top_ratio[e_] >= c.alone_top)
+              & (d1[e_] >= c.alone_recur * recur[e_])
               & (steady[0][e_ - 1] >= c.steady) & (steady[1][e_ + 1] >= c.steady))
         reach = ctx.frames(c.alone_reach)
         for e in e_[ok]:
