@@ -335,8 +335,8 @@ class DepthLagConfig(CheckConfig):
     # ... and its jump at least this x every frame 2 and 3 either side: a lag catches up once, where
     # a staircase's or a nearest-neighbour camera's steps come back every 2-3 frames. (Measured on
     # 445 saved recordings: true lone catch-ups 2.24-6.1 x; a real-game float staircase under a
-    # 0.25 px pan stepping every other frame, 1.13 x, made a false 63-frame span. At 1.5 that span
-    # and 3 other false ones went, 105 clean frames; nothing else moved.)
+    # 0.25 px pan stepping every other frame, 1.13 x, made a false 63-frame span. At 1.5 that span,
+    # another false one and the last 18 frames of a third went, 105 clean frames; nothing else moved.)
     alone_recur: float = 1.5
     # A rewind the next frames replay too is a start where the depth has nothing to track (see
     # `DepthLag._replayed`). Measured first on 30 saved recordings of held-out seeds (14201-14601):
