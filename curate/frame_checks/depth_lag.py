@@ -1199,11 +1199,8 @@ class DepthLag(FrameCheck):
         top_ratio = np.zeros(n)  # the top change against the larger of the frames beside it
         top_ratio[1:-1] = top[1:-1] / np.maximum(np.maximum(top[:-2], top[2:]), 1e-12)
         top_out = top_ratio >= c.alone_top_poor
-        recur = np.zeros(n)  # the largest change 2 or 3 frames either side (see `alone_recur`)
-        for j in (2, 3):
-            recur[j:] = np.maximum(recur[j:], d1[:-j])
-            recur[:-j] = np.maximum(recur[:-j], d1[j:])
-        poorly_tracked = ~pad(m.depth_tracked, 3)
+        recur = np.nan_to_num(outer_quantile(d1, 1, 3, 1.0))  # the largest 2 or 3 frames either side
+        poorly_tracked = ~pad(tracked, 3)
         ok = ((d1[e_] >= np.where(leapt[e_], c.alone_isolated * leap_base[e_], jump_need[e_]))
               & ((m.moving[e_] & m.moving[e_ - 1]) | crawl_leap[e_] | (moves_on[e_] & moves_on[e_ - 1] & top_out[e_]))
               & smooth[e_]
