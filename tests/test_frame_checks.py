@@ -932,6 +932,17 @@ def test_a_catch_up_under_too_few_corners_and_tracks_ends_a_lag_no_start_showed(
     assert start <= 45 and 102 <= end <= 102 + 5
 
 
+def test_a_catch_up_as_a_crawl_quickens_ends_the_lag():
+    # 220 frames of an external recording (fresh seed 25301 at 60 fps, real game, float depth): a
+    # 4-frame lag over frames 80-162 under a camera easing from 0.1 to 0.003 px and back; its
+    # catch-up (5.7 x the frames beside it) comes as the crawl quickens from 0.029 to 0.036 px, the
+    # frame before under the crawl's bar. The span ended at a 1.6 x jump 41 frames before it and
+    # half the lag leaked. It is covered whole.
+    [(start, end)] = _saved_spans("lag-catch-up-as-a-crawl-quickens", cuts=[212], fps=60.0,
+                                  depth_exact=True)["depth_lag"]
+    assert start <= 80 and 162 <= end <= 162 + 5
+
+
 def test_a_staircase_step_whose_top_change_stands_as_beside_it_is_no_lone_catch_up():
     # 203 frames of clean external footage (fresh seed 24701 at 60 fps, procedural, OBS gray8): the
     # depth steps every third frame at 5.3-5.5 x usual, its largest changes as they were on the

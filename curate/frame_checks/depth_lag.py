@@ -67,6 +67,12 @@ class DepthLagConfig(CheckConfig):
     # it moves on (`crawl_picture_on` x its one-frame change), and an end may come there.
     crawl_rewind_px: float = 0.03
     crawl_picture_on: float = 1.3
+    # ... and the frame before an end (of a start that is not weak) may crawl at this x that bar:
+    # a lag may catch up as a crawl quickens (measured on a fresh real-game seed at 60 fps, float
+    # depth: a 4-frame lag's catch-up, 5.7 x the frames beside it, came at 0.036 px after a frame
+    # at 0.029 px; its span ended at a 1.6 x jump 41 frames before, 0.51 covered. On 481 saved
+    # recordings nothing else moved).
+    crawl_before: float = 0.5
     min_frames: int = 50  # moving frames needed to measure that percentile
     # A rewind while the picture creeps (moving on under `motion_px`) counts where the depth's
     # tracks jumped at least `rewind_px` work px and `rewind_tracks` x the picture's motion: a
@@ -888,6 +894,9 @@ class DepthLag(FrameCheck):
         # weaker fit; on 379 saved recordings one other span moved, a real-game lag's, which had run
         # 14 frames past its catch-up to a cut).
         goes_on = extend_forward(goes_on, 1)
+        # (the frame before an end: see `crawl_before`)
+        crawled = pic_tracked & (np.nan_to_num(m.picture) >= c.crawl_before * c.crawl_rewind_px) & ~m.still
+        went_on = goes_on | (crawled & np.append(goes_on[1:], False))
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         usual_r = functools.cache(lambda j: np.nan_to_num(around(R[:, j], 8)))
         picture_faults = ctx.spans_of(ctx.picture_fault_checks)
@@ -994,7 +1003,8 @@ class DepthLag(FrameCheck):
             paced = (R, usual_r) if (not weak[a] or clear_start[a]) else ()
             guard_leap = leaps_by(max(c.leap_tracks_deep, 0.5 * (k + 1))) if k > c.catch_up_max_k else leap_k
             ends_kw = dict(stepped=lambda e, _l=guard_leap, _p=paced: bool(_l[e]) or self._stepped(D, usual_of, e, *_p), peak=peak(k),
-                           behind=behind_for(k), steady=steady_for(guard_leap), leapt=leap_k)
+                           behind=behind_for(k), steady=steady_for(guard_leap), leapt=leap_k,
+                           before=None if weak[a] else went_on)
             end = None
             nxt = before_next(lo - 1, lim, sure)
             if not weak[a] and nxt < lim:
@@ -1310,7 +1320,8 @@ class DepthLag(FrameCheck):
              fitting_only: bool = False, expected: tuple[np.ndarray, np.ndarray] | None = None,
              stepped=None, peak: np.ndarray | None = None, behind: np.ndarray | None = None,
              crest: np.ndarray | None = None, steady: tuple[np.ndarray, np.ndarray] | None = None,
-             *, horizon: int, leapt: np.ndarray | None = None, loose_peak: np.ndarray | None = None) -> int | None:
+             *, horizon: int, leapt: np.ndarray | None = None, loose_peak: np.ndarray | None = None,
+             before: np.ndarray | None = None) -> int | None:
         """First frame in [lo, lim) whose jump fits a lag of k (about k + 1 frames of motion), else
         (unless `fitting_only`) the strongest jump; not the end of a freeze, and only while the
         picture moves. A weak start (`fitting_only`) that finds no such jump may take the first one
@@ -1319,7 +1330,7 @@ class DepthLag(FrameCheck):
         if lo >= lim:
             return None
         c = self.config
-        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady)
+        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady, before)
 
         shows_step = stepped if stepped is not None else (lambda e: True)
         fixed, scene = self._fitting(jump, djump, base, lo, lim, k, expected, shows_step, leapt)
@@ -1378,7 +1389,8 @@ class DepthLag(FrameCheck):
 
             e = strongest_of(base)
             if e is None and loose_peak is not None:
-                e = strongest_of(self._end_base(jump, djump, smooth, freeze, moving, lo, lim, loose_peak, behind, steady))
+                e = strongest_of(self._end_base(jump, djump, smooth, freeze, moving, lo, lim, loose_peak, behind,
+                                                steady, before))
             return e
         # A weak start takes a jump of the scene's ratio only where none of the fixed size came:
         # 8-bit noise in a slow pan jumps 1.6 x now and then as well.
@@ -1495,13 +1507,15 @@ class DepthLag(FrameCheck):
         return later[0] if later else e0
 
     def _end_base(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, peak: np.ndarray | None,
-                  behind: np.ndarray | None, steady: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                  behind: np.ndarray | None, steady: tuple[np.ndarray, np.ndarray] | None = None,
+                  before: np.ndarray | None = None) -> np.ndarray:
         """Frames of [lo, lim) where an end may be: the picture moves smoothly, no freeze ends there,
         the depth moved as usual beside it, a peak of its neighbourhood, not behind the picture.
         `steady`: the frame before's and the frame after's own measures of moving as usual
-        (default `djump` for both)."""
+        (default `djump` for both); `before`: where the frame before may be (default `moving`)."""
         c = self.config
-        base = smooth[lo:lim] & ~freeze[lo - 1 : lim - 1] & moving[lo:lim] & moving[lo - 1 : lim - 1]
+        before = moving if before is None else before
+        base = smooth[lo:lim] & ~freeze[lo - 1 : lim - 1] & moving[lo:lim] & before[lo - 1 : lim - 1]
         # The depth moved as usual on the frames beside it: an 8-bit depth that stands for a frame or
         # two and then jumps (a staircase) does so by itself (`steady`).
         prev, nxt = (djump, djump) if steady is None else steady
@@ -1545,11 +1559,12 @@ class DepthLag(FrameCheck):
     def _fits(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, k: int,
               expected: tuple[np.ndarray, np.ndarray] | None = None, stepped=None,
               peak: np.ndarray | None = None, behind: np.ndarray | None = None,
-              steady: tuple[np.ndarray, np.ndarray] | None = None, leapt: np.ndarray | None = None) -> list[int]:
+              steady: tuple[np.ndarray, np.ndarray] | None = None, leapt: np.ndarray | None = None,
+              before: np.ndarray | None = None) -> list[int]:
         """Every frame of [lo, lim) that could end a weak start of k (see `_end`)."""
         if lo >= lim:
             return []
-        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady)
+        base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady, before)
         fixed, scene = self._fitting(jump, djump, base, lo, lim, k, expected,
                                      stepped if stepped is not None else (lambda e: True), leapt)
         return sorted(set(fixed) | set(scene))
