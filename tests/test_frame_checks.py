@@ -962,6 +962,16 @@ def test_a_staircase_stepping_every_other_frame_makes_no_lone_catch_up():
                                            depth_exact=True)
 
 
+def test_a_staircase_stepping_every_fourth_frame_makes_no_lone_catch_up():
+    # 220 frames of clean external footage (fresh seed 25301 at 60 fps, procedural, OBS gray8): a
+    # featureless depth under a 0.3-0.45 px pan steps 2-4 x usual every fourth frame (frames 163,
+    # 167, 171). The step at 167, 6.5 x the frames 2 and 3 away, was taken for the catch-up of a
+    # lag no start showed, a false span reaching back 2 s. Its step 4 frames before is as large:
+    # no lag span at all.
+    assert "depth_lag" not in _saved_spans("staircase-stepping-every-fourth-frame-no-lone-catch-up", cuts=[],
+                                           fps=60.0, depth_exact=False)
+
+
 def test_jump_whose_depth_tracks_fall_behind_the_picture_is_no_catch_up():
     # 160 frames of an external recording (fresh seed 7601, procedural, 16-bit depth): a 1-frame lag
     # over frames 43-71 starts with an exact repeat in a pan of 0.5-0.9 px a frame; its span ended at

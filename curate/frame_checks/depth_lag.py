@@ -338,12 +338,16 @@ class DepthLagConfig(CheckConfig):
     # ... this x where the depth has too few tracks to show a leap or the picture too few corners to
     # say it moves (see `DepthLag._behind_before_catch_up`).
     alone_top_poor: float = 3.0
-    # ... and its jump at least this x every frame 2 and 3 either side: a lag catches up once, where
-    # a staircase's or a nearest-neighbour camera's steps come back every 2-3 frames. (Measured on
-    # 445 saved recordings: true lone catch-ups 2.24-6.1 x; a real-game float staircase under a
-    # 0.25 px pan stepping every other frame, 1.13 x, made a false 63-frame span. At 1.5 that span,
-    # another false one and the last 18 frames of a third went, 105 clean frames; nothing else moved.)
+    # ... and its jump at least this x every frame 2 to `alone_recur_frames` either side: a lag
+    # catches up once, where a staircase's or a nearest-neighbour camera's steps come back every
+    # 2-4 frames. (Measured on 445 saved recordings, frames 2 and 3: true lone catch-ups 2.24-6.1 x;
+    # a real-game float staircase under a 0.25 px pan stepping every other frame, 1.13 x, made a
+    # false 63-frame span. At 1.5 that span, another false one and the last 18 frames of a third
+    # went, 105 clean frames; nothing else moved. Frames 2 to 4, on 481: true lone catch-ups
+    # 2.24-5.8 x; five false spans of 26-123 frames went, steps coming back every 4 frames at 0.99-
+    # 1.25 x (gray8 procedural at 60 fps, one real-game float), 495 clean frames; nothing else moved.)
     alone_recur: float = 1.5
+    alone_recur_frames: int = 4
     # A rewind the next frames replay too is a start where the depth has nothing to track (see
     # `DepthLag._replayed`). Measured first on 30 saved recordings of held-out seeds (14201-14601):
     # on clean frames 3 rewinds replayed, all of k = 3 (one frame to confirm), none of k >= 4. Then on
@@ -1209,7 +1213,7 @@ class DepthLag(FrameCheck):
         top_ratio = np.zeros(n)  # the top change against the larger of the frames beside it
         top_ratio[1:-1] = top[1:-1] / np.maximum(np.maximum(top[:-2], top[2:]), 1e-12)
         top_out = top_ratio >= c.alone_top_poor
-        recur = np.nan_to_num(outer_quantile(d1, 1, 3, 1.0))  # the largest 2 or 3 frames either side
+        recur = np.nan_to_num(outer_quantile(d1, 1, c.alone_recur_frames, 1.0))  # the largest 2 to 4 frames either side
         poorly_tracked = ~pad(tracked, 3)
         ok = ((d1[e_] >= np.where(leapt[e_], c.alone_isolated * leap_base[e_], jump_need[e_]))
               & ((m.moving[e_] & m.moving[e_ - 1]) | crawl_leap[e_] | (moves_on[e_] & moves_on[e_ - 1] & top_out[e_]))
