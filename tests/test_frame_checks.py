@@ -2631,6 +2631,25 @@ def test_a_freeze_under_a_crawl_is_found_as_the_picture_drifts_on():
     assert not any(a < 30 for a, b in spans), spans
 
 
+def test_a_freeze_under_a_slower_crawl_is_found_where_the_depth_catches_up():
+    # 220 frames of an external recording (fresh seed 25401 at 60 fps, real game, float depth): a
+    # 40-frame depth freeze over 86-126 while the camera crawls at 0.03-0.09 px a frame, easing to
+    # 0.002 at its end: 1.69 px in all, under the drift a stand asks alone. The depth then caught up
+    # at 6.9 x usual; the freeze was missed whole.
+    spans = _saved_spans("freeze-under-a-crawl-caught-up", cuts=[], fps=60.0, depth_exact=True)["frozen_depth"]
+    assert covers(spans, 86, 126), spans
+    assert all(a >= 80 and b <= 130 for a, b in spans), spans
+
+
+def test_a_slow_depth_then_a_camera_standing_is_no_freeze():
+    # 380 frames of clean external footage (fresh seed 25401 at 60 fps, procedural, 16-bit depth):
+    # a 2 px pan over a view whose depth changes 0.12-0.3 x usual for 160 frames, then the camera
+    # stands for 151 frames, the depth repeating exactly. The settled pan and the stand were taken
+    # for one freeze, its exact repeats the stand's: a false 339-frame freeze. No span at all.
+    assert "frozen_depth" not in _saved_spans("slow-depth-then-a-stand-no-freeze", cuts=[], fps=60.0,
+                                              depth_exact=True)
+
+
 def test_a_dip_on_a_frame_that_alone_lost_its_depth_tracks_starts_a_lag():
     # 180 frames of an external recording (fresh seed 21301, procedural, OBS gray8): a 1-frame lag
     # over 65-116 starts at 0.02 x the change around under a 0.54 px pan, the codec keeping it just

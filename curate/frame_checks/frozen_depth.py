@@ -108,6 +108,12 @@ class FrozenDepthConfig(CheckConfig):
     spike: float = 2.0
     drift_px: float = 2.0  # see `FrozenDepth.stands_under_a_drift`
     drift_moving: float = 0.5
+    # ... or at least this many work px where the depth then catches up (`clear_catch_up` x usual,
+    # away from a cut): measured on a fresh real-game seed at 60 fps, float depth, a 40-frame freeze
+    # under a 0.03-0.09 px crawl (1.69 px in all, 0.71 of the picture's tracks moving) caught up at
+    # 6.9 x and was missed whole. Over 487 saved recordings the one clean run that drifted 1-2 px
+    # (1.19 px) changed 0.1 x usual after it; nothing else moved.
+    drift_caught_px: float = 1.0
     # A lossy depth's run with no catch-up at its end counts only where at least `stand_share` of
     # its frames change at most `stand_change` x usual: a stuck frame re-encoded stays at the
     # codec's noise, while a far, slow depth stands in 8-bit steps with small changes between
@@ -184,7 +190,11 @@ class FrozenDepth(FrameCheck):
             # (measured: every frame of 115 freezes and loading screens in 16-bit and float depth);
             # one that only settles is moving slowly (a false 32-frame freeze on a held-out
             # procedural seed: a fast pan over a view whose depth change eased to 0.17 x usual).
-            exact_short = ctx.depth_exact and int(identical[A:B].sum()) < c.min_run
+            # Its exact repeats count where the picture does not stand: a camera standing after a
+            # slow depth repeats it exactly too (measured on a fresh procedural seed at 60 fps,
+            # 16-bit: a 2 px pan whose depth changed 0.12-0.3 x usual for 160 frames, then a
+            # 151-frame stand: a false 339-frame freeze; on 487 saved recordings nothing else moved).
+            exact_short = ctx.depth_exact and int((identical & ~m.still)[A:B].sum()) < c.min_run
             if exact_short or own_repeats or self.tracks_move(ctx, A, B, goes_on) \
                     or (not self.stands_at_noise(ctx, A, B, cycles)
                         and not self.catches_up(ctx, small, A, self.runs_on(ctx, repeat, B, glitch, reencoded, small))) \
@@ -464,7 +474,8 @@ class FrozenDepth(FrameCheck):
         them moving (median): a clean depth drifts with them (measured on a fresh real-game seed
         at 60 fps, gray8: a 76-frame freeze under a 0.03-0.09 px crawl, 0.84-1.0 of the picture's
         tracks moving and all 40 of the depth's standing, was missed whole; on 235 saved
-        recordings no clean span, and five true freezes' spans began 1-3 frames earlier)."""
+        recordings no clean span, and five true freezes' spans began 1-3 frames earlier). Where
+        the depth then catches up (`clear_catch_up` x usual), `drift_caught_px` is drift enough."""
         cfg, f, m, c = ctx.config, ctx.features, ctx.motion, self.config
         depth_stands = (m.depth_tracked & (np.nan_to_num(f.dep_static) >= cfg.repeat_static)
                         & (np.nan_to_num(m.depth, nan=np.inf) <= cfg.track_noise_px))
@@ -474,7 +485,10 @@ class FrozenDepth(FrameCheck):
         for a, b in runs_of(keep_runs(frames, ctx.frames(c.settled_run))):
             drift = float(np.nansum(m.picture[a:b]))
             moving_share = 1.0 - float(np.nanmedian(f.pic_static[a:b]))
-            if drift >= c.drift_px and moving_share >= c.drift_moving:
+            caught_up = (drift >= c.drift_caught_px and not self.near_cut(ctx, b)
+                         and self.jumps_after(f.depth_dist[:, 0], b, m.usual_depth_change, unknown=False,
+                                              factor=c.clear_catch_up))
+            if (drift >= c.drift_px or caught_up) and moving_share >= c.drift_moving:
                 out[a:b] = True
         return out
 
