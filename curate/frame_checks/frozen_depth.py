@@ -148,7 +148,8 @@ class FrozenDepth(FrameCheck):
         cycles = self.cycles(ctx)
         ev |= keep_runs(cycles & goes_on, c.long_run)
         ev |= self.stands_under_few_tracks(ctx, small)
-        ev |= self.stands_under_a_drift(ctx, small)
+        drifting = self.stands_under_a_drift(ctx, small)
+        ev |= drifting
         # A codec glitch inside a freeze: a frame or two of at most `glitch_change` x usual.
         glitch = np.nan_to_num(ctx.features.depth_dist[:, 0], nan=np.inf) <= c.glitch_change * m.usual_depth_change
         ev |= self.stuck_then_caught_up(ctx, small, goes_on, glitch)
@@ -190,11 +191,15 @@ class FrozenDepth(FrameCheck):
             # (measured: every frame of 115 freezes and loading screens in 16-bit and float depth);
             # one that only settles is moving slowly (a false 32-frame freeze on a held-out
             # procedural seed: a fast pan over a view whose depth change eased to 0.17 x usual).
-            # Its exact repeats count where the picture does not stand: a camera standing after a
-            # slow depth repeats it exactly too (measured on a fresh procedural seed at 60 fps,
-            # 16-bit: a 2 px pan whose depth changed 0.12-0.3 x usual for 160 frames, then a
-            # 151-frame stand: a false 339-frame freeze; on 487 saved recordings nothing else moved).
-            exact_short = ctx.depth_exact and int((identical & ~m.still)[A:B].sum()) < c.min_run
+            # Its exact repeats count where the picture goes on, or drifts under a crawl (see
+            # `stands_under_a_drift`): a camera standing after a slow depth repeats it exactly too,
+            # its tracks jittering now and then over `still_px` (measured on fresh procedural seeds
+            # at 60 fps, 16-bit: a 2 px pan whose depth changed 0.12-0.3 x usual for 160 frames,
+            # then a 151-frame stand, a false 339-frame freeze; a pan slowing into a 197-frame stand
+            # at 0.005-0.02 px, 5 of its frames at 0.03-0.07, a false 226-frame one. On 499 saved
+            # recordings two other spans went, freezes "found" 24 and 35 clean frames before loading
+            # screens, which `black` covers whole; nothing else moved).
+            exact_short = ctx.depth_exact and int((identical & (goes_on | drifting))[A:B].sum()) < c.min_run
             if exact_short or own_repeats or self.tracks_move(ctx, A, B, goes_on) \
                     or (not self.stands_at_noise(ctx, A, B, cycles)
                         and not self.catches_up(ctx, small, A, self.runs_on(ctx, repeat, B, glitch, reencoded, small))) \
