@@ -962,6 +962,17 @@ def test_a_staircase_stepping_every_other_frame_makes_no_lone_catch_up():
                                            depth_exact=True)
 
 
+def test_a_toggle_back_in_a_gray8_staircase_looks_for_its_end_within_the_weak_horizon():
+    # 300 frames of clean external footage (fresh seed 25601 at 60 fps, procedural, OBS gray8, no
+    # depth tracks): a featureless depth standing between steps toggles back to 2 frames before at
+    # frame 31 (to 0.07 of a 2.2 x step), a deep rewind. As a sure start its span ran 251 frames to
+    # a stronger jump (past the slice). In a depth that stands so by itself around it, the end is
+    # looked for within the weak horizon (3 s), as for a weak start.
+    spans = _saved_spans("gray8-toggle-back-in-a-staircase-deep-start", cuts=[], fps=60.0,
+                         depth_exact=False).get("depth_lag", [])
+    assert all(b <= 31 + 180 for a, b in spans), spans
+
+
 def test_a_staircase_stepping_every_fourth_frame_makes_no_lone_catch_up():
     # 220 frames of clean external footage (fresh seed 25301 at 60 fps, procedural, OBS gray8): a
     # featureless depth under a 0.3-0.45 px pan steps 2-4 x usual every fourth frame (frames 163,

@@ -992,7 +992,16 @@ class DepthLag(FrameCheck):
             hits = np.flatnonzero(stops[lo:hi])
             stop = lo + int(hits[0]) if hits.size else None
             lim = hi if stop is None else stop + 1
-            if weak[a] or replayed[a]:
+            # A deep start in a lossy depth that repeats by itself around it (a staircase's
+            # background) looks for its end within the weak horizon too: such a depth toggles
+            # between grey levels, and a toggle back to 2 frames before is a deep rewind (measured
+            # on a fresh procedural seed at 60 fps, gray8 with nothing to track: back 2 frames to
+            # 0.07 of a 2.2 x step, the depth standing between steps around it; its span ran 254
+            # clean frames to a stronger jump. On 499 saved recordings nothing else moved; with the
+            # chance test of a weak start too, a true lag's span went as well).
+            stair_deep = bool(deep[a] and not weak[a] and not ctx.depth_exact
+                              and background_of(a, a + 1) > c.max_background)
+            if weak[a] or replayed[a] or stair_deep:
                 lim = min(lim, a + horizon)  # (stop, when it comes before, still holds)
             series = (jump, djump, smooth, freeze, moves_on if weak[a] else goes_on)
             # (A jump that moves the depth's tracks `leap_tracks` x their share shows its step in the
