@@ -1491,7 +1491,10 @@ class DepthLag(FrameCheck):
         - `e0` is the `crest` of such a burst and the later one is not (the procedural seed above: another
           2-frame lag "ended" at the 28 x crest of something passing close, 21 frames before its
           catch-up; 0.60 covered). Only with a later fit: a lag replaying a burst may catch up
-          at its crest (measured once in 149 lags)."""
+          at its crest (measured once in 149 lags);
+        - or, where `e0` falls short of the scene's change, neither leapt nor `topped`, a fit within
+          `topped_reach` frames whose top change stands out (`topped`): a noise fit just before the
+          catch-up (see the comment below)."""
         c = self.config
         reach = [e for e in fits if e0 < e < lo + horizon]
         if crest is not None and crest[e0]:
@@ -1512,17 +1515,6 @@ class DepthLag(FrameCheck):
             # 29 frames later, 2.1 x where 2.7 x was asked, leapt them 5.8 x; 0.72 covered. On 397
             # saved recordings one other span moved, a 6-frame lag's, 0.78 covered before).
             later = [e for e in reach if leapt[e]]
-        if not later and topped is not None and not topped[e0] and jump[e0] < need(e0) \
-                and (leapt is None or not leapt[e0]):
-            # ... and, where neither leapt, a fit within `topped_reach` frames whose largest
-            # changes stood out (`topped`, see `alone_top`) where `e0`'s did not: a noise fit
-            # just before the catch-up (measured on a fresh procedural seed at 60 fps, 16-bit: a
-            # 3-frame lag "ended" at a 2.7 x jump 3 frames before its 2.7 x catch-up, both short of
-            # the scene's 4.6 x, the catch-up's top change 5 x the frames beside it, the other's
-            # 1.05 x; two frames leaked into a kept clip. On 511 saved recordings one other lag's
-            # span moved, to its catch-up 3 frames on; further than a few frames, such fits ran
-            # spans 37-125 clean frames on).
-            later = [e for e in reach if topped[e] and e - e0 <= c.topped_reach]
         elif later and leapt is not None and not leapt[e0]:
             # Of the later fits, the first whose tracks leapt as well: under a crawl a
             # nearest-neighbour depth steps by itself, and a step may be stronger than `e0` by
@@ -1533,6 +1525,17 @@ class DepthLag(FrameCheck):
             both = [e for e in later if leapt[e]]
             if both:
                 later = both
+        if not later and topped is not None and not topped[e0] and jump[e0] < need(e0) \
+                and (leapt is None or not leapt[e0]):
+            # Where no later fit is taken, `e0` fell short and did not leap, a fit within
+            # `topped_reach` frames whose largest changes stood out (`topped`, see `alone_top`)
+            # where `e0`'s did not: `e0` was a noise fit just before the catch-up (measured on a fresh procedural seed at 60 fps, 16-bit: a
+            # 3-frame lag "ended" at a 2.7 x jump 3 frames before its 2.7 x catch-up, both short of
+            # the scene's 4.6 x, the catch-up's top change 5 x the frames beside it, the other's
+            # 1.05 x; two frames leaked into a kept clip. On 511 saved recordings one other lag's
+            # span moved, to its catch-up 3 frames on; further than a few frames, such fits ran
+            # spans 37-125 clean frames on).
+            later = [e for e in reach if topped[e] and e - e0 <= c.topped_reach]
         return later[0] if later else e0
 
     def _end_base(self, jump, djump, smooth, freeze, moving, lo: int, lim: int, peak: np.ndarray | None,
@@ -1590,7 +1593,8 @@ class DepthLag(FrameCheck):
               peak: np.ndarray | None = None, behind: np.ndarray | None = None,
               steady: tuple[np.ndarray, np.ndarray] | None = None, leapt: np.ndarray | None = None,
               before: np.ndarray | None = None, topped: np.ndarray | None = None) -> list[int]:
-        """Every frame of [lo, lim) that could end a weak start of k (see `_end`)."""
+        """Every frame of [lo, lim) that could end a weak start of k (see `_end`; `topped` is taken
+        with `_end`'s keywords and not used: every fitting frame counts here)."""
         if lo >= lim:
             return []
         base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady, before)
