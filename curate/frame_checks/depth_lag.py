@@ -902,10 +902,13 @@ class DepthLag(FrameCheck):
         # (the frame before an end: see `crawl_before`)
         crawled = pic_tracked & (np.nan_to_num(m.picture) >= c.crawl_before * c.crawl_rewind_px) & ~m.still
         went_on = goes_on | (crawled & np.append(goes_on[1:], False))
-        # (the frames whose largest changes stand out `alone_top` x the frames beside: see `_fuller_end`)
+        # The largest changes (`depth_top`) against the larger of the frames beside: a catch-up's
+        # k + 1 frames of motion move the nearest surfaces most (see `_fuller_end` and
+        # `_behind_before_catch_up`).
         top = np.nan_to_num(f.depth_top[:, 0])
-        topped = np.zeros(n, bool)
-        topped[1:-1] = top[1:-1] >= c.alone_top * np.maximum(np.maximum(top[:-2], top[2:]), 1e-12)
+        top_ratio = np.zeros(n)
+        top_ratio[1:-1] = top[1:-1] / np.maximum(np.maximum(top[:-2], top[2:]), 1e-12)
+        topped = top_ratio >= c.alone_top
         usual_of = functools.cache(lambda j: np.nan_to_num(around(D[:, j], 8)))  # per offset, when asked
         usual_r = functools.cache(lambda j: np.nan_to_num(around(R[:, j], 8)))
         picture_faults = ctx.spans_of(ctx.picture_fault_checks)
@@ -1004,8 +1007,8 @@ class DepthLag(FrameCheck):
             # 0.07 of a 2.2 x step, the depth standing between steps around it; its span ran 254
             # clean frames to a stronger jump. On 499 saved recordings nothing else moved; with the
             # chance test of a weak start too, a true lag's span went as well).
-            stair_deep = bool(deep[a] and not weak[a] and not ctx.depth_exact
-                              and background_of(a, a + 1) > c.max_background)
+            stair_bg = background_of(a, a + 1) > c.max_background  # (the staircase test below too)
+            stair_deep = bool(deep[a] and not weak[a] and not ctx.depth_exact and stair_bg)
             if weak[a] or replayed[a] or stair_deep:
                 lim = min(lim, a + horizon)  # (stop, when it comes before, still holds)
             series = (jump, djump, smooth, freeze, moves_on if weak[a] else goes_on)
@@ -1022,7 +1025,7 @@ class DepthLag(FrameCheck):
             guard_leap = leaps_by(max(c.leap_tracks_deep, 0.5 * (k + 1))) if k > c.catch_up_max_k else leap_k
             ends_kw = dict(stepped=lambda e, _l=guard_leap, _p=paced: bool(_l[e]) or self._stepped(D, usual_of, e, *_p), peak=peak(k),
                            behind=behind_for(k), steady=steady_for(guard_leap), leapt=leap_k,
-                           before=None if weak[a] else went_on, topped=topped)
+                           before=None if weak[a] else went_on)
             end = None
             nxt = before_next(lo - 1, lim, sure)
             if not weak[a] and nxt < lim:
@@ -1032,10 +1035,10 @@ class DepthLag(FrameCheck):
                 # 7-frame lag starting 42 frames after it, 42 clean frames between; before any start,
                 # an 8-bit depth's weak rewind at a catch-up cut a lag's span a frame short).
                 end = self._end(*series, lo, nxt, k, fitting_only=False, expected=self._expected(D, k, lo, nxt),
-                                crest=crest, horizon=horizon, loose_peak=loose_peak, **ends_kw)
+                                crest=crest, horizon=horizon, loose_peak=loose_peak, topped=topped, **ends_kw)
             if end is None:
                 end = self._end(*series, lo, lim, k, fitting_only=bool(weak[a]), expected=self._expected(D, k, lo, lim),
-                                crest=crest, horizon=horizon, loose_peak=loose_peak, **ends_kw)
+                                crest=crest, horizon=horizon, loose_peak=loose_peak, topped=topped, **ends_kw)
             if weak[a] and end is not None and sure[lo:end + 1].any():
                 # A sure start between a weak one and its end: the end is that lag's catch-up
                 # (measured on a held-out procedural seed: a weak 9-frame rewind 48 frames before a
@@ -1076,7 +1079,7 @@ class DepthLag(FrameCheck):
             # on fresh procedural seeds, two such frames inside a 5-frame lag made it a staircase
             # and it was kept whole. Not only without them: an end found far too late leaves out
             # the lag's neighbourhood and judges it by frames far from it.)
-            staircase = background_of(a, a + 1) > c.max_background and not deep[a]
+            staircase = stair_bg and not deep[a]
             if staircase and end is not None and end > a + 1:
                 staircase = background_of(a, end) > c.max_background
             if staircase and not weak[a] and end is not None and end < n:
@@ -1180,15 +1183,16 @@ class DepthLag(FrameCheck):
             crawl_leap = (crawls & ~m.moving & ~m.still & m.depth_tracked & (dep_px >= c.alone_tracks * share_px)
                           & (dep_px >= c.alone_tracks * dep_around) & (dep_px - share_px >= c.alone_crawl_px))
             span |= self._behind_before_catch_up(ctx, smooth, tracked_near, span, alone_leapt, steady_for(alone_leapt),
-                                                 crawl_leap, moves_on)
+                                                 crawl_leap, moves_on, top_ratio)
         return Evidence(ev, span | ev, onset_k.astype(float))
 
     def _behind_before_catch_up(self, ctx: CheckContext, smooth: np.ndarray, tracked_near: np.ndarray,
                                 span: np.ndarray, leapt: np.ndarray,
                                 steady: tuple[np.ndarray, np.ndarray], crawl_leap: np.ndarray,
-                                moves_on: np.ndarray) -> np.ndarray:
+                                moves_on: np.ndarray, top_ratio: np.ndarray) -> np.ndarray:
         """The frames before each catch-up that no start explains (see `alone_jump` and `alone_tracks`);
-        `steady`: the frame before's and the frame after's measures of moving as usual, as for any end."""
+        `steady`: the frame before's and the frame after's measures of moving as usual, as for any end;
+        `top_ratio`: each frame's largest changes against the larger of the frames beside it."""
         c, m, n = self.config, ctx.motion, ctx.n
         D = ctx.features.depth_dist
         d1 = np.nan_to_num(D[:, 0])
@@ -1223,9 +1227,6 @@ class DepthLag(FrameCheck):
         # tracks, caught up at 7.8 x usual, its top change 4 x the frames beside it; missed whole.
         # Without the top's test, two false spans on 433 saved recordings, steps whose top
         # change stood 1.0 and 2.3 x the frames beside them; with it, nothing else moved).
-        top = np.nan_to_num(ctx.features.depth_top[:, 0])
-        top_ratio = np.zeros(n)  # the top change against the larger of the frames beside it
-        top_ratio[1:-1] = top[1:-1] / np.maximum(np.maximum(top[:-2], top[2:]), 1e-12)
         top_out = top_ratio >= c.alone_top_poor
         recur = np.nan_to_num(outer_quantile(d1, 1, c.alone_recur_frames, 1.0))  # the largest 2 to 4 frames either side
         poorly_tracked = ~pad(tracked, 3)
@@ -1592,9 +1593,8 @@ class DepthLag(FrameCheck):
               expected: tuple[np.ndarray, np.ndarray] | None = None, stepped=None,
               peak: np.ndarray | None = None, behind: np.ndarray | None = None,
               steady: tuple[np.ndarray, np.ndarray] | None = None, leapt: np.ndarray | None = None,
-              before: np.ndarray | None = None, topped: np.ndarray | None = None) -> list[int]:
-        """Every frame of [lo, lim) that could end a weak start of k (see `_end`; `topped` is taken
-        with `_end`'s keywords and not used: every fitting frame counts here)."""
+              before: np.ndarray | None = None) -> list[int]:
+        """Every frame of [lo, lim) that could end a weak start of k (see `_end`)."""
         if lo >= lim:
             return []
         base = self._end_base(jump, djump, smooth, freeze, moving, lo, lim, peak, behind, steady, before)
